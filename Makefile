@@ -1,0 +1,120 @@
+# rdesk: one non-recursive make. Each folder adds its own rules in module.mk.
+#   make            build the four programs (into build/)
+#   make test       install missing deps, build, run every test
+#   make asan       the whole test suite under AddressSanitizer + UBSan (build/asan)
+#   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECS seconds
+#   make bench      benchmarks against reference tools (not part of test)
+#   make demo       servers, an agent on a virtual display and rdctl, on this machine
+#   make deps       apt-get install what building, tests and the demo need
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1 shows the commands; WERROR=0 turns warnings back into warnings.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+VERSION := 0.1.0
+V ?= 0
+WERROR ?= 1
+ASAN ?= 0
+FUZZ ?= 0
+FUZZ_SECS ?= 30
+
+# BUILD names the output folder (several builds may sit side by side).
+BUILD ?= build
+ifeq ($(FUZZ),1)
+CC := clang
+B := $(BUILD)/fuzz
+SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+else ifeq ($(ASAN),1)
+B := $(BUILD)/asan
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B := $(BUILD)
+SAN :=
+endif
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Werror=format-security
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+RD_CPPFLAGS := -D_GNU_SOURCE -DRD_VERSION='"$(VERSION)"' -Icommon -I$(B)/gen
+RD_CFLAGS := -std=gnu17 $(WARNINGS) -MMD -MP -pthread $(SAN)
+RD_LDFLAGS := -pthread $(SAN)
+
+# Libraries without pkg-config files on Debian 12 are named directly.
+pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+# Per-folder extra flags: EXTRA_CFLAGS_<folder> is added for objects under it.
+$(B)/%.o: %.c | $(B)/gen/.stamp
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(RD_CPPFLAGS) $(RD_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
+
+$(B)/%.o: $(B)/%.c | $(B)/gen/.stamp
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(RD_CPPFLAGS) $(RD_CFLAGS) $(CFLAGS) -Wno-shadow -c $< -o $@
+
+PROGRAMS :=
+UNIT_TESTS :=
+FUZZERS :=
+INSTALL_UNITS :=
+
+include proto/module.mk
+include common/module.mk
+-include rendezvous-server/module.mk
+-include relay-server/module.mk
+-include agent/module.mk
+-include ctl/module.mk
+include test/module.mk
+
+all: $(PROGRAMS)
+
+deps:
+	$(Q)packaging/deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all test-programs
+	$(Q)RD_BUILD=$(B) test/run.sh
+
+asan: deps
+	$(Q)$(MAKE) --no-print-directory ASAN=1 all test-programs
+	$(Q)RD_BUILD=$(BUILD)/asan RD_ASAN=1 test/run.sh
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	$(Q)test/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECS)
+
+bench: deps all
+	$(Q)RD_BUILD=$(B) test/bench/run.sh
+
+demo: deps all
+	$(Q)RD_BUILD=$(B) test/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	$(if $(INSTALL_UNITS),install -m 0644 $(INSTALL_UNITS) $(DESTDIR)$(UNITDIR)/)
+
+clean:
+	rm -rf build
+
+.PHONY: all deps test asan fuzz bench demo install clean test-programs fuzzers
+
+-include $(shell find $(B) -path '$(B)/asan' -prune -o -path '$(B)/fuzz' -prune -o -name '*.d' -print 2>/dev/null)

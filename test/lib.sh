@@ -1,0 +1,99 @@
+# Shared helpers for shell tests (source it). Output is TAP; finish with t_done.
+# Processes started with t_bg are ended by PID at exit; temp dirs removed.
+set -u
+RD_TOP=${RD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+RD_BUILD=${RD_BUILD:-build}
+case $RD_BUILD in /*) ;; *) RD_BUILD=$RD_TOP/$RD_BUILD ;; esac
+export RD_TOP RD_BUILD
+T_N=0 T_FAILED=0
+T_PIDS=()
+T_CLEANUPS=()
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rdesk-test.XXXXXX")
+
+ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
+# check DESC CMD...: ok when CMD succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# check_eq DESC WANT GOT
+check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want '$2', got '$3')"; fi; }
+note() { echo "# $*"; }
+
+# Run a command in the background; its PID is remembered and ended at exit.
+# Sets T_LAST_PID.
+t_bg() { "$@" & T_LAST_PID=$!; T_PIDS+=("$T_LAST_PID"); }
+t_on_exit() { T_CLEANUPS+=("$*"); }
+t_stop() { # t_stop PID: TERM, wait up to 5 s, then KILL
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+t_cleanup() {
+	local i pid
+	for ((i = ${#T_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUPS[$i]}" >/dev/null 2>&1; done
+	for pid in "${T_PIDS[@]}"; do t_stop "$pid"; done
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_done() {
+	echo "$((T_N - T_FAILED)) passed, $T_FAILED failed"
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}
+
+# A TCP and UDP port free on loopback (both protocols, and port-1 too when
+# asked with t_free_port 2).
+t_free_port() {
+	local span=${1:-1} p i used
+	used=$(ss -Htuan 2>/dev/null | awk '{print $5}' | sed 's/.*://' | sort -u)
+	for i in $(seq 200); do
+		p=$((20000 + RANDOM % 40000))
+		local clash=0 k
+		for ((k = 0; k < span; k++)); do
+			grep -qx "$((p - k))" <<<"$used" && clash=1
+		done
+		[ $clash = 0 ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+# Wait until a TCP port listens on loopback (t_wait_tcp PORT [SECS]).
+t_wait_tcp() {
+	local port=$1 secs=${2:-10} i
+	for i in $(seq $((secs * 20))); do
+		ss -Htln "sport = :$port" 2>/dev/null | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# Wait for a pattern in a file (t_wait_file FILE REGEX [SECS]).
+t_wait_file() {
+	local f=$1 re=$2 secs=${3:-10} i
+	for i in $(seq $((secs * 20))); do
+		grep -qE "$re" "$f" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+t_require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		not_ok "$(basename "$0"): needs root (network namespaces, qemu); run as root"
+		t_done
+	fi
+}
+# Start Xvfb on a free display (t_xvfb WxHxD); sets T_DISPLAY.
+t_xvfb() {
+	local geom=${1:-1280x720x24} n
+	for n in $(seq 90 199); do
+		[ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] && continue
+		t_bg Xvfb ":$n" -screen 0 "$geom" -nolisten tcp -noreset
+		local i
+		for i in $(seq 100); do [ -e /tmp/.X11-unix/X$n ] && break; sleep 0.05; done
+		if [ -e /tmp/.X11-unix/X$n ]; then T_DISPLAY=:$n; export T_DISPLAY; return 0; fi
+		t_stop "$T_LAST_PID"
+	done
+	return 1
+}

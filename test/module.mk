@@ -1,0 +1,41 @@
+# test: cmocka unit tests (test/unit/test_*.c -> $(B)/test/unit/test_*) and
+# libFuzzer targets (test/fuzz/fuzz_*.c -> build/fuzz/fuzz_*).
+#
+# A unit test links librdcommon.a; a program folder may add objects and
+# libraries for one test with   test_NAME_OBJS := ...   test_NAME_LIBS := ...
+# in its own module.mk (same for fuzz_NAME_OBJS / fuzz_NAME_LIBS).
+
+UNIT_SRC := $(wildcard test/unit/test_*.c)
+UNIT_BINS := $(patsubst test/unit/%.c,$(B)/test/unit/%,$(UNIT_SRC))
+
+define unit_rule
+$(B)/test/unit/$(1): $(B)/test/unit/$(1).o $$($(1)_OBJS) $(LIBCOMMON)
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $$(RD_LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(COMMON_LIBS) -lcmocka
+endef
+$(foreach t,$(patsubst test/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t))))
+
+# The descriptor-set conformance test reads descriptor.proto through protobuf-c.
+DESCRIPTOR_PROTO := /usr/include/google/protobuf/descriptor.proto
+$(B)/gen/google/protobuf/descriptor.pb-c.c $(B)/gen/google/protobuf/descriptor.pb-c.h &: $(DESCRIPTOR_PROTO)
+	$(call msg,PROTOC,$<)
+	@mkdir -p $(@D)
+	$(Q)protoc-c -I/usr/include --c_out=$(B)/gen google/protobuf/descriptor.proto
+$(B)/proto/descriptor.binpb: $(PROTO_SRC)
+	$(call msg,PROTOC,$@)
+	@mkdir -p $(@D)
+	$(Q)protoc -Iproto --include_imports --descriptor_set_out=$@ $(notdir $(PROTO_SRC))
+$(B)/test/unit/test_proto_conformance.o: $(B)/gen/google/protobuf/descriptor.pb-c.h
+test_proto_conformance_OBJS := $(B)/gen/google/protobuf/descriptor.pb-c.o
+
+test-programs: $(UNIT_BINS) $(B)/proto/descriptor.binpb $(TEST_PROGRAMS)
+
+FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst test/fuzz/%.c,$(B)/%,$(FUZZ_SRC))
+define fuzz_rule
+$(B)/$(1): $(B)/test/fuzz/$(1).o $$($(1)_OBJS) $(LIBCOMMON)
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $$(RD_LDFLAGS) -fsanitize=fuzzer -o $$@ $$^ $$($(1)_LIBS) $$(COMMON_LIBS)
+endef
+$(foreach t,$(patsubst test/fuzz/%.c,%,$(FUZZ_SRC)),$(eval $(call fuzz_rule,$(t))))
+fuzzers: $(FUZZ_BINS)

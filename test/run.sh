@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Run every test: cmocka unit tests ($RD_BUILD/test/unit/test_*), system tests
+# (test/system/test_*.sh) and lab tests (test/lab/test_*.sh). Every test speaks
+# TAP ("ok N - ...", "not ok N - ..."); this script counts the lines, shows the
+# log of anything that failed, and ends with one line "N passed, N failed".
+#   RD_TESTS=regex   run only tests whose name matches
+#   RD_TEST_TIMEOUT  seconds per test program (default 900)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export RD_BUILD=${RD_BUILD:-build}
+export RD_TOP=$PWD
+logs=$RD_BUILD/test-logs
+rm -rf "$logs" && mkdir -p "$logs"
+export CMOCKA_MESSAGE_OUTPUT=TAP
+if [ "${RD_ASAN:-0}" = 1 ]; then
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66:strict_string_checks=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=67}
+fi
+
+tests=()
+for t in "$RD_BUILD"/test/unit/test_*; do
+	[ -x "$t" ] && [ "${t%.*}" = "$t" ] && tests+=("$t")
+done
+for t in test/system/test_*.sh test/lab/test_*.sh; do
+	[ -f "$t" ] && tests+=("$t")
+done
+
+passed=0 failed=0
+start_all=$SECONDS
+for t in "${tests[@]}"; do
+	name=$(basename "$t"); name=${name%.sh}
+	if [ -n "${RD_TESTS:-}" ] && ! [[ $name =~ $RD_TESTS ]]; then continue; fi
+	log=$logs/$name.log
+	t0=$SECONDS
+	if [[ $t == *.sh ]]; then
+		timeout -k 10 "${RD_TEST_TIMEOUT:-900}" bash "$t" >"$log" 2>&1 </dev/null
+	else
+		timeout -k 10 "${RD_TEST_TIMEOUT:-900}" "$t" >"$log" 2>&1 </dev/null
+	fi
+	rc=$?
+	p=$(grep -cE '^ok [0-9]+' "$log")
+	f=$(grep -cE '^not ok [0-9]+' "$log")
+	status=PASS
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1; echo "not ok - $name exited with status $rc" >>"$log"
+	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		f=1; echo "not ok - $name reported no results" >>"$log"
+	fi
+	[ "$f" -gt 0 ] && status=FAIL
+	passed=$((passed + p)); failed=$((failed + f))
+	printf '%-4s %-40s %4d ok %3d failed  %4ds\n' "$status" "$name" "$p" "$f" $((SECONDS - t0))
+	if [ "$status" = FAIL ]; then
+		grep -E '^not ok' "$log" | sed 's/^/     /'
+		echo "     --- last lines of $log:"
+		tail -n 40 "$log" | sed 's/^/     | /'
+	fi
+done
+echo "total time $((SECONDS - start_all))s, logs in $logs"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
