@@ -5,6 +5,9 @@
 # libraries for one test with   test_NAME_OBJS := ...   test_NAME_LIBS := ...
 # in its own module.mk (same for fuzz_NAME_OBJS / fuzz_NAME_LIBS).
 
+# Tests include program headers by path from the top ("agent/session.h").
+EXTRA_CFLAGS_test = -I. $(EXTRA_CFLAGS_agent) $(EXTRA_CFLAGS_ctl)
+
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BINS := $(patsubst test/unit/%.c,$(B)/test/unit/%,$(UNIT_SRC))
 

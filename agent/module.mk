@@ -1,0 +1,19 @@
+# agent: rd-agent. Every .c under agent/ (capture/, encode/, input/ included)
+# except main.c goes into an archive, so unit tests can link single modules.
+AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c agent/*/*.c))
+AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
+LIBAGENT := $(B)/librdagent.a
+AGENT_PKGS := vpx x264 libavutil xcb xcb-shm xcb-damage xcb-xfixes xcb-xtest libpipewire-0.3 libdrm sqlite3
+EXTRA_CFLAGS_agent := -Iagent $(call pc_cflags,$(AGENT_PKGS))
+AGENT_LIBS := $(call pc_libs,$(AGENT_PKGS)) -lyuv -lxdo -lpthread
+
+$(LIBAGENT): $(AGENT_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/rd-agent: $(B)/agent/main.o $(LIBAGENT) $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
+
+PROGRAMS += $(B)/rd-agent
+INSTALL_UNITS += systemd/rd-agent.service

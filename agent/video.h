@@ -1,0 +1,83 @@
+/* video: the agent's media pipeline, shared by all sessions.
+ *
+ * capture backend (capture.h) -> BGRX -> I420 (libyuv) -> encoder (encoder.h)
+ * on a worker thread -> ev_async -> encoded packets delivered on the loop to
+ * every subscriber of that codec. One encoder runs per codec in use; capture
+ * runs only while someone subscribes. An unchanged screen (no damage) is not
+ * encoded. Packets are reference counted: a subscriber that wants to keep one
+ * past the callback takes a reference; a slow subscriber simply drops packets
+ * until the next keyframe and asks for one. */
+#ifndef RD_AGENT_VIDEO_H
+#define RD_AGENT_VIDEO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+struct video;
+struct video_sub;
+
+enum video_codec {
+	VIDEO_CODEC_VP9 = 1,
+	VIDEO_CODEC_H264 = 2,
+};
+
+struct video_packet {
+	enum video_codec codec;
+	uint8_t *data;
+	size_t len;
+	bool key;
+	int64_t pts_ms;   /* ms since the capture started */
+	int width;
+	int height;
+	unsigned refs;    /* loop thread only */
+};
+
+void video_packet_ref(struct video_packet *p);
+void video_packet_unref(struct video_packet *p);
+
+struct video_config {
+	const char *backend;  /* "auto", "x11", "drm", "pipewire", "testsrc" */
+	const char *display;  /* X display (":0"), DRM card path, PipeWire node; NULL = default */
+	int fps;              /* target frames per second (1..120) */
+	int quality;          /* 1..100, maps to bitrate per pixel */
+};
+
+struct video_display {
+	int width;
+	int height;
+	char name[64];
+	bool cursor_embedded;
+};
+
+/* Open the pipeline: probes the capture backend (so the display size is known
+ * for PeerInfo) but captures nothing until the first subscriber. */
+int video_new(struct ev_loop *loop, const struct video_config *cfg, struct video **out);
+void video_free(struct video *v);
+/* Current display geometry (after a probe or the latest frame). */
+int video_get_display(struct video *v, struct video_display *out);
+/* Name of the capture backend in use ("x11", "testsrc"...). */
+const char *video_backend_name(const struct video *v);
+/* Codecs this build can encode. */
+bool video_codec_available(enum video_codec codec);
+
+struct video_sub_ops {
+	/* A packet of the subscribed codec (the first one is a keyframe). */
+	void (*on_packet)(struct video_packet *pkt, void *ud);
+	/* The display changed size; a keyframe of the new size follows. */
+	void (*on_resize)(const struct video_display *d, void *ud);
+	/* Capture failed for good (logged already). */
+	void (*on_error)(int err, void *ud);
+};
+
+int video_subscribe(struct video *v, enum video_codec codec, const struct video_sub_ops *ops,
+	void *ud, struct video_sub **out);
+void video_unsubscribe(struct video_sub *s);
+/* Ask for a keyframe for this subscriber's codec (after loss or a skip). */
+void video_request_keyframe(struct video_sub *s);
+/* Change fps / quality live (applies to every subscriber of that codec). */
+void video_set_fps(struct video_sub *s, int fps);
+void video_set_quality(struct video_sub *s, int quality);
+
+#endif
