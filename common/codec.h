@@ -20,7 +20,7 @@ size_t rd_frame_header_encode(uint8_t out[RD_FRAME_HDR_MAX], size_t len);
 /* Parse the header at p. RD_ERR_TRUNCATED when avail is too short to hold it. */
 int rd_frame_header_decode(const uint8_t *p, size_t avail, size_t *hdr_len, size_t *payload_len);
 
-/* Find the next whole frame in p[0..avail). On RD_OK, *payload/*payload_len is
+/* Find the next whole frame in p[0..avail). On RD_OK, *payload and *payload_len are
  * the frame body and *consumed the bytes to drop (header + payload).
  * RD_ERR_TRUNCATED: need more bytes. RD_ERR_TOOBIG: the header announces more
  * than max (the stream is unusable). */
