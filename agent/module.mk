@@ -17,3 +17,6 @@ $(B)/rd-agent: $(B)/agent/main.o $(LIBAGENT) $(LIBCOMMON)
 
 PROGRAMS += $(B)/rd-agent
 INSTALL_UNITS += systemd/rd-agent.service
+
+# Unit tests of the session core link only the I/O-free modules.
+test_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o

@@ -1,0 +1,520 @@
+/* session: the controlled side's session state machine (I/O free). */
+#define RD_LOG_SUBSYS "session"
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "handshake.h"
+#include "log.h"
+#include "pb.h"
+#include "session_msg.h"
+#include "util.h"
+
+struct session {
+	const struct session_host *host;
+	const struct session_ops *ops;
+	void *ud;
+	struct rd_sockaddr peer;
+	char peer_str[RD_ADDRSTRLEN];
+	char peer_ip[RD_ADDRSTRLEN];
+	enum session_path path;
+	enum session_state state;
+	struct rd_handshake *hs;
+	bool encrypted;
+	enum rd_crypto_mode mode;
+	char challenge[7];
+	unsigned login_tries;
+	char peer_id[64];           /* escaped LoginRequest.my_id */
+	enum video_codec codec;
+	bool want_key;              /* skip until the next keyframe */
+	bool key_requested;
+	double started;
+	double last_rx;
+	double delay_sent;          /* 0 = no probe outstanding */
+	double next_delay;
+	uint32_t rtt_ms;
+	uint64_t frames_sent;
+	uint64_t frames_skipped;
+	int display_w, display_h;
+};
+
+struct session *session_new(const struct session_host *host, const struct rd_sockaddr *peer,
+	enum session_path path, const struct session_ops *ops, void *ud)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	s->host = host;
+	s->ops = ops;
+	s->ud = ud;
+	if (peer)
+		s->peer = *peer;
+	rd_net_addr_str(&s->peer, s->peer_str, sizeof(s->peer_str));
+	rd_net_addr_ip_str(&s->peer, s->peer_ip, sizeof(s->peer_ip));
+	s->path = path;
+	s->state = SESSION_HANDSHAKE;
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	rd_handshake_free(s->hs);
+	free(s);
+}
+
+static void session__end(struct session *s, int reason)
+{
+	if (s->state == SESSION_CLOSED)
+		return;
+	s->state = SESSION_CLOSED;
+	s->ops->close(s->ud, reason);
+}
+
+static int session__send_msg(struct session *s, const Hbb__Message *m)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = rd_pb_pack(&m->base, &buf, &len);
+	if (rc < 0)
+		return rc;
+	rc = s->ops->send(s->ud, buf, len);
+	free(buf);
+	return rc;
+}
+
+/* Misc.close_reason, then close once flushed. */
+static void session__refuse(struct session *s, const char *why, int reason)
+{
+	if (s->state == SESSION_CLOSED)
+		return;
+	Hbb__Misc misc = HBB__MISC__INIT;
+	misc.union_case = HBB__MISC__UNION_CLOSE_REASON;
+	misc.close_reason = (char *)why;
+	Hbb__Message m = HBB__MESSAGE__INIT;
+	m.union_case = HBB__MESSAGE__UNION_MISC;
+	m.misc = &misc;
+	session__send_msg(s, &m);
+	session__end(s, reason);
+}
+
+int session_start(struct session *s, double now, double wall)
+{
+	(void)wall;
+	s->started = now;
+	s->last_rx = now;
+	s->hs = rd_handshake_host_new(s->host->id, s->host->kp, RD_FEAT_KDF);
+	if (!s->hs)
+		return RD_ERR_INVAL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = rd_handshake_host_signed_id(s->hs, &buf, &len);
+	if (rc < 0)
+		return rc;
+	rc = s->ops->send(s->ud, buf, len);
+	free(buf);
+	log_info("%s: session via %s, handshake started", s->peer_str, session_path_name(s->path));
+	return rc;
+}
+
+static void session__send_hash(struct session *s)
+{
+	rd_random_alnum(s->challenge, 6);
+	Hbb__Hash h = HBB__HASH__INIT;
+	h.salt = (char *)(s->host->pw && s->host->pw->set ? s->host->pw->salt : "");
+	h.challenge = s->challenge;
+	Hbb__Message m = HBB__MESSAGE__INIT;
+	m.union_case = HBB__MESSAGE__UNION_HASH;
+	m.hash = &h;
+	session__send_msg(s, &m);
+	s->state = SESSION_LOGIN;
+}
+
+static void session__on_handshake(struct session *s, const uint8_t *p, size_t len)
+{
+	enum rd_handshake_outcome oc = 0;
+	int rc = rd_handshake_host_on_reply(s->hs, p, len, &oc);
+	if (rc < 0) {
+		log_warn("%s: handshake failed: %s", s->peer_str, rd_strerror(rc));
+		session__end(s, rc);
+		return;
+	}
+	if (rd_handshake_host_pk_refresh_wanted(s->hs) && s->ops->pk_refresh)
+		s->ops->pk_refresh(s->ud);
+	if (oc == RD_HANDSHAKE_PLAIN) {
+		if (!s->host->allow_plain) {
+			log_warn("%s: controller declined encryption; unencrypted session refused",
+				s->peer_str);
+			session__refuse(s, "Unencrypted sessions are refused by this host", RD_ERR_REFUSED);
+			return;
+		}
+		log_warn("%s: session continues UNENCRYPTED (allowed by configuration)", s->peer_str);
+	} else {
+		struct rd_crypto_stream cs;
+		rd_handshake_stream(s->hs, &cs);
+		s->ops->set_crypto(s->ud, &cs);
+		rd_crypto_stream_wipe(&cs);
+		s->encrypted = true;
+		s->mode = rd_handshake_mode(s->hs);
+		log_info("%s: secure channel up (%s keys)", s->peer_str,
+			s->mode == RD_CRYPTO_KDF ? "per-direction" : "compatible shared");
+	}
+	rd_handshake_free(s->hs);
+	s->hs = NULL;
+	session__send_hash(s);
+}
+
+enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd, bool have_vp9, bool have_h264)
+{
+	if (!sd)
+		return have_vp9 ? VIDEO_CODEC_VP9 : 0;
+	/* VP9 decoding is assumed of every RustDesk viewer (§11). */
+	bool vp9 = have_vp9;
+	bool h264 = have_h264 && sd->ability_h264 > 0;
+	switch (sd->prefer) {
+	case HBB__SUPPORTED_DECODING__PREFER_CODEC__H264:
+		if (h264)
+			return VIDEO_CODEC_H264;
+		break;
+	case HBB__SUPPORTED_DECODING__PREFER_CODEC__VP9:
+		if (vp9)
+			return VIDEO_CODEC_VP9;
+		break;
+	default:
+		break;
+	}
+	/* Auto (or an unavailable preference): H.264 before VP9, as RustDesk. */
+	if (h264)
+		return VIDEO_CODEC_H264;
+	if (vp9)
+		return VIDEO_CODEC_VP9;
+	return 0;
+}
+
+static void session__login_error(struct session *s, const char *text)
+{
+	Hbb__LoginResponse lr = HBB__LOGIN_RESPONSE__INIT;
+	lr.union_case = HBB__LOGIN_RESPONSE__UNION_ERROR;
+	lr.error = (char *)text;
+	Hbb__Message m = HBB__MESSAGE__INIT;
+	m.union_case = HBB__MESSAGE__UNION_LOGIN_RESPONSE;
+	m.login_response = &lr;
+	session__send_msg(s, &m);
+}
+
+static void session__login_ok(struct session *s, const Hbb__LoginRequest *req)
+{
+	const Hbb__SupportedDecoding *sd = req->option ? req->option->supported_decoding : NULL;
+	enum video_codec codec = s->host->codec_pref;
+	if (!codec || (codec == VIDEO_CODEC_H264 && !s->host->have_h264))
+		codec = session_choose_codec(sd, s->host->have_vp9, s->host->have_h264);
+	if (!codec) {
+		log_warn("%s: no codec the controller can decode", s->peer_str);
+		session__login_error(s, "No common video codec");
+		session__end(s, RD_ERR_UNSUPPORTED);
+		return;
+	}
+	struct video_display d = { 0 };
+	s->ops->get_display(s->ud, &d);
+	s->display_w = d.width;
+	s->display_h = d.height;
+	if (session_msg_send_login_ok(s->ops->send, s->ud, s->host, &d) < 0) {
+		session__end(s, RD_ERR_NOMEM);
+		return;
+	}
+	s->state = SESSION_ACTIVE;
+	s->codec = codec;
+	s->want_key = true;
+	s->next_delay = s->last_rx;
+	log_notice("%s: login ok for controller \"%s\", %s, codec %s", s->peer_str, s->peer_id,
+		s->encrypted ? "encrypted" : "UNENCRYPTED", codec == VIDEO_CODEC_H264 ? "h264" : "vp9");
+	s->ops->start_video(s->ud, codec);
+}
+
+static bool session__kind_supported(const Hbb__LoginRequest *req)
+{
+	return req->union_case == HBB__LOGIN_REQUEST__UNION__NOT_SET;
+}
+
+static void session__on_login(struct session *s, const Hbb__LoginRequest *req, double wall)
+{
+	rd_escape(s->peer_id, sizeof(s->peer_id), req->my_id, strlen(req->my_id));
+	enum login_verdict v = login_guard_check(s->host->guard, &s->peer, wall);
+	if (v != LOGIN_ALLOW) {
+		log_warn("login refused from %s port %u id=%s: %s (locked out)", s->peer_ip,
+			rd_net_addr_port(&s->peer), s->peer_id,
+			login_verdict_text(v));
+		session__login_error(s, login_verdict_text(v));
+		session__end(s, RD_ERR_LIMIT);
+		return;
+	}
+	if (!session__kind_supported(req)) {
+		log_warn("%s: session kind %d not offered", s->peer_str, (int)req->union_case);
+		session__login_error(s, "Connection not allowed");
+		session__end(s, RD_ERR_UNSUPPORTED);
+		return;
+	}
+	if (s->path != SESSION_PATH_DIRECT && strcmp(req->username, s->host->id) != 0) {
+		log_warn("%s: login for another ID \"%s\"", s->peer_str, rd_esc(req->username));
+		session__login_error(s, "Offline");
+		session__end(s, RD_ERR_MISMATCH);
+		return;
+	}
+	if (!s->host->pw || !s->host->pw->set) {
+		log_warn("login failed from %s port %u id=%s: no password is set on this host",
+			s->peer_ip, rd_net_addr_port(&s->peer), s->peer_id);
+		session__login_error(s, "No Password Access");
+		session__end(s, RD_ERR_PERM);
+		return;
+	}
+	if (!login_password_check(s->host->pw, s->challenge, req->password.data, req->password.len)) {
+		login_guard_fail(s->host->guard, &s->peer, wall);
+		s->login_tries++;
+		log_warn("login failed from %s port %u id=%s: wrong password", s->peer_ip,
+			rd_net_addr_port(&s->peer), s->peer_id);
+		session__login_error(s, "Wrong Password");
+		if (s->login_tries >= SESSION_LOGIN_TRIES)
+			session__end(s, RD_ERR_PERM);
+		return;
+	}
+	login_guard_success(s->host->guard, &s->peer);
+	session__login_ok(s, req);
+}
+
+static void session__on_test_delay(struct session *s, const Hbb__TestDelay *td, double now)
+{
+	if (td->from_client) {
+		Hbb__Message m = HBB__MESSAGE__INIT;
+		m.union_case = HBB__MESSAGE__UNION_TEST_DELAY;
+		m.test_delay = (Hbb__TestDelay *)td;
+		session__send_msg(s, &m);
+		return;
+	}
+	if (s->delay_sent > 0) {
+		double rtt = (now - s->delay_sent) * 1000.0;
+		s->rtt_ms = rtt < 0 ? 0 : (uint32_t)rtt;
+		s->delay_sent = 0;
+	}
+}
+
+static void session__on_misc(struct session *s, const Hbb__Misc *misc)
+{
+	switch (misc->union_case) {
+	case HBB__MISC__UNION_CLOSE_REASON:
+		log_info("%s: controller closed: %s", s->peer_str, rd_esc(misc->close_reason));
+		session__end(s, RD_ERR_EOF);
+		break;
+	case HBB__MISC__UNION_REFRESH_VIDEO:
+	case HBB__MISC__UNION_REFRESH_VIDEO_DISPLAY:
+		s->want_key = true;
+		s->ops->request_keyframe(s->ud);
+		break;
+	case HBB__MISC__UNION_OPTION:
+		if (misc->option && misc->option->supported_decoding && !s->host->codec_pref) {
+			enum video_codec c = session_choose_codec(misc->option->supported_decoding,
+				s->host->have_vp9, s->host->have_h264);
+			if (c && c != s->codec) {
+				s->codec = c;
+				s->want_key = true;
+				s->ops->start_video(s->ud, c);
+			}
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Input hooks: one function per message type. */
+static void session__on_key_event(struct session *s, const Hbb__KeyEvent *e)
+{
+	if (s->ops->on_key_event)
+		s->ops->on_key_event(s->ud, e);
+}
+
+static void session__on_mouse_event(struct session *s, const Hbb__MouseEvent *e)
+{
+	if (s->ops->on_mouse_event)
+		s->ops->on_mouse_event(s->ud, e);
+}
+
+static void session__on_clipboard(struct session *s, const Hbb__Clipboard *c)
+{
+	if (s->ops->on_clipboard)
+		s->ops->on_clipboard(s->ud, c);
+}
+
+static void session__on_active(struct session *s, const Hbb__Message *m, double now)
+{
+	switch (m->union_case) {
+	case HBB__MESSAGE__UNION_TEST_DELAY:
+		session__on_test_delay(s, m->test_delay, now);
+		break;
+	case HBB__MESSAGE__UNION_MISC:
+		session__on_misc(s, m->misc);
+		break;
+	case HBB__MESSAGE__UNION_KEY_EVENT:
+		session__on_key_event(s, m->key_event);
+		break;
+	case HBB__MESSAGE__UNION_MOUSE_EVENT:
+		session__on_mouse_event(s, m->mouse_event);
+		break;
+	case HBB__MESSAGE__UNION_CLIPBOARD:
+		session__on_clipboard(s, m->clipboard);
+		break;
+	default:
+		log_debug("%s: ignoring %s", s->peer_str, rd_pb_message_name(m));
+		break;
+	}
+}
+
+void session_on_frame(struct session *s, const uint8_t *payload, size_t len, double now, double wall)
+{
+	if (s->state == SESSION_CLOSED)
+		return;
+	s->last_rx = now;
+	if (s->state == SESSION_HANDSHAKE) {
+		session__on_handshake(s, payload, len);
+		return;
+	}
+	if (len == 0)
+		return; /* heartbeat */
+	Hbb__Message *m = rd_pb_message_unpack(payload, len);
+	if (!m) {
+		log_warn("%s: malformed message, closing", s->peer_str);
+		session__end(s, RD_ERR_PROTO);
+		return;
+	}
+	if (s->state == SESSION_LOGIN) {
+		if (m->union_case == HBB__MESSAGE__UNION_LOGIN_REQUEST)
+			session__on_login(s, m->login_request, wall);
+		else if (m->union_case == HBB__MESSAGE__UNION_TEST_DELAY)
+			session__on_test_delay(s, m->test_delay, now);
+		else if (m->union_case == HBB__MESSAGE__UNION_MISC)
+			session__on_misc(s, m->misc);
+		else
+			log_debug("%s: %s before login ignored", s->peer_str, rd_pb_message_name(m));
+	} else if (s->state == SESSION_ACTIVE) {
+		session__on_active(s, m, now);
+	}
+	hbb__message__free_unpacked(m, NULL);
+}
+
+void session_tick(struct session *s, double now)
+{
+	if (s->state == SESSION_CLOSED)
+		return;
+	if (now - s->last_rx > SESSION_IDLE_TIMEOUT) {
+		log_info("%s: nothing received for %.0f s, closing", s->peer_str, SESSION_IDLE_TIMEOUT);
+		session__refuse(s, "Timeout", RD_ERR_TIMEOUT);
+		return;
+	}
+	if (s->state == SESSION_HANDSHAKE && now - s->started > SESSION_HANDSHAKE_TIMEOUT) {
+		log_info("%s: handshake timed out", s->peer_str);
+		session__end(s, RD_ERR_TIMEOUT);
+		return;
+	}
+	if (s->state == SESSION_LOGIN && now - s->started > SESSION_LOGIN_TIMEOUT) {
+		log_info("%s: no login within %.0f s", s->peer_str, SESSION_LOGIN_TIMEOUT);
+		session__refuse(s, "Timeout", RD_ERR_TIMEOUT);
+		return;
+	}
+	if (s->state != SESSION_ACTIVE)
+		return;
+	if (s->delay_sent > 0 && now - s->delay_sent > SESSION_IDLE_TIMEOUT)
+		s->delay_sent = 0; /* lost probe: try again */
+	if (s->delay_sent == 0 && now >= s->next_delay) {
+		Hbb__TestDelay td = HBB__TEST_DELAY__INIT;
+		td.last_delay = s->rtt_ms;
+		Hbb__Message m = HBB__MESSAGE__INIT;
+		m.union_case = HBB__MESSAGE__UNION_TEST_DELAY;
+		m.test_delay = &td;
+		session__send_msg(s, &m);
+		s->delay_sent = now;
+		s->next_delay = now + SESSION_DELAY_PERIOD;
+	}
+}
+
+enum session_video_result session_video_packet(struct session *s, const struct video_packet *pkt,
+	bool writable)
+{
+	if (s->state != SESSION_ACTIVE || pkt->codec != s->codec)
+		return SESSION_VIDEO_IGNORED;
+	if (s->want_key && !pkt->key) {
+		s->frames_skipped++;
+		if (!s->key_requested) {
+			s->key_requested = true;
+			s->ops->request_keyframe(s->ud);
+		}
+		return SESSION_VIDEO_SKIPPED;
+	}
+	if (!writable) {
+		s->frames_skipped++;
+		s->want_key = true;
+		if (!s->key_requested) {
+			s->key_requested = true;
+			s->ops->request_keyframe(s->ud);
+		}
+		return SESSION_VIDEO_SKIPPED;
+	}
+	if (session_msg_send_video(s->ops->send, s->ud, pkt) < 0)
+		return SESSION_VIDEO_SKIPPED;
+	if (pkt->key) {
+		s->want_key = false;
+		s->key_requested = false;
+	}
+	s->frames_sent++;
+	return SESSION_VIDEO_SENT;
+}
+
+void session_display_changed(struct session *s, const struct video_display *d)
+{
+	if (s->state != SESSION_ACTIVE || (d->width == s->display_w && d->height == s->display_h))
+		return;
+	s->display_w = d->width;
+	s->display_h = d->height;
+	s->want_key = true;
+	log_info("%s: display is now %dx%d", s->peer_str, d->width, d->height);
+	session_msg_send_display(s->ops->send, s->ud, s->host, d);
+}
+
+void session_close(struct session *s, const char *reason)
+{
+	session__refuse(s, reason, RD_OK);
+}
+
+enum session_state session_state(const struct session *s) { return s->state; }
+enum session_path session_path(const struct session *s) { return s->path; }
+enum video_codec session_codec(const struct session *s) { return s->codec; }
+enum rd_crypto_mode session_crypto_mode(const struct session *s) { return s->mode; }
+bool session_encrypted(const struct session *s) { return s->encrypted; }
+const char *session_peer_id(const struct session *s) { return s->peer_id; }
+const struct rd_sockaddr *session_peer(const struct session *s) { return &s->peer; }
+uint32_t session_rtt_ms(const struct session *s) { return s->rtt_ms; }
+uint64_t session_frames_sent(const struct session *s) { return s->frames_sent; }
+uint64_t session_frames_skipped(const struct session *s) { return s->frames_skipped; }
+
+const char *session_path_name(enum session_path p)
+{
+	switch (p) {
+	case SESSION_PATH_PUNCH: return "punch";
+	case SESSION_PATH_LOCAL: return "lan";
+	case SESSION_PATH_RELAY: return "relay";
+	case SESSION_PATH_DIRECT: return "direct";
+	}
+	return "?";
+}
+
+const char *session_state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_HANDSHAKE: return "handshake";
+	case SESSION_LOGIN: return "login";
+	case SESSION_ACTIVE: return "active";
+	case SESSION_CLOSED: return "closed";
+	}
+	return "?";
+}

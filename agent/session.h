@@ -1,0 +1,124 @@
+/* session: one controller's session as an I/O-free state machine (PROTOCOL.md
+ * §9-11). Frames (decrypted payloads) and time go in; frames to send, crypto
+ * to switch on, video to start and closes come out through session_ops. The
+ * I/O layer (session_io.c) wires it to an rd_conn and the video pipeline; the
+ * unit test drives it directly.
+ *
+ * States: HANDSHAKE (SignedId sent, waiting for PublicKey) -> LOGIN (Hash
+ * sent, waiting for LoginRequest) -> ACTIVE (video flows) -> CLOSED.
+ * The core never frees itself: ops->close asks the owner to close, and the
+ * owner calls session_free later. */
+#ifndef RD_AGENT_SESSION_H
+#define RD_AGENT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "login.h"
+#include "message.pb-c.h"
+#include "net.h"
+#include "video.h"
+
+#define SESSION_HANDSHAKE_TIMEOUT 18.0   /* CONNECT/READ_TIMEOUT of §12 */
+#define SESSION_LOGIN_TIMEOUT 30.0       /* from start to a successful login */
+#define SESSION_IDLE_TIMEOUT 30.0        /* nothing received -> "Timeout" */
+#define SESSION_DELAY_PERIOD 1.0         /* TestDelay probe */
+#define SESSION_LOGIN_TRIES 3            /* wrong passwords on one connection */
+
+enum session_state {
+	SESSION_HANDSHAKE = 1,
+	SESSION_LOGIN = 2,
+	SESSION_ACTIVE = 3,
+	SESSION_CLOSED = 4,
+};
+
+enum session_path {
+	SESSION_PATH_PUNCH = 1,
+	SESSION_PATH_LOCAL = 2,
+	SESSION_PATH_RELAY = 3,
+	SESSION_PATH_DIRECT = 4,
+};
+
+/* What the agent shares with every session (borrowed; must outlive it). */
+struct session_host {
+	const char *id;
+	const struct rd_keypair *kp;
+	const struct login_password *pw;
+	struct login_guard *guard;
+	const char *hostname;
+	bool allow_plain;        /* accept a controller that declines encryption */
+	bool have_vp9;
+	bool have_h264;
+	enum video_codec codec_pref; /* 0 = follow the controller, else forced */
+};
+
+struct session_ops {
+	/* Queue one frame (plaintext here; the conn encrypts once crypto is on). */
+	int (*send)(void *ud, const uint8_t *payload, size_t len);
+	/* Encrypt both directions from the next frame on. */
+	void (*set_crypto)(void *ud, const struct rd_crypto_stream *cs);
+	/* Current display geometry for PeerInfo. */
+	void (*get_display)(void *ud, struct video_display *d);
+	/* Login succeeded, or the controller changed its codec preference. */
+	void (*start_video)(void *ud, enum video_codec codec);
+	void (*request_keyframe)(void *ud);
+	/* Close after what was queued is flushed. reason is an rd_err or RD_OK. */
+	void (*close)(void *ud, int reason);
+	/* The controller said our key at the server looks stale (optional). */
+	void (*pk_refresh)(void *ud);
+	/* Input hooks (optional; input injection plugs in here). */
+	void (*on_key_event)(void *ud, const Hbb__KeyEvent *e);
+	void (*on_mouse_event)(void *ud, const Hbb__MouseEvent *e);
+	void (*on_clipboard)(void *ud, const Hbb__Clipboard *c);
+};
+
+struct session;
+
+struct session *session_new(const struct session_host *host, const struct rd_sockaddr *peer,
+	enum session_path path, const struct session_ops *ops, void *ud);
+void session_free(struct session *s);
+
+/* Send SignedId. now is monotonic seconds, wall the wall clock (seconds) for
+ * the login lockout minutes. */
+int session_start(struct session *s, double now, double wall);
+/* One received frame payload (already decrypted). */
+void session_on_frame(struct session *s, const uint8_t *payload, size_t len, double now, double wall);
+/* Timers: TestDelay every second, deadlines. Call about once a second. */
+void session_tick(struct session *s, double now);
+
+enum session_video_result {
+	SESSION_VIDEO_SENT = 0,
+	SESSION_VIDEO_SKIPPED = 1,  /* slow peer or waiting for a keyframe */
+	SESSION_VIDEO_IGNORED = 2,  /* not active, or another codec */
+};
+/* Offer one encoded packet; writable says whether the send queue has room. A
+ * skipped packet makes the session wait for the next keyframe (and ask for
+ * one once). */
+enum session_video_result session_video_packet(struct session *s, const struct video_packet *pkt,
+	bool writable);
+/* The display changed size: SwitchDisplay and a new PeerInfo go out. */
+void session_display_changed(struct session *s, const struct video_display *d);
+/* Close with Misc.close_reason (e.g. on SIGTERM). */
+void session_close(struct session *s, const char *reason);
+
+enum session_state session_state(const struct session *s);
+enum session_path session_path(const struct session *s);
+enum video_codec session_codec(const struct session *s);
+enum rd_crypto_mode session_crypto_mode(const struct session *s);
+bool session_encrypted(const struct session *s);
+/* The controller's ID from LoginRequest.my_id (escaped for logs), or "". */
+const char *session_peer_id(const struct session *s);
+const struct rd_sockaddr *session_peer(const struct session *s);
+uint32_t session_rtt_ms(const struct session *s);
+uint64_t session_frames_sent(const struct session *s);
+uint64_t session_frames_skipped(const struct session *s);
+const char *session_path_name(enum session_path p);
+const char *session_state_name(enum session_state st);
+
+/* Codec for a controller's SupportedDecoding (NULL = absent: VP9 only), given
+ * what this agent can encode. 0 when nothing fits. */
+enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd, bool have_vp9, bool have_h264);
+
+#endif

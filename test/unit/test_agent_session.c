@@ -1,0 +1,655 @@
+/* Unit tests for agent/session: the controlled side's state machine driven
+ * without sockets. The test plays the controller with common/handshake and
+ * real crypto streams, exactly as rd_conn would frame and encrypt. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/login.h"
+#include "agent/session.h"
+#include "buf.h"
+#include "crypto.h"
+#include "err.h"
+#include "handshake.h"
+#include "log.h"
+#include "pb.h"
+
+#define MAXF 64
+#define HOST_ID "1234567890"
+#define PASSWORD "correct horse"
+
+struct harness {
+	struct rd_keypair kp;
+	struct login_password pw;
+	struct login_guard *guard;
+	struct session_host host;
+	struct session *s;
+	struct rd_sockaddr peer;
+	/* conn emulation */
+	bool crypto_on;
+	struct rd_crypto_stream host_cs;  /* what the conn would hold */
+	struct rd_crypto_stream ctl_cs;   /* the controller's */
+	bool ctl_crypto;
+	uint8_t *out[MAXF];               /* frames on the wire, in order */
+	size_t out_len[MAXF];
+	size_t n_out, n_read;
+	/* events */
+	bool closed;
+	int close_reason;
+	enum video_codec started_codec;
+	int start_calls;
+	int keyframe_requests;
+	int pk_refresh;
+	int key_events;
+};
+
+static int h_send(void *ud, const uint8_t *p, size_t len)
+{
+	struct harness *h = ud;
+	assert_true(h->n_out < MAXF);
+	struct rd_buf b;
+	rd_buf_init(&b, 0);
+	if (h->crypto_on)
+		assert_int_equal(rd_crypto_seal(&h->host_cs, p, len, &b), RD_OK);
+	else
+		assert_int_equal(rd_buf_put(&b, p, len), RD_OK);
+	h->out_len[h->n_out] = rd_buf_size(&b);
+	h->out[h->n_out] = malloc(h->out_len[h->n_out] + 1);
+	memcpy(h->out[h->n_out], rd_buf_ptr(&b), h->out_len[h->n_out]);
+	h->n_out++;
+	rd_buf_free(&b);
+	return RD_OK;
+}
+
+static void h_set_crypto(void *ud, const struct rd_crypto_stream *cs)
+{
+	struct harness *h = ud;
+	h->host_cs = *cs;
+	h->crypto_on = true;
+}
+
+static void h_get_display(void *ud, struct video_display *d)
+{
+	(void)ud;
+	memset(d, 0, sizeof(*d));
+	d->width = 1280;
+	d->height = 720;
+	strcpy(d->name, ":99");
+}
+
+static void h_start_video(void *ud, enum video_codec c)
+{
+	struct harness *h = ud;
+	h->started_codec = c;
+	h->start_calls++;
+}
+
+static void h_keyframe(void *ud) { ((struct harness *)ud)->keyframe_requests++; }
+static void h_pk_refresh(void *ud) { ((struct harness *)ud)->pk_refresh++; }
+static void h_key_event(void *ud, const Hbb__KeyEvent *e) { (void)e; ((struct harness *)ud)->key_events++; }
+
+static void h_close(void *ud, int reason)
+{
+	struct harness *h = ud;
+	assert_false(h->closed);
+	h->closed = true;
+	h->close_reason = reason;
+}
+
+static const struct session_ops h_ops = {
+	.send = h_send,
+	.set_crypto = h_set_crypto,
+	.get_display = h_get_display,
+	.start_video = h_start_video,
+	.request_keyframe = h_keyframe,
+	.close = h_close,
+	.pk_refresh = h_pk_refresh,
+	.on_key_event = h_key_event,
+};
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	assert_int_equal(rd_crypto_init(), RD_OK);
+	rd_log_set_level(RD_LOG_ERR);
+	struct harness *h = calloc(1, sizeof(*h));
+	assert_int_equal(rd_key_generate(&h->kp, false), RD_OK);
+	strcpy(tmpdir, "/tmp/rd-agent-unit.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	assert_int_equal(login_password_store(tmpdir, PASSWORD), RD_OK);
+	assert_int_equal(login_password_load(tmpdir, &h->pw), RD_OK);
+	h->guard = login_guard_new();
+	h->host = (struct session_host){ .id = HOST_ID, .kp = &h->kp, .pw = &h->pw, .guard = h->guard,
+		.hostname = "testhost", .have_vp9 = true, .have_h264 = true };
+	assert_int_equal(rd_net_addr_parse_numeric("127.0.0.7:40000", 0, &h->peer), RD_OK);
+	*state = h;
+	return 0;
+}
+
+static void h_reset_wire(struct harness *h)
+{
+	for (size_t i = 0; i < h->n_out; i++)
+		free(h->out[i]);
+	h->n_out = h->n_read = 0;
+}
+
+static int teardown(void **state)
+{
+	struct harness *h = *state;
+	session_free(h->s);
+	h_reset_wire(h);
+	login_guard_free(h->guard);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, LOGIN_PW_FILE);
+	unlink(path);
+	rmdir(tmpdir);
+	free(h);
+	return 0;
+}
+
+/* Next frame the host sent, decrypted as the controller would. */
+static Hbb__Message *h_next(struct harness *h)
+{
+	assert_true(h->n_read < h->n_out);
+	size_t i = h->n_read++;
+	struct rd_buf b;
+	rd_buf_init(&b, 0);
+	if (h->ctl_crypto)
+		assert_int_equal(rd_crypto_open(&h->ctl_cs, h->out[i], h->out_len[i], &b), RD_OK);
+	else
+		assert_int_equal(rd_buf_put(&b, h->out[i], h->out_len[i]), RD_OK);
+	Hbb__Message *m = rd_pb_message_unpack(rd_buf_ptr(&b), rd_buf_size(&b));
+	rd_buf_free(&b);
+	assert_non_null(m);
+	return m;
+}
+
+/* Controller -> host: pack, encrypt if on, feed. */
+static void h_feed(struct harness *h, const Hbb__Message *m, double now)
+{
+	uint8_t *p = NULL;
+	size_t len = 0;
+	assert_int_equal(rd_pb_pack(&m->base, &p, &len), RD_OK);
+	struct rd_buf b, pt;
+	rd_buf_init(&b, 0);
+	rd_buf_init(&pt, 0);
+	if (h->ctl_crypto)
+		assert_int_equal(rd_crypto_seal(&h->ctl_cs, p, len, &b), RD_OK);
+	else
+		assert_int_equal(rd_buf_put(&b, p, len), RD_OK);
+	/* The host's conn decrypts. */
+	if (h->crypto_on)
+		assert_int_equal(rd_crypto_open(&h->host_cs, rd_buf_ptr(&b), rd_buf_size(&b), &pt), RD_OK);
+	else
+		assert_int_equal(rd_buf_put(&pt, rd_buf_ptr(&b), rd_buf_size(&b)), RD_OK);
+	session_on_frame(h->s, rd_buf_ptr(&pt), rd_buf_size(&pt), now, 1000.0 * 60 + now);
+	rd_buf_free(&b);
+	rd_buf_free(&pt);
+	free(p);
+}
+
+/* Start and finish the handshake; returns the Hash the host sent. */
+static Hbb__Message *h_handshake(struct harness *h, unsigned ctl_features, enum session_path path)
+{
+	h->s = session_new(&h->host, &h->peer, path, &h_ops, h);
+	assert_int_equal(session_start(h->s, 0.0, 60000.0), RD_OK);
+	assert_int_equal(session_state(h->s), SESSION_HANDSHAKE);
+	assert_int_equal(h->n_out, 1);
+	struct rd_handshake *ctl = rd_handshake_ctl_new(HOST_ID, h->kp.pk, ctl_features);
+	uint8_t *reply = NULL;
+	size_t rlen = 0;
+	h->n_read = 1;
+	assert_int_equal(rd_handshake_ctl_on_signed_id(ctl, h->out[0], h->out_len[0], &reply, &rlen), RD_OK);
+	assert_int_equal(rd_handshake_stream(ctl, &h->ctl_cs), RD_OK);
+	rd_handshake_free(ctl);
+	session_on_frame(h->s, reply, rlen, 0.1, 60000.1);
+	free(reply);
+	h->ctl_crypto = true;
+	assert_true(h->crypto_on);
+	assert_int_equal(session_state(h->s), SESSION_LOGIN);
+	Hbb__Message *m = h_next(h);
+	assert_int_equal(m->union_case, HBB__MESSAGE__UNION_HASH);
+	assert_string_equal(m->hash->salt, h->pw.salt);
+	assert_int_equal(strlen(m->hash->challenge), 6);
+	return m;
+}
+
+static void h_login(struct harness *h, const Hbb__Message *hash, const char *password,
+	int prefer, int ability_h264, double now)
+{
+	uint8_t h1[32], resp[32];
+	rd_pw_hash1(password, hash->hash->salt, h1);
+	rd_pw_response(h1, hash->hash->challenge, resp);
+	Hbb__SupportedDecoding sd = HBB__SUPPORTED_DECODING__INIT;
+	sd.ability_vp9 = 1;
+	sd.ability_h264 = ability_h264;
+	sd.prefer = prefer;
+	Hbb__OptionMessage opt = HBB__OPTION_MESSAGE__INIT;
+	opt.supported_decoding = &sd;
+	Hbb__LoginRequest lr = HBB__LOGIN_REQUEST__INIT;
+	lr.username = (char *)HOST_ID;
+	lr.my_id = (char *)"ctl-unit";
+	lr.password.data = resp;
+	lr.password.len = 32;
+	lr.option = &opt;
+	Hbb__Message m = HBB__MESSAGE__INIT;
+	m.union_case = HBB__MESSAGE__UNION_LOGIN_REQUEST;
+	m.login_request = &lr;
+	h_feed(h, &m, now);
+}
+
+static void test_login_ok_kdf(void **state)
+{
+	struct harness *h = *state;
+	Hbb__Message *hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+	assert_int_equal(session_crypto_mode(h->s), RD_CRYPTO_KDF);
+	h_login(h, hash, PASSWORD, HBB__SUPPORTED_DECODING__PREFER_CODEC__H264, 1, 0.5);
+	hbb__message__free_unpacked(hash, NULL);
+	assert_false(h->closed);
+	assert_int_equal(session_state(h->s), SESSION_ACTIVE);
+	Hbb__Message *m = h_next(h);
+	assert_int_equal(m->union_case, HBB__MESSAGE__UNION_LOGIN_RESPONSE);
+	assert_int_equal(m->login_response->union_case, HBB__LOGIN_RESPONSE__UNION_PEER_INFO);
+	Hbb__PeerInfo *pi = m->login_response->peer_info;
+	assert_string_equal(pi->platform, "Linux");
+	assert_string_equal(pi->hostname, "testhost");
+	assert_int_equal(pi->n_displays, 1);
+	assert_int_equal(pi->displays[0]->width, 1280);
+	assert_int_equal(pi->displays[0]->height, 720);
+	assert_true(pi->encoding->h264);
+	hbb__message__free_unpacked(m, NULL);
+	assert_int_equal(h->start_calls, 1);
+	assert_int_equal(h->started_codec, VIDEO_CODEC_H264);
+	assert_string_equal(session_peer_id(h->s), "ctl-unit");
+
+	/* Video: the first packet must be a keyframe; a delta before it is skipped. */
+	uint8_t data[] = { 0, 0, 0, 1, 0x65, 1, 2, 3 };
+	struct video_packet pkt = { .codec = VIDEO_CODEC_H264, .data = data, .len = sizeof(data),
+		.key = false, .pts_ms = 40, .width = 1280, .height = 720 };
+	assert_int_equal(session_video_packet(h->s, &pkt, true), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(h->keyframe_requests, 1);
+	pkt.key = true;
+	assert_int_equal(session_video_packet(h->s, &pkt, true), SESSION_VIDEO_SENT);
+	m = h_next(h);
+	assert_int_equal(m->union_case, HBB__MESSAGE__UNION_VIDEO_FRAME);
+	assert_int_equal(m->video_frame->union_case, HBB__VIDEO_FRAME__UNION_H264S);
+	assert_int_equal(m->video_frame->display, 0);
+	assert_int_equal(m->video_frame->h264s->n_frames, 1);
+	assert_true(m->video_frame->h264s->frames[0]->key);
+	assert_int_equal(m->video_frame->h264s->frames[0]->pts, 40);
+	assert_memory_equal(m->video_frame->h264s->frames[0]->data.data, data, sizeof(data));
+	hbb__message__free_unpacked(m, NULL);
+	/* Another codec's packets are not for this session. */
+	pkt.codec = VIDEO_CODEC_VP9;
+	assert_int_equal(session_video_packet(h->s, &pkt, true), SESSION_VIDEO_IGNORED);
+	/* Input hook reaches the ops. */
+	Hbb__KeyEvent ke = HBB__KEY_EVENT__INIT;
+	Hbb__Message km = HBB__MESSAGE__INIT;
+	km.union_case = HBB__MESSAGE__UNION_KEY_EVENT;
+	km.key_event = &ke;
+	h_feed(h, &km, 0.6);
+	assert_int_equal(h->key_events, 1);
+}
+
+static void test_login_ok_compat(void **state)
+{
+	struct harness *h = *state;
+	Hbb__Message *hash = h_handshake(h, 0, SESSION_PATH_RELAY);
+	assert_int_equal(session_crypto_mode(h->s), RD_CRYPTO_COMPAT);
+	assert_true(session_encrypted(h->s));
+	h_login(h, hash, PASSWORD, HBB__SUPPORTED_DECODING__PREFER_CODEC__VP9, 1, 0.5);
+	hbb__message__free_unpacked(hash, NULL);
+	assert_int_equal(session_state(h->s), SESSION_ACTIVE);
+	assert_int_equal(h->started_codec, VIDEO_CODEC_VP9);
+	Hbb__Message *m = h_next(h);
+	assert_int_equal(m->login_response->union_case, HBB__LOGIN_RESPONSE__UNION_PEER_INFO);
+	hbb__message__free_unpacked(m, NULL);
+}
+
+static void test_plain_refused(void **state)
+{
+	struct harness *h = *state;
+	h->s = session_new(&h->host, &h->peer, SESSION_PATH_PUNCH, &h_ops, h);
+	assert_int_equal(session_start(h->s, 0.0, 0.0), RD_OK);
+	session_on_frame(h->s, NULL, 0, 0.1, 0.1); /* an empty Message: no key */
+	assert_true(h->closed);
+	assert_int_equal(h->close_reason, RD_ERR_REFUSED);
+	assert_false(h->crypto_on);
+	h->n_read = 1;
+	Hbb__Message *m = h_next(h);
+	assert_int_equal(m->union_case, HBB__MESSAGE__UNION_MISC);
+	assert_int_equal(m->misc->union_case, HBB__MISC__UNION_CLOSE_REASON);
+	hbb__message__free_unpacked(m, NULL);
+}
+
+static void test_plain_allowed_when_configured(void **state)
+{
+	struct harness *h = *state;
+	h->host.allow_plain = true;
+	h->s = session_new(&h->host, &h->peer, SESSION_PATH_PUNCH, &h_ops, h);
+	assert_int_equal(session_start(h->s, 0.0, 0.0), RD_OK);
+	uint8_t *p = NULL;
+	size_t len = 0;
+	assert_int_equal(rd_handshake_plain_reply(true, &p, &len), RD_OK);
+	session_on_frame(h->s, p, len, 0.1, 0.1);
+	free(p);
+	assert_false(h->closed);
+	assert_int_equal(h->pk_refresh, 1);
+	assert_int_equal(session_state(h->s), SESSION_LOGIN);
+	h->n_read = 1;
+	Hbb__Message *m = h_next(h);
+	assert_int_equal(m->union_case, HBB__MESSAGE__UNION_HASH);
+	hbb__message__free_unpacked(m, NULL);
+}
+
+static void test_bad_public_key_closes(void **state)
+{
+	struct harness *h = *state;
+	h->s = session_new(&h->host, &h->peer, SESSION_PATH_PUNCH, &h_ops, h);
+	assert_int_equal(session_start(h->s, 0.0, 0.0), RD_OK);
+	static const uint8_t junk[] = { 0x22, 0x03, 0x0a, 0x01, 0x05 };
+	session_on_frame(h->s, junk, sizeof(junk), 0.1, 0.1);
+	assert_true(h->closed);
+	assert_int_equal(h->close_reason, RD_ERR_PROTO);
+}
+
+static void test_wrong_password_and_lockout(void **state)
+{
+	struct harness *h = *state;
+	Hbb__Message *hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+	for (int i = 0; i < SESSION_LOGIN_TRIES; i++) {
+		h_login(h, hash, "wrong", 0, 1, 0.5 + i);
+		Hbb__Message *m = h_next(h);
+		assert_int_equal(m->login_response->union_case, HBB__LOGIN_RESPONSE__UNION_ERROR);
+		assert_string_equal(m->login_response->error, "Wrong Password");
+		hbb__message__free_unpacked(m, NULL);
+	}
+	hbb__message__free_unpacked(hash, NULL);
+	assert_true(h->closed);
+	assert_int_equal(h->start_calls, 0);
+	/* Three more wrong tries from the same source on new sessions reach the
+	 * per-minute limit (6); the next attempt, even with the right password,
+	 * is refused without being checked. */
+	for (int round = 0; round < 2; round++) {
+		session_free(h->s);
+		h_reset_wire(h);
+		h->closed = false;
+		h->crypto_on = h->ctl_crypto = false;
+		hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+		for (int i = 0; i < (round == 0 ? 3 : 1); i++) {
+			h_login(h, hash, round == 0 ? "wrong" : PASSWORD, 0, 1, 5.0 + i);
+			Hbb__Message *m = h_next(h);
+			assert_int_equal(m->login_response->union_case, HBB__LOGIN_RESPONSE__UNION_ERROR);
+			if (round == 1)
+				assert_string_equal(m->login_response->error, "Please try 1 minute later");
+			hbb__message__free_unpacked(m, NULL);
+		}
+		hbb__message__free_unpacked(hash, NULL);
+		assert_true(h->closed);
+	}
+	assert_int_equal(h->start_calls, 0);
+	/* Another source is not affected. */
+	session_free(h->s);
+	h_reset_wire(h);
+	h->closed = false;
+	h->crypto_on = h->ctl_crypto = false;
+	assert_int_equal(rd_net_addr_parse_numeric("127.0.0.8:40000", 0, &h->peer), RD_OK);
+	hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+	h_login(h, hash, PASSWORD, 0, 1, 9.0);
+	hbb__message__free_unpacked(hash, NULL);
+	assert_int_equal(session_state(h->s), SESSION_ACTIVE);
+}
+
+static void test_guard_limits(void **state)
+{
+	(void)state;
+	struct login_guard *g = login_guard_new();
+	struct rd_sockaddr a, b;
+	assert_int_equal(rd_net_addr_parse_numeric("192.0.2.1:1", 0, &a), RD_OK);
+	assert_int_equal(rd_net_addr_parse_numeric("192.0.2.1:2", 0, &b), RD_OK);
+	double t = 6000.0; /* minute 100 */
+	for (int i = 0; i < LOGIN_SRC_PER_MINUTE; i++) {
+		assert_int_equal(login_guard_check(g, &a, t), LOGIN_ALLOW);
+		login_guard_fail(g, &a, t);
+	}
+	/* Same IP, other port: same bucket. */
+	assert_int_equal(login_guard_check(g, &b, t + 1), LOGIN_WAIT_MINUTE);
+	assert_int_equal(login_guard_check(g, &a, t + 60), LOGIN_ALLOW);
+	/* Total limit: blocked for good. */
+	for (int i = 0; i < LOGIN_SRC_TOTAL; i++)
+		login_guard_fail(g, &a, t + 120.0 * (i + 1));
+	assert_int_equal(login_guard_check(g, &a, t + 100000), LOGIN_BLOCKED);
+	login_guard_success(g, &a);
+	assert_int_equal(login_guard_check(g, &a, t + 100000), LOGIN_ALLOW);
+	/* Per ID: many sources, one minute. */
+	double u = 60.0 * 5000;
+	for (int i = 0; i < LOGIN_ID_PER_MINUTE; i++) {
+		struct rd_sockaddr s;
+		char txt[32];
+		snprintf(txt, sizeof(txt), "198.51.100.%d:9", i + 1);
+		assert_int_equal(rd_net_addr_parse_numeric(txt, 0, &s), RD_OK);
+		assert_int_equal(login_guard_check(g, &s, u), LOGIN_ALLOW);
+		login_guard_fail(g, &s, u);
+	}
+	struct rd_sockaddr fresh;
+	assert_int_equal(rd_net_addr_parse_numeric("203.0.113.9:9", 0, &fresh), RD_OK);
+	assert_int_equal(login_guard_check(g, &fresh, u + 1), LOGIN_WAIT_MINUTE);
+	assert_int_equal(login_guard_check(g, &fresh, u + 61), LOGIN_ALLOW);
+	/* IPv6 sources share a /64. */
+	struct rd_sockaddr v6a, v6b, v6c;
+	assert_int_equal(rd_net_addr_parse_numeric("[2001:db8:1:2::1]:5", 0, &v6a), RD_OK);
+	assert_int_equal(rd_net_addr_parse_numeric("[2001:db8:1:2::99]:5", 0, &v6b), RD_OK);
+	assert_int_equal(rd_net_addr_parse_numeric("[2001:db8:1:3::1]:5", 0, &v6c), RD_OK);
+	double w = 60.0 * 9000;
+	for (int i = 0; i < LOGIN_SRC_PER_MINUTE; i++)
+		login_guard_fail(g, &v6a, w);
+	assert_int_equal(login_guard_check(g, &v6b, w), LOGIN_WAIT_MINUTE);
+	assert_int_equal(login_guard_check(g, &v6c, w), LOGIN_ALLOW);
+	login_guard_free(g);
+}
+
+static void test_wrong_id_and_kind(void **state)
+{
+	struct harness *h = *state;
+	Hbb__Message *hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_RELAY);
+	hbb__message__free_unpacked(hash, NULL);
+	Hbb__LoginRequest lr = HBB__LOGIN_REQUEST__INIT;
+	lr.username = (char *)"999999999";
+	lr.my_id = (char *)"x";
+	Hbb__Message m = HBB__MESSAGE__INIT;
+	m.union_case = HBB__MESSAGE__UNION_LOGIN_REQUEST;
+	m.login_request = &lr;
+	h_feed(h, &m, 0.5);
+	Hbb__Message *r = h_next(h);
+	assert_string_equal(r->login_response->error, "Offline");
+	hbb__message__free_unpacked(r, NULL);
+	assert_true(h->closed);
+	assert_int_equal(h->close_reason, RD_ERR_MISMATCH);
+}
+
+static void test_codec_choice(void **state)
+{
+	(void)state;
+	Hbb__SupportedDecoding sd = HBB__SUPPORTED_DECODING__INIT;
+	/* Absent: VP9 only. */
+	assert_int_equal(session_choose_codec(NULL, true, true), VIDEO_CODEC_VP9);
+	assert_int_equal(session_choose_codec(NULL, false, true), 0);
+	/* Prefer H264 and able. */
+	sd.ability_vp9 = 1;
+	sd.ability_h264 = 1;
+	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__H264;
+	assert_int_equal(session_choose_codec(&sd, true, true), VIDEO_CODEC_H264);
+	/* ... but this build has no H.264 encoder. */
+	assert_int_equal(session_choose_codec(&sd, true, false), VIDEO_CODEC_VP9);
+	/* Prefer VP9. */
+	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__VP9;
+	assert_int_equal(session_choose_codec(&sd, true, true), VIDEO_CODEC_VP9);
+	/* Prefer H264 but cannot decode it. */
+	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__H264;
+	sd.ability_h264 = 0;
+	assert_int_equal(session_choose_codec(&sd, true, true), VIDEO_CODEC_VP9);
+	/* Auto: H.264 first when both work. */
+	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__Auto;
+	sd.ability_h264 = 1;
+	assert_int_equal(session_choose_codec(&sd, true, true), VIDEO_CODEC_H264);
+	/* Prefer AV1 (not encodable here): falls back. */
+	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__AV1;
+	assert_int_equal(session_choose_codec(&sd, true, false), VIDEO_CODEC_VP9);
+}
+
+static void test_slow_peer_and_refresh(void **state)
+{
+	struct harness *h = *state;
+	Hbb__Message *hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+	h_login(h, hash, PASSWORD, HBB__SUPPORTED_DECODING__PREFER_CODEC__VP9, 0, 0.5);
+	hbb__message__free_unpacked(hash, NULL);
+	uint8_t data[16] = { 0 };
+	struct video_packet key = { .codec = VIDEO_CODEC_VP9, .data = data, .len = 16, .key = true };
+	struct video_packet delta = key;
+	delta.key = false;
+	assert_int_equal(session_video_packet(h->s, &key, true), SESSION_VIDEO_SENT);
+	assert_int_equal(session_video_packet(h->s, &delta, true), SESSION_VIDEO_SENT);
+	/* Queue full: skip, ask for a keyframe once, then skip deltas even when
+	 * there is room again, until the keyframe. */
+	assert_int_equal(session_video_packet(h->s, &delta, false), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(h->keyframe_requests, 1);
+	assert_int_equal(session_video_packet(h->s, &delta, false), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(session_video_packet(h->s, &delta, true), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(h->keyframe_requests, 1);
+	assert_int_equal(session_video_packet(h->s, &key, true), SESSION_VIDEO_SENT);
+	assert_int_equal(session_video_packet(h->s, &delta, true), SESSION_VIDEO_SENT);
+	assert_int_equal(session_frames_sent(h->s), 4);
+	assert_int_equal(session_frames_skipped(h->s), 3);
+	/* Misc.refresh_video asks for a keyframe. */
+	Hbb__Misc misc = HBB__MISC__INIT;
+	misc.union_case = HBB__MISC__UNION_REFRESH_VIDEO;
+	misc.refresh_video = 1;
+	Hbb__Message m = HBB__MESSAGE__INIT;
+	m.union_case = HBB__MESSAGE__UNION_MISC;
+	m.misc = &misc;
+	h_feed(h, &m, 0.7);
+	assert_int_equal(h->keyframe_requests, 2);
+	assert_int_equal(session_video_packet(h->s, &delta, true), SESSION_VIDEO_SKIPPED);
+	/* A resize sends SwitchDisplay and PeerInfo. */
+	size_t before = h->n_out;
+	struct video_display d = { .width = 800, .height = 600 };
+	session_display_changed(h->s, &d);
+	assert_int_equal(h->n_out, before + 2);
+}
+
+static void test_delay_and_idle(void **state)
+{
+	struct harness *h = *state;
+	Hbb__Message *hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+	h_login(h, hash, PASSWORD, 0, 1, 0.5);
+	hbb__message__free_unpacked(hash, NULL);
+	Hbb__Message *m = h_next(h); /* login response */
+	hbb__message__free_unpacked(m, NULL);
+	session_tick(h->s, 1.0);
+	m = h_next(h);
+	assert_int_equal(m->union_case, HBB__MESSAGE__UNION_TEST_DELAY);
+	assert_false(m->test_delay->from_client);
+	h_feed(h, m, 1.25); /* the controller echoes it unchanged */
+	hbb__message__free_unpacked(m, NULL);
+	assert_int_equal(session_rtt_ms(h->s), 250);
+	/* No second probe while... the next is due a second after the first. */
+	session_tick(h->s, 1.5);
+	assert_int_equal(h->n_read, h->n_out);
+	session_tick(h->s, 2.1);
+	m = h_next(h);
+	assert_int_equal(m->union_case, HBB__MESSAGE__UNION_TEST_DELAY);
+	assert_int_equal(m->test_delay->last_delay, 250);
+	hbb__message__free_unpacked(m, NULL);
+	/* Controller probes are echoed. */
+	Hbb__TestDelay td = HBB__TEST_DELAY__INIT;
+	td.from_client = 1;
+	td.time = 777;
+	Hbb__Message tm = HBB__MESSAGE__INIT;
+	tm.union_case = HBB__MESSAGE__UNION_TEST_DELAY;
+	tm.test_delay = &td;
+	h_feed(h, &tm, 2.2);
+	m = h_next(h);
+	assert_int_equal(m->test_delay->time, 777);
+	assert_true(m->test_delay->from_client);
+	hbb__message__free_unpacked(m, NULL);
+	/* Silence for 30 s: closed with a reason. */
+	session_tick(h->s, 2.2 + SESSION_IDLE_TIMEOUT + 0.5);
+	assert_true(h->closed);
+	assert_int_equal(h->close_reason, RD_ERR_TIMEOUT);
+}
+
+static void test_garbage_after_handshake(void **state)
+{
+	struct harness *h = *state;
+	Hbb__Message *hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+	hbb__message__free_unpacked(hash, NULL);
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+	session_on_frame(h->s, junk, sizeof(junk), 0.5, 0.5);
+	assert_true(h->closed);
+	assert_int_equal(h->close_reason, RD_ERR_PROTO);
+}
+
+static void test_login_deadline(void **state)
+{
+	struct harness *h = *state;
+	Hbb__Message *hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+	hbb__message__free_unpacked(hash, NULL);
+	/* Heartbeats keep it alive but the login must still come in time. */
+	for (double t = 1; t < SESSION_LOGIN_TIMEOUT; t += 5) {
+		session_on_frame(h->s, NULL, 0, t, t);
+		session_tick(h->s, t);
+	}
+	assert_false(h->closed);
+	session_tick(h->s, SESSION_LOGIN_TIMEOUT + 1);
+	assert_true(h->closed);
+	assert_int_equal(h->close_reason, RD_ERR_TIMEOUT);
+}
+
+static void test_password_file(void **state)
+{
+	struct harness *h = *state;
+	struct login_password pw;
+	assert_int_equal(login_password_load(tmpdir, &pw), RD_OK);
+	assert_true(pw.set);
+	uint8_t h1[32], resp[32];
+	rd_pw_hash1(PASSWORD, pw.salt, h1);
+	rd_pw_response(h1, "abcdef", resp);
+	assert_true(login_password_check(&pw, "abcdef", resp, 32));
+	assert_false(login_password_check(&pw, "abcdeg", resp, 32));
+	assert_false(login_password_check(&pw, "abcdef", resp, 31));
+	(void)h;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, LOGIN_PW_FILE);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(login_password_load(tmpdir, &pw), RD_ERR_PERM);
+	assert_int_equal(login_password_load("/nonexistent-dir-rdesk", &pw), RD_ERR_NOTFOUND);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_login_ok_kdf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_ok_compat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_allowed_when_configured, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_public_key_closes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_password_and_lockout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guard_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_id_and_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_codec_choice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_peer_and_refresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delay_and_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_after_handshake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_file, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("agent_session", tests, NULL, NULL);
+}
