@@ -200,7 +200,7 @@ int rd_read_file(const char *path, size_t max, char **out, size_t *len)
 		if (n + 1 >= cap) {
 			size_t ncap = cap ? cap * 2 : 4096;
 			char *nb;
-			if (ncap > max + 2)
+			if (max < SIZE_MAX - 2 && ncap > max + 2)
 				ncap = max + 2; /* room for one byte past max, and the NUL */
 			if (ncap <= n + 1) {
 				ret = RD_ERR_TOOBIG;

@@ -172,6 +172,10 @@ static void test_read_file(void **state)
 	assert_int_equal(rd_read_file(path, big - 1, &data, &len), RD_ERR_TOOBIG);
 	assert_null(data);
 	assert_int_equal(rd_read_file(path, 10, &data, &len), RD_ERR_TOOBIG);
+	/* no limit at all */
+	assert_int_equal(rd_read_file(path, SIZE_MAX, &data, &len), RD_OK);
+	assert_int_equal(len, big);
+	free(data);
 	snprintf(path, sizeof(path), "%s/missing", tmpdir);
 	assert_int_equal(rd_read_file(path, 10, &data, &len), RD_ERR_NOTFOUND);
 	free(blob);
