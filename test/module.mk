@@ -8,17 +8,8 @@
 # Tests include program headers by path from the top ("agent/session.h").
 EXTRA_CFLAGS_test = -I. $(EXTRA_CFLAGS_agent) $(EXTRA_CFLAGS_ctl)
 
-UNIT_SRC := $(wildcard test/unit/test_*.c)
-UNIT_BINS := $(patsubst test/unit/%.c,$(B)/test/unit/%,$(UNIT_SRC))
-
-define unit_rule
-$(B)/test/unit/$(1): $(B)/test/unit/$(1).o $$($(1)_OBJS) $(LIBCOMMON)
-	$$(call msg,LD,$$@)
-	$$(Q)$$(CC) $$(RD_LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(COMMON_LIBS) -lcmocka
-endef
-$(foreach t,$(patsubst test/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t))))
-
 # The descriptor-set conformance test reads descriptor.proto through protobuf-c.
+# (Defined before the unit rules: their prerequisites expand when evaluated.)
 DESCRIPTOR_PROTO := /usr/include/google/protobuf/descriptor.proto
 $(B)/gen/google/protobuf/descriptor.pb-c.c $(B)/gen/google/protobuf/descriptor.pb-c.h &: $(DESCRIPTOR_PROTO)
 	$(call msg,PROTOC,$<)
@@ -30,6 +21,16 @@ $(B)/proto/descriptor.binpb: $(PROTO_SRC)
 	$(Q)protoc -Iproto --include_imports --descriptor_set_out=$@ $(notdir $(PROTO_SRC))
 $(B)/test/unit/test_proto_conformance.o: $(B)/gen/google/protobuf/descriptor.pb-c.h
 test_proto_conformance_OBJS := $(B)/gen/google/protobuf/descriptor.pb-c.o
+
+UNIT_SRC := $(wildcard test/unit/test_*.c)
+UNIT_BINS := $(patsubst test/unit/%.c,$(B)/test/unit/%,$(UNIT_SRC))
+
+define unit_rule
+$(B)/test/unit/$(1): $(B)/test/unit/$(1).o $$($(1)_OBJS) $(LIBCOMMON)
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $$(RD_LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(COMMON_LIBS) -lcmocka
+endef
+$(foreach t,$(patsubst test/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t))))
 
 test-programs: $(UNIT_BINS) $(B)/proto/descriptor.binpb $(TEST_PROGRAMS)
 
