@@ -80,4 +80,17 @@ void video_request_keyframe(struct video_sub *s);
 void video_set_fps(struct video_sub *s, int fps);
 void video_set_quality(struct video_sub *s, int quality);
 
+/* Counters since video_new (for status output, tests and benchmarks). */
+struct video_stats {
+	uint64_t ticks;           /* capture timer ticks while capturing */
+	uint64_t frames_captured; /* frames with damage read from the backend */
+	uint64_t frames_encoded;  /* pictures encoded, all codecs */
+	uint64_t packets;         /* packets delivered to at least one subscriber */
+	uint64_t bytes;           /* bytes of those packets */
+	uint64_t keyframes;
+	bool capturing;           /* the timer runs (someone subscribes) */
+	int encoders;             /* worker threads running */
+};
+void video_get_stats(const struct video *v, struct video_stats *out);
+
 #endif

@@ -45,8 +45,10 @@ static int x264_open(const struct encoder_config *cfg, struct encoder **out)
 	p->i_csp = X264_CSP_I420;
 	p->i_fps_num = (uint32_t)cfg->fps;
 	p->i_fps_den = 1;
-	/* Frames come only when the screen changed: timestamps in ms carry the rate. */
-	p->b_vfr_input = 1;
+	/* Frames come only when the screen changed, but variable-rate input makes
+	 * x264 hold each picture until the next one arrives: rate control assumes
+	 * the nominal rate instead, and timestamps (ms) pass through. */
+	p->b_vfr_input = 0;
 	p->i_timebase_num = 1;
 	p->i_timebase_den = 1000;
 	p->i_keyint_max = X264_KEYINT_MAX_INFINITE;

@@ -1,0 +1,505 @@
+/* video: the agent's media pipeline (see video.h).
+ *
+ * Loop thread: a timer at the target rate grabs a frame when every active
+ * worker has taken its previous job and the previous frame is back; the
+ * capture descriptor (xcb) is watched so events never pile up. Each active
+ * codec has one worker thread (video_worker.c) that converts the frame's
+ * damage and encodes it; the frame is released as soon as every worker has
+ * converted it, so capture of the next frame overlaps encoding. Packets come
+ * back through one ev_async and go to the codec's subscribers; a subscriber
+ * sees nothing until a keyframe. */
+#define RD_LOG_SUBSYS "video"
+#include "video.h"
+
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "encoder.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+#include "video_worker.h"
+
+#define N_CODECS 3	/* indexed by enum video_codec */
+
+struct video_sub {
+	struct video *v;
+	enum video_codec codec;
+	struct video_sub_ops ops;
+	void *ud;
+	bool need_key;
+	bool dead;
+	struct video_sub *next;
+};
+
+struct vcodec {
+	struct video_worker w;
+	bool running;
+	bool key_requested;
+	bool needs_full;           /* its picture is empty: the next grab reads it all */
+	int quality;
+	struct video_sub *subs;
+};
+
+struct video {
+	struct ev_loop *loop;
+	struct capture *cap;
+	bool failed;               /* capture failed for good */
+	struct video_display disp;
+	int fps;
+	int quality;
+	ev_timer tick;
+	ev_io io;
+	ev_async wake;
+	bool capturing;
+	double t0;
+	struct capture_frame *frame;  /* out to the workers */
+	int frame_users;
+	struct vcodec codecs[N_CODECS];
+	int in_callback;           /* depth of subscriber callbacks running */
+	bool reap;                 /* dead subscribers to free */
+	struct video_stats stats;
+};
+
+static void stop_capture(struct video *v);
+
+static int clampi(int x, int lo, int hi)
+{
+	return x < lo ? lo : x > hi ? hi : x;
+}
+
+static bool codec_index_ok(enum video_codec c)
+{
+	return c == VIDEO_CODEC_VP9 || c == VIDEO_CODEC_H264;
+}
+
+bool video_codec_available(enum video_codec codec)
+{
+	return codec_index_ok(codec);
+}
+
+const char *video_backend_name(const struct video *v)
+{
+	return capture_name(v->cap);
+}
+
+static void update_display(struct video *v)
+{
+	v->disp.width = v->cap->width;
+	v->disp.height = v->cap->height;
+	v->disp.cursor_embedded = v->cap->cursor_embedded;
+}
+
+int video_get_display(struct video *v, struct video_display *out)
+{
+	*out = v->disp;
+	return 0;
+}
+
+void video_get_stats(const struct video *v, struct video_stats *out)
+{
+	*out = v->stats;
+	out->capturing = v->capturing;
+	out->encoders = 0;
+	out->frames_encoded = 0;
+	out->keyframes = 0;
+	for (int c = 0; c < N_CODECS; c++) {
+		struct video_worker *w = (struct video_worker *)&v->codecs[c].w;
+		if (!v->codecs[c].running)
+			continue;
+		out->encoders++;
+		pthread_mutex_lock(&w->mu);
+		out->frames_encoded += w->encoded;
+		out->keyframes += w->keyframes;
+		pthread_mutex_unlock(&w->mu);
+	}
+	out->frames_encoded += v->stats.frames_encoded;
+	out->keyframes += v->stats.keyframes;
+}
+
+/* ---- subscribers ---- */
+
+static void free_dead_subs(struct video *v)
+{
+	if (v->in_callback || !v->reap)
+		return;
+	v->reap = false;
+	for (int c = 0; c < N_CODECS; c++) {
+		struct video_sub **pp = &v->codecs[c].subs;
+		while (*pp) {
+			struct video_sub *s = *pp;
+			if (s->dead) {
+				*pp = s->next;
+				free(s);
+			} else {
+				pp = &s->next;
+			}
+		}
+	}
+}
+
+static void release_frame(struct video *v)
+{
+	if (v->frame && v->frame_users <= 0) {
+		capture_frame_release(v->cap, v->frame);
+		v->frame = NULL;
+		v->frame_users = 0;
+	}
+}
+
+static void codec_stop(struct video *v, struct vcodec *vc)
+{
+	if (!vc->running)
+		return;
+	pthread_mutex_lock(&vc->w.mu);
+	v->stats.frames_encoded += vc->w.encoded;
+	v->stats.keyframes += vc->w.keyframes;
+	pthread_mutex_unlock(&vc->w.mu);
+	int owed = video_worker_stop(&vc->w);
+	vc->running = false;
+	v->frame_users -= owed;
+	release_frame(v);
+}
+
+/* Stop workers without subscribers, and capture when nobody is left. */
+static void prune(struct video *v)
+{
+	bool any = false;
+	free_dead_subs(v);
+	if (v->in_callback)
+		return;
+	for (int c = 0; c < N_CODECS; c++) {
+		struct vcodec *vc = &v->codecs[c];
+		bool live = false;
+		for (struct video_sub *s = vc->subs; s; s = s->next)
+			live |= !s->dead;
+		if (!live)
+			codec_stop(v, vc);
+		any |= live;
+	}
+	if (!any)
+		stop_capture(v);
+}
+
+static void deliver(struct video *v, struct vcodec *vc, struct video_packet *p)
+{
+	bool sent = false;
+	v->in_callback++;
+	for (struct video_sub *s = vc->subs; s; s = s->next) {
+		if (s->dead || (s->need_key && !p->key))
+			continue;
+		s->need_key = false;
+		sent = true;
+		s->ops.on_packet(p, s->ud);
+	}
+	v->in_callback--;
+	if (sent) {
+		v->stats.packets++;
+		v->stats.bytes += p->len;
+	}
+}
+
+static void notify_error(struct video *v, struct vcodec *vc, int err)
+{
+	v->in_callback++;
+	for (struct video_sub *s = vc->subs; s; s = s->next)
+		if (!s->dead && s->ops.on_error)
+			s->ops.on_error(err, s->ud);
+	v->in_callback--;
+}
+
+static void notify_resize(struct video *v)
+{
+	v->in_callback++;
+	for (int c = 0; c < N_CODECS; c++)
+		for (struct video_sub *s = v->codecs[c].subs; s; s = s->next)
+			if (!s->dead && s->ops.on_resize)
+				s->ops.on_resize(&v->disp, s->ud);
+	v->in_callback--;
+}
+
+static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct video *v = w->data;
+	for (int c = 0; c < N_CODECS; c++) {
+		struct vcodec *vc = &v->codecs[c];
+		if (!vc->running)
+			continue;
+		bool done;
+		struct video_packet *pkts;
+		int err;
+		video_worker_collect(&vc->w, &done, &pkts, &err);
+		if (done) {
+			v->frame_users--;
+			release_frame(v);
+		}
+		while (pkts) {
+			struct video_packet *n = video_worker_next(pkts);
+			deliver(v, vc, pkts);
+			video_packet_unref(pkts);
+			pkts = n;
+		}
+		if (err) {
+			log_err("%s encoder failed: %s", c == VIDEO_CODEC_H264 ? "H.264" : "VP9",
+				rd_strerror(err));
+			notify_error(v, vc, err);
+		}
+	}
+	prune(v);
+}
+
+/* ---- capture ---- */
+
+static void capture_failed(struct video *v, int err)
+{
+	v->failed = true;
+	stop_capture(v);
+	for (int c = 0; c < N_CODECS; c++)
+		if (v->codecs[c].running)
+			notify_error(v, &v->codecs[c], err);
+	prune(v);
+}
+
+static void handle_reinit(struct video *v)
+{
+	int rc = capture_reinit(v->cap);
+	if (rc < 0) {
+		log_err("capture %s cannot follow the new screen size: %s", capture_name(v->cap),
+			rd_strerror(rc));
+		capture_failed(v, rc);
+		return;
+	}
+	update_display(v);
+	log_notice("display is now %dx%d; restarting the encoders", v->disp.width, v->disp.height);
+	for (int c = 0; c < N_CODECS; c++)
+		v->codecs[c].needs_full = true;
+	notify_resize(v);
+	prune(v);
+}
+
+/* Ask an idle worker for a keyframe of the picture it already has. */
+static void post_keyframes(struct video *v, int64_t pts)
+{
+	for (int c = 0; c < N_CODECS; c++) {
+		struct vcodec *vc = &v->codecs[c];
+		if (!vc->running || !vc->key_requested || vc->needs_full)
+			continue;
+		struct video_job job = { .frame = NULL, .pts_ms = pts, .force_key = true };
+		if (video_worker_post(&vc->w, &job))
+			vc->key_requested = false;
+	}
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct video *v = t->data;
+	bool full = false;
+	v->stats.ticks++;
+	if (v->frame)
+		return;
+	for (int c = 0; c < N_CODECS; c++) {
+		struct vcodec *vc = &v->codecs[c];
+		if (!vc->running)
+			continue;
+		if (!video_worker_idle(&vc->w))
+			return;	/* the damage waits in the backend for the next tick */
+		full |= vc->needs_full;
+	}
+	int64_t pts = (int64_t)((rd_now() - v->t0) * 1000.0);
+	struct capture_frame *f;
+	int rc = capture_grab(v->cap, full, &f);
+	switch (rc) {
+	case RD_CAPTURE_RETRY:
+		post_keyframes(v, pts);
+		return;
+	case RD_CAPTURE_REINIT:
+		handle_reinit(v);
+		return;
+	case RD_CAPTURE_FATAL:
+		log_err("capture %s failed for good", capture_name(v->cap));
+		capture_failed(v, RD_ERR_IO);
+		return;
+	default:
+		break;
+	}
+	v->stats.frames_captured++;
+	v->frame = f;
+	v->frame_users = 0;
+	v->disp.cursor_embedded = f->cursor_embedded;
+	for (int c = 0; c < N_CODECS; c++) {
+		struct vcodec *vc = &v->codecs[c];
+		if (!vc->running)
+			continue;
+		struct video_job job = { .frame = f, .pts_ms = pts,
+			.force_key = vc->key_requested || vc->needs_full };
+		if (video_worker_post(&vc->w, &job)) {
+			v->frame_users++;
+			vc->key_requested = false;
+			vc->needs_full = false;
+		}
+	}
+	release_frame(v);
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct video *v = w->data;
+	if (capture_dispatch(v->cap) == RD_CAPTURE_FATAL)
+		capture_failed(v, RD_ERR_IO);
+}
+
+static void start_capture(struct video *v)
+{
+	if (v->capturing || v->failed)
+		return;
+	if (v->t0 == 0)
+		v->t0 = rd_now();
+	int fd = capture_get_fd(v->cap);
+	if (fd >= 0) {
+		ev_io_init(&v->io, io_cb, fd, EV_READ);
+		v->io.data = v;
+		ev_io_start(v->loop, &v->io);
+	}
+	ev_timer_init(&v->tick, tick_cb, 0.0, 1.0 / v->fps);
+	v->tick.data = v;
+	ev_timer_again(v->loop, &v->tick);
+	ev_feed_event(v->loop, &v->tick, EV_TIMER);
+	v->capturing = true;
+	log_info("capture %s started at %d fps", capture_name(v->cap), v->fps);
+}
+
+static void stop_capture(struct video *v)
+{
+	if (!v->capturing)
+		return;
+	ev_timer_stop(v->loop, &v->tick);
+	ev_io_stop(v->loop, &v->io);
+	v->capturing = false;
+	log_info("capture %s stopped", capture_name(v->cap));
+}
+
+/* ---- public ---- */
+
+int video_new(struct ev_loop *loop, const struct video_config *cfg, struct video **out)
+{
+	struct capture_config cc = { .backend = cfg->backend, .display = cfg->display };
+	struct video *v = xcalloc(1, sizeof(*v));
+	int rc = capture_open(&cc, &v->cap);
+	if (rc < 0) {
+		free(v);
+		*out = NULL;
+		return rc;
+	}
+	v->loop = loop;
+	v->fps = clampi(cfg->fps ? cfg->fps : 30, 1, 120);
+	v->quality = clampi(cfg->quality ? cfg->quality : 50, 1, 100);
+	update_display(v);
+	snprintf(v->disp.name, sizeof(v->disp.name), "%s %s", capture_name(v->cap),
+		cfg->display && cfg->display[0] ? cfg->display : "default");
+	ev_async_init(&v->wake, wake_cb);
+	v->wake.data = v;
+	ev_async_start(loop, &v->wake);
+	ev_unref(loop);	/* the pipeline alone does not keep the loop running */
+	*out = v;
+	return 0;
+}
+
+void video_free(struct video *v)
+{
+	if (!v)
+		return;
+	for (int c = 0; c < N_CODECS; c++) {
+		codec_stop(v, &v->codecs[c]);
+		while (v->codecs[c].subs) {
+			struct video_sub *s = v->codecs[c].subs;
+			v->codecs[c].subs = s->next;
+			free(s);
+		}
+	}
+	stop_capture(v);
+	v->frame_users = 0;
+	release_frame(v);
+	ev_ref(v->loop);
+	ev_async_stop(v->loop, &v->wake);
+	capture_close(v->cap);
+	free(v);
+}
+
+int video_subscribe(struct video *v, enum video_codec codec, const struct video_sub_ops *ops,
+	void *ud, struct video_sub **out)
+{
+	*out = NULL;
+	if (!codec_index_ok(codec) || !ops || !ops->on_packet)
+		return RD_ERR_INVAL;
+	if (v->failed)
+		return RD_ERR_CLOSED;
+	struct vcodec *vc = &v->codecs[codec];
+	if (!vc->running) {
+		if (!vc->quality)
+			vc->quality = v->quality;
+		int rc = video_worker_start(&vc->w, codec, v->loop, &v->wake, v->fps, vc->quality);
+		if (rc < 0)
+			return rc;
+		vc->running = true;
+		vc->needs_full = true;
+	}
+	struct video_sub *s = xcalloc(1, sizeof(*s));
+	s->v = v;
+	s->codec = codec;
+	s->ops = *ops;
+	s->ud = ud;
+	s->need_key = true;
+	s->next = vc->subs;
+	vc->subs = s;
+	vc->key_requested = true;
+	start_capture(v);
+	*out = s;
+	return 0;
+}
+
+void video_unsubscribe(struct video_sub *s)
+{
+	if (!s || s->dead)
+		return;
+	struct video *v = s->v;
+	s->dead = true;
+	v->reap = true;
+	prune(v);
+}
+
+void video_request_keyframe(struct video_sub *s)
+{
+	if (s && !s->dead)
+		s->v->codecs[s->codec].key_requested = true;
+}
+
+void video_set_fps(struct video_sub *s, int fps)
+{
+	struct video *v = s->v;
+	fps = clampi(fps, 1, 120);
+	if (fps == v->fps)
+		return;
+	v->fps = fps;
+	v->tick.repeat = 1.0 / fps;
+	if (v->capturing)
+		ev_timer_again(v->loop, &v->tick);
+	for (int c = 0; c < N_CODECS; c++)
+		if (v->codecs[c].running)
+			video_worker_set_rate(&v->codecs[c].w, fps, v->codecs[c].quality);
+}
+
+void video_set_quality(struct video_sub *s, int quality)
+{
+	struct vcodec *vc = &s->v->codecs[s->codec];
+	vc->quality = clampi(quality, 1, 100);
+	if (vc->running)
+		video_worker_set_rate(&vc->w, s->v->fps, vc->quality);
+}
