@@ -20,3 +20,15 @@ INSTALL_UNITS += systemd/rd-agent.service
 
 # Unit tests of the session core link only the I/O-free modules.
 test_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o
+
+# Video: capture, encoders and the pipeline. The encoder test decodes with libavcodec.
+test_capture_testsrc_OBJS := $(LIBAGENT)
+test_capture_testsrc_LIBS := $(AGENT_LIBS)
+test_encoder_OBJS := $(LIBAGENT)
+test_encoder_LIBS := $(AGENT_LIBS) $(call pc_libs,libavcodec libavutil)
+test_video_OBJS := $(LIBAGENT)
+test_video_LIBS := $(AGENT_LIBS) $(call pc_libs,libavcodec libavutil)
+$(B)/test/tools/capture-dump: $(B)/test/tools/capture-dump.o $(LIBAGENT) $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
+TEST_PROGRAMS += $(B)/test/tools/capture-dump
