@@ -1,0 +1,102 @@
+/* pairing: the relay's I/O-free core. Connections are fed their first bytes
+ * and the time; the core parses the first frame (RequestRelay with a uuid and,
+ * on a closed relay, the right licence_key), keeps a bounded uuid table where
+ * the first connection of a uuid waits and the second is paired with it, and
+ * reports which connections passed a deadline. It never touches a socket:
+ * the caller reads, writes and closes, and tells the core when a connection
+ * is gone. */
+#ifndef RELAY_PAIRING_H
+#define RELAY_PAIRING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RELAY_UUID_MAX 128          /* longer uuids are refused */
+#define RELAY_FIRST_FRAME_MAX 2048  /* payload limit of the first frame */
+#define RELAY_LEFTOVER_MAX 4096     /* bytes kept past the first frame before pairing */
+#define RELAY_KEY_MAX 128           /* longest licence key accepted in the configuration */
+
+enum relay_ev_type {
+	RELAY_EV_MORE,   /* keep reading (or, once waiting, nothing to do) */
+	RELAY_EV_WAIT,   /* first frame accepted; parked until a peer comes */
+	RELAY_EV_PAIR,   /* paired with ev->peer */
+	RELAY_EV_REFUSE, /* close it; ev->reason says why */
+};
+
+enum relay_reason {
+	RELAY_R_NONE = 0,
+	RELAY_R_GARBAGE,       /* not a frame, or too big, or not protobuf */
+	RELAY_R_NOT_RELAY,     /* a RendezvousMessage other than RequestRelay */
+	RELAY_R_NO_UUID,       /* empty or oversized uuid */
+	RELAY_R_MISSING_KEY,   /* closed relay and no licence_key */
+	RELAY_R_WRONG_KEY,     /* licence_key differs */
+	RELAY_R_UUID_BUSY,     /* a third connection on a paired uuid */
+	RELAY_R_TABLE_FULL,    /* --max-pairs reached */
+	RELAY_R_FIRST_TIMEOUT, /* no first frame in time */
+	RELAY_R_PAIR_TIMEOUT,  /* no peer in time */
+	RELAY_R_CONN_LIMIT,    /* too many connections still sending their first frame */
+	RELAY_R_GONE,          /* closed by the client before pairing */
+	RELAY_R_COUNT
+};
+
+struct relay_pairing;
+struct relay_slot;
+
+struct relay_pairing_opts {
+	const char *key;        /* expected licence_key; NULL = open relay */
+	size_t max_pairs;       /* uuid table entries (pending + active pairs) */
+	size_t max_hello;       /* connections still sending their first frame */
+	double first_timeout;   /* seconds for the first frame */
+	double pair_timeout;    /* seconds an unpaired connection waits */
+	const uint8_t *hash_key;/* 16 bytes for the table hash; NULL = random */
+};
+
+struct relay_event {
+	enum relay_ev_type type;
+	enum relay_reason reason;
+	struct relay_slot *slot;
+	struct relay_slot *peer; /* RELAY_EV_PAIR */
+};
+
+struct relay_pairing *relay_pairing_new(const struct relay_pairing_opts *o);
+/* Every slot still known is freed too. */
+void relay_pairing_free(struct relay_pairing *rp);
+
+/* A new connection (first-frame deadline starts now). NULL when max_hello
+ * connections are already waiting for their first frame. */
+struct relay_slot *relay_pairing_add(struct relay_pairing *rp, void *user, double now);
+/* Bytes read from the connection. At most relay_pairing_room() bytes are
+ * taken. On RELAY_EV_REFUSE the slot is out of the table and must be removed
+ * by the caller (relay_pairing_remove). */
+void relay_pairing_input(struct relay_pairing *rp, struct relay_slot *s, const uint8_t *data,
+	size_t len, double now, struct relay_event *ev);
+/* Bytes the slot can still buffer (0: stop reading it). */
+size_t relay_pairing_room(const struct relay_slot *s);
+/* Bytes read past the first frame, to be forwarded first after pairing. */
+void relay_pairing_leftover(const struct relay_slot *s, const uint8_t **p, size_t *len);
+
+/* Slots whose deadline passed, up to max of them, as RELAY_EV_REFUSE events.
+ * They leave the table; the caller closes and removes each. */
+size_t relay_pairing_expire(struct relay_pairing *rp, double now, struct relay_event *evs, size_t max);
+/* Earliest deadline, or a negative value when nothing waits. */
+double relay_pairing_next_deadline(const struct relay_pairing *rp);
+
+/* The connection is gone: frees the slot. For a paired slot the uuid stays
+ * taken until both slots of the pair are removed. */
+void relay_pairing_remove(struct relay_pairing *rp, struct relay_slot *s);
+
+void *relay_slot_user(const struct relay_slot *s);
+/* NUL-terminated uuid (empty before the first frame). Peer bytes: escape them. */
+const char *relay_slot_uuid(const struct relay_slot *s);
+
+/* Connections that sent their first frame and wait for a peer. */
+size_t relay_pairing_waiting(const struct relay_pairing *rp);
+/* Connections still sending their first frame. */
+size_t relay_pairing_hello(const struct relay_pairing *rp);
+/* uuid table entries in use (waiting + paired). */
+size_t relay_pairing_entries(const struct relay_pairing *rp);
+
+const char *relay_reason_name(enum relay_reason r);
+
+#endif

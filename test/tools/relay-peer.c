@@ -1,0 +1,658 @@
+/* relay-peer: a test client for rd-relay. It plays both peers of many pairs
+ * and checks every byte that comes through.
+ *
+ *   relay-peer [-a ADDR:PORT] [-k KEY] [-t SECS] COMMAND ...
+ *   pairs N BYTES [C]   N pairs (C at once, default all); each side sends BYTES
+ *                       of a seeded pseudo-random stream right after its
+ *                       RequestRelay, then shuts down writing; each side must
+ *                       receive exactly the peer's stream and then EOF.
+ *   halfclose BYTES     A sends BYTES and shuts down writing; B must see all of
+ *                       it and EOF before it answers with BYTES and closes; A
+ *                       must receive them and EOF.
+ *   request UUID        send one RequestRelay (with -k's key, or none) and wait
+ *                       up to -t seconds: prints "closed SECS" or "open".
+ *   raw HEX             send these bytes (may be empty), then wait like request.
+ *   garbage N           send N random bytes, then wait like request.
+ *   third               pair A and B on a uuid, then a third connection on the
+ *                       same uuid must be closed while A and B still talk.
+ *   stall SECS          pair; A writes as fast as it can for SECS seconds while
+ *                       B never reads; prints the bytes A got rid of.
+ * Exit status 0 when the command's check passed, 1 otherwise, 2 on usage. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <sodium.h>
+
+#include "codec.h"
+#include "err.h"
+#include "net.h"
+#include "pb.h"
+#include "util.h"
+
+static struct rd_sockaddr relay_addr;
+static const char *licence_key;
+static double timeout_secs = 30;
+static char run_id[16];
+
+/* ---- the data: xorshift64* streams, one per (pair, side) ---- */
+
+struct stream {
+	uint64_t state;
+	uint64_t sum;     /* running checksum of the bytes produced */
+	uint8_t spare[8];
+	unsigned nspare;
+};
+
+static void stream_init(struct stream *s, uint64_t seed)
+{
+	memset(s, 0, sizeof(*s));
+	s->state = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+	if (!s->state)
+		s->state = 1;
+}
+
+static uint64_t stream_next(struct stream *s)
+{
+	s->state ^= s->state >> 12;
+	s->state ^= s->state << 25;
+	s->state ^= s->state >> 27;
+	return s->state * 0x2545F4914F6CDD1Dull;
+}
+
+/* Fill p with the next n bytes of the stream. */
+static void stream_fill(struct stream *s, uint8_t *p, size_t n)
+{
+	while (n && s->nspare) {
+		*p++ = s->spare[8 - s->nspare--];
+		n--;
+	}
+	while (n >= 8) {
+		uint64_t v = stream_next(s);
+		memcpy(p, &v, 8);
+		p += 8;
+		n -= 8;
+	}
+	if (n) {
+		uint64_t v = stream_next(s);
+		memcpy(s->spare, &v, 8);
+		s->nspare = 8;
+		while (n--)
+			*p++ = s->spare[8 - s->nspare--];
+	}
+}
+
+static void sum_update(uint64_t *sum, const uint8_t *p, size_t n)
+{
+	uint64_t h = *sum;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001B3ull;
+	*sum = h;
+}
+
+/* ---- connections ---- */
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	double deadline = rd_now() + timeout_secs;
+	while (n) {
+		ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+		if (k > 0) {
+			b += k;
+			n -= (size_t)k;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && rd_now() < deadline) {
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+			poll(&pf, 1, 100);
+			continue;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static size_t request_frame(const char *uuid, const char *key, uint8_t *out, size_t outsz)
+{
+	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
+	Hbb__RequestRelay rr = HBB__REQUEST_RELAY__INIT;
+	struct rd_buf b;
+	rr.uuid = (char *)uuid;
+	rr.id = (char *)"123456789";
+	if (key)
+		rr.licence_key = (char *)key;
+	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
+	m.request_relay = &rr;
+	uint8_t *payload;
+	size_t plen, n = 0;
+	if (rd_pb_pack(&m.base, &payload, &plen) != RD_OK)
+		return 0;
+	rd_buf_init(&b, 0);
+	if (rd_frame_append(&b, payload, plen) == RD_OK && rd_buf_size(&b) <= outsz) {
+		n = rd_buf_size(&b);
+		memcpy(out, rd_buf_ptr(&b), n);
+	}
+	rd_buf_free(&b);
+	free(payload);
+	return n;
+}
+
+static int connect_relay(void)
+{
+	int fd = rd_net_tcp_connect_wait(&relay_addr, NULL, timeout_secs);
+	if (fd < 0) {
+		fprintf(stderr, "relay-peer: connect: %s\n", strerror(errno));
+		return -1;
+	}
+	rd_net_set_nodelay(fd);
+	return fd;
+}
+
+/* Connect and send RequestRelay(uuid); blocking socket. */
+static int connect_request(const char *uuid)
+{
+	uint8_t frame[1024];
+	size_t n = request_frame(uuid, licence_key, frame, sizeof(frame));
+	int fd = connect_relay();
+	if (fd < 0)
+		return -1;
+	rd_net_set_nonblock(fd, false);
+	if (send_all(fd, frame, n) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait until the relay closes fd (EOF or reset), reading and dropping data.
+ * Returns seconds waited, or a negative value when still open after secs. */
+static double wait_closed(int fd, double secs)
+{
+	double t0 = rd_now(), end = t0 + secs;
+	uint8_t buf[4096];
+	for (;;) {
+		double left = end - rd_now();
+		if (left <= 0)
+			return -1;
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int r = poll(&pf, 1, (int)(left * 1000) + 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		ssize_t k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+			return rd_now() - t0;
+	}
+}
+
+static int report_wait(int fd)
+{
+	double w = wait_closed(fd, timeout_secs);
+	close(fd);
+	if (w < 0) {
+		printf("open\n");
+		return 1;
+	}
+	printf("closed %.2f\n", w);
+	return 0;
+}
+
+/* ---- many pairs on one libev loop ---- */
+
+#define TXBUF 8192
+
+struct ppair;
+
+struct pconn {
+	struct ppair *pair;
+	int side;
+	int fd;
+	ev_io io;
+	uint8_t hello[512];
+	size_t hello_len, hello_off;
+	struct stream tx, rx;
+	uint64_t tx_left, rx_left;
+	uint64_t tx_sum, rx_sum;
+	uint8_t txbuf[TXBUF];
+	size_t txb_len, txb_off;
+	bool tx_started, tx_done, rx_eof, closed;
+};
+
+struct ppair {
+	unsigned idx;
+	struct pconn c[2];
+	bool done;
+};
+
+struct engine {
+	struct ev_loop *loop;
+	struct ppair *pairs;
+	unsigned n, started, finished, ok, failed;
+	unsigned concurrency;
+	uint64_t bytes;
+	bool sequenced;   /* halfclose: side 1 answers only after side 0's EOF */
+	uint64_t sum_tx, sum_rx;
+	ev_timer timeout;
+};
+
+static struct engine E;
+
+static void pconn_update(struct pconn *c);
+static void pair_start(unsigned i);
+
+static void pair_finish(struct ppair *p, bool good)
+{
+	if (p->done)
+		return;
+	p->done = true;
+	for (int s = 0; s < 2; s++) {
+		struct pconn *c = &p->c[s];
+		ev_io_stop(E.loop, &c->io);
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		if (good) {
+			E.sum_tx ^= c->tx_sum;
+			E.sum_rx ^= c->rx_sum;
+		}
+	}
+	E.finished++;
+	if (good)
+		E.ok++;
+	else
+		E.failed++;
+	if (E.started < E.n)
+		pair_start(E.started);
+	if (E.finished == E.n)
+		ev_break(E.loop, EVBREAK_ALL);
+}
+
+static void pconn_fail(struct pconn *c, const char *what)
+{
+	if (E.failed < 5)
+		fprintf(stderr, "relay-peer: pair %u side %d: %s\n", c->pair->idx, c->side, what);
+	pair_finish(c->pair, false);
+}
+
+static void pconn_check_done(struct pconn *c)
+{
+	struct ppair *p = c->pair;
+	if (p->c[0].tx_done && p->c[0].rx_eof && p->c[1].tx_done && p->c[1].rx_eof)
+		pair_finish(p, true);
+}
+
+/* Returns false when the pair was finished. */
+static bool pconn_write(struct pconn *c)
+{
+	while (c->hello_off < c->hello_len) {
+		ssize_t k = send(c->fd, c->hello + c->hello_off, c->hello_len - c->hello_off,
+			MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		if (k <= 0) {
+			pconn_fail(c, "send RequestRelay failed");
+			return false;
+		}
+		c->hello_off += (size_t)k;
+	}
+	if (!c->tx_started || c->tx_done)
+		return true;
+	for (;;) {
+		if (c->txb_off == c->txb_len) {
+			if (c->tx_left == 0) {
+				if (E.sequenced && c->side == 1) {
+					ev_io_stop(E.loop, &c->io);
+					close(c->fd);
+					c->fd = -1;
+					c->closed = true;
+				} else
+					shutdown(c->fd, SHUT_WR);
+				c->tx_done = true;
+				pconn_check_done(c);
+				return !c->pair->done;
+			}
+			size_t n = c->tx_left < TXBUF ? (size_t)c->tx_left : TXBUF;
+			stream_fill(&c->tx, c->txbuf, n);
+			sum_update(&c->tx_sum, c->txbuf, n);
+			c->txb_len = n;
+			c->txb_off = 0;
+			c->tx_left -= n;
+		}
+		ssize_t k = send(c->fd, c->txbuf + c->txb_off, c->txb_len - c->txb_off,
+			MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		if (k <= 0) {
+			pconn_fail(c, "send failed");
+			return false;
+		}
+		c->txb_off += (size_t)k;
+		E.bytes += (uint64_t)k;
+	}
+}
+
+static bool pconn_read(struct pconn *c)
+{
+	uint8_t buf[65536], want[65536];
+	for (int i = 0; i < 16; i++) {
+		ssize_t k = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		if (k < 0) {
+			pconn_fail(c, strerror(errno));
+			return false;
+		}
+		if (k == 0) {
+			if (c->rx_left) {
+				pconn_fail(c, "EOF before all bytes arrived");
+				return false;
+			}
+			c->rx_eof = true;
+			if (E.sequenced && c->side == 1)
+				c->tx_started = true;
+			if (!c->tx_done)
+				return true;
+			pconn_check_done(c);
+			return !c->pair->done;
+		}
+		if ((uint64_t)k > c->rx_left) {
+			pconn_fail(c, "more bytes than the peer sent");
+			return false;
+		}
+		stream_fill(&c->rx, want, (size_t)k);
+		if (memcmp(buf, want, (size_t)k) != 0) {
+			pconn_fail(c, "bytes differ from what the peer sent");
+			return false;
+		}
+		sum_update(&c->rx_sum, buf, (size_t)k);
+		c->rx_left -= (uint64_t)k;
+	}
+	return true;
+}
+
+static void on_pconn(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	struct pconn *c = w->data;
+	if ((revents & EV_READ) && !pconn_read(c))
+		return;
+	if ((revents & EV_WRITE) && !pconn_write(c))
+		return;
+	if (c->tx_started && !c->tx_done && !(revents & EV_WRITE) && !pconn_write(c))
+		return;
+	pconn_update(c);
+}
+
+static void pconn_update(struct pconn *c)
+{
+	if (c->closed || c->fd < 0)
+		return;
+	int ev = 0;
+	if (!c->rx_eof)
+		ev |= EV_READ;
+	if (c->hello_off < c->hello_len || (c->tx_started && !c->tx_done))
+		ev |= EV_WRITE;
+	if (ev == 0) {
+		ev_io_stop(E.loop, &c->io);
+		return;
+	}
+	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == ev)
+		return;
+	ev_io_stop(E.loop, &c->io);
+	ev_io_set(&c->io, c->fd, ev);
+	ev_io_start(E.loop, &c->io);
+}
+
+static void pair_start(unsigned i)
+{
+	struct ppair *p = &E.pairs[i];
+	char uuid[64];
+	E.started++;
+	p->idx = i;
+	snprintf(uuid, sizeof(uuid), "%s-%u", run_id, i);
+	for (int s = 0; s < 2; s++) {
+		struct pconn *c = &p->c[s];
+		c->pair = p;
+		c->side = s;
+		c->fd = -1;
+	}
+	for (int s = 0; s < 2; s++) {
+		struct pconn *c = &p->c[s];
+		c->fd = connect_relay();
+		if (c->fd < 0) {
+			pconn_fail(c, "connect failed");
+			return;
+		}
+		rd_net_set_nonblock(c->fd, true);
+		c->hello_len = request_frame(uuid, licence_key, c->hello, sizeof(c->hello));
+		c->tx_started = !(E.sequenced && s == 1);
+		ev_io_init(&c->io, on_pconn, c->fd, EV_READ | EV_WRITE);
+		c->io.data = c;
+		ev_io_start(E.loop, &c->io);
+	}
+}
+
+static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	fprintf(stderr, "relay-peer: timed out with %u of %u pairs finished\n", E.finished, E.n);
+	E.failed += E.n - E.finished;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int run_pairs(unsigned n, uint64_t bytes, unsigned concurrency, bool sequenced)
+{
+	memset(&E, 0, sizeof(E));
+	E.loop = ev_default_loop(0);
+	E.n = n;
+	E.sequenced = sequenced;
+	E.concurrency = concurrency && concurrency < n ? concurrency : n;
+	E.pairs = calloc(n, sizeof(*E.pairs));
+	if (!E.pairs)
+		return 1;
+	for (unsigned i = 0; i < n; i++)
+		for (int s = 0; s < 2; s++) {
+			struct pconn *c = &E.pairs[i].c[s];
+			stream_init(&c->tx, (uint64_t)i * 2 + (uint64_t)s + 1);
+			stream_init(&c->rx, (uint64_t)i * 2 + (uint64_t)(1 - s) + 1);
+			c->tx_left = c->rx_left = bytes;
+		}
+	double t0 = rd_now();
+	ev_timer_init(&E.timeout, on_timeout, timeout_secs, 0.);
+	ev_timer_start(E.loop, &E.timeout);
+	for (unsigned i = 0; i < E.concurrency; i++)
+		pair_start(i);
+	if (E.finished < E.n)
+		ev_run(E.loop, 0);
+	double secs = rd_now() - t0;
+	printf("pairs %u ok %u failed %u bytes %llu secs %.2f sum_tx %016llx sum_rx %016llx\n",
+		n, E.ok, E.failed, (unsigned long long)E.bytes, secs,
+		(unsigned long long)E.sum_tx, (unsigned long long)E.sum_rx);
+	bool good = E.ok == n && E.failed == 0 && E.sum_tx == E.sum_rx;
+	free(E.pairs);
+	return good ? 0 : 1;
+}
+
+/* ---- single scenarios ---- */
+
+static int cmd_third(void)
+{
+	char uuid[64], buf[8];
+	snprintf(uuid, sizeof(uuid), "%s-third", run_id);
+	int a = connect_request(uuid), b = connect_request(uuid);
+	if (a < 0 || b < 0)
+		return 1;
+	struct timeval tv = { .tv_sec = (time_t)timeout_secs };
+	setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send_all(a, "ping", 4) < 0 || recv(b, buf, 4, MSG_WAITALL) != 4 || memcmp(buf, "ping", 4)) {
+		printf("pair did not work\n");
+		return 1;
+	}
+	int c = connect_request(uuid);
+	double w = c >= 0 ? wait_closed(c, timeout_secs) : -1;
+	if (c >= 0)
+		close(c);
+	if (w < 0) {
+		printf("third connection stayed open\n");
+		return 1;
+	}
+	if (send_all(b, "pong", 4) < 0 || recv(a, buf, 4, MSG_WAITALL) != 4 || memcmp(buf, "pong", 4)) {
+		printf("pair broken after the third connection\n");
+		return 1;
+	}
+	printf("third closed %.2f, pair still works\n", w);
+	close(a);
+	close(b);
+	return 0;
+}
+
+static int cmd_stall(double secs)
+{
+	char uuid[64];
+	static uint8_t chunk[65536];
+	snprintf(uuid, sizeof(uuid), "%s-stall", run_id);
+	int a = connect_request(uuid), b = connect_request(uuid);
+	if (a < 0 || b < 0)
+		return 1;
+	rd_net_set_nonblock(a, true);
+	uint64_t sent = 0;
+	double end = rd_now() + secs, last_report = 0;
+	while (rd_now() < end) {
+		ssize_t k = send(a, chunk, sizeof(chunk), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0) {
+			sent += (uint64_t)k;
+			continue;
+		}
+		if (k < 0 && errno != EAGAIN && errno != EINTR) {
+			printf("send failed: %s\n", strerror(errno));
+			return 1;
+		}
+		struct pollfd pf = { .fd = a, .events = POLLOUT };
+		poll(&pf, 1, 100);
+		if (rd_now() - last_report >= 1) {
+			printf("sent %llu\n", (unsigned long long)sent);
+			fflush(stdout);
+			last_report = rd_now();
+		}
+	}
+	printf("sent %llu\n", (unsigned long long)sent);
+	close(a);
+	close(b);
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int cmd_raw(const uint8_t *p, size_t n)
+{
+	int fd = connect_relay();
+	if (fd < 0)
+		return 1;
+	rd_net_set_nonblock(fd, false);
+	if (n && send_all(fd, p, n) < 0) {
+		printf("closed 0.00\n");
+		close(fd);
+		return 0;
+	}
+	return report_wait(fd);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: relay-peer [-a ADDR:PORT] [-k KEY] [-t SECS] "
+		"pairs N BYTES [C] | halfclose BYTES | request UUID | raw HEX | garbage N | "
+		"third | stall SECS\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *addr = "127.0.0.1:21117";
+	int i = 1;
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0)
+		return 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (i + 1 >= argc)
+			usage();
+		if (!strcmp(argv[i], "-a"))
+			addr = argv[++i];
+		else if (!strcmp(argv[i], "-k"))
+			licence_key = argv[++i];
+		else if (!strcmp(argv[i], "-t"))
+			timeout_secs = atof(argv[++i]);
+		else
+			usage();
+	}
+	if (i >= argc || rd_net_addr_parse_numeric(addr, 21117, &relay_addr) != RD_OK)
+		usage();
+	{
+		uint8_t r[6];
+		randombytes_buf(r, sizeof(r));
+		for (int k = 0; k < 6; k++)
+			snprintf(run_id + 2 * k, 3, "%02x", r[k]);
+	}
+	const char *cmd = argv[i++];
+	int left = argc - i;
+	if (!strcmp(cmd, "pairs") && (left == 2 || left == 3))
+		return run_pairs((unsigned)atoi(argv[i]), strtoull(argv[i + 1], NULL, 0),
+			left == 3 ? (unsigned)atoi(argv[i + 2]) : 0, false);
+	if (!strcmp(cmd, "halfclose") && left == 1)
+		return run_pairs(1, strtoull(argv[i], NULL, 0), 0, true);
+	if (!strcmp(cmd, "request") && left == 1) {
+		int fd = connect_request(argv[i]);
+		return fd < 0 ? 1 : report_wait(fd);
+	}
+	if (!strcmp(cmd, "raw") && left == 1) {
+		size_t n = strlen(argv[i]) / 2;
+		uint8_t *p = xmalloc(n + 1);
+		for (size_t k = 0; k < n; k++) {
+			int hi = hexval(argv[i][2 * k]), lo = hexval(argv[i][2 * k + 1]);
+			if (hi < 0 || lo < 0)
+				usage();
+			p[k] = (uint8_t)(hi << 4 | lo);
+		}
+		int rc = cmd_raw(p, n);
+		free(p);
+		return rc;
+	}
+	if (!strcmp(cmd, "garbage") && left == 1) {
+		size_t n = (size_t)atoi(argv[i]);
+		struct rd_buf b;
+		uint8_t *junk = xmalloc(n + 1);
+		randombytes_buf(junk, n);
+		rd_buf_init(&b, 0);
+		rd_frame_append(&b, junk, n);
+		int rc = cmd_raw(rd_buf_ptr(&b), rd_buf_size(&b));
+		rd_buf_free(&b);
+		free(junk);
+		return rc;
+	}
+	if (!strcmp(cmd, "third") && left == 0)
+		return cmd_third();
+	if (!strcmp(cmd, "stall") && left == 1)
+		return cmd_stall(atof(argv[i]));
+	usage();
+	return 2;
+}
