@@ -19,7 +19,8 @@ fi
 
 tests=()
 for t in "$RD_BUILD"/test/unit/test_*; do
-	[ -x "$t" ] && [ "${t%.*}" = "$t" ] && tests+=("$t")
+	n=${t##*/}
+	[ -x "$t" ] && [ "${n%.*}" = "$n" ] && tests+=("$t")
 done
 for t in test/system/test_*.sh test/lab/test_*.sh; do
 	[ -f "$t" ] && tests+=("$t")
