@@ -1,0 +1,211 @@
+/* lookup: the verbs that ask and diagnose: lookup (online or not, from the
+ * server's NAT-test port) and doctor (each path in turn, in plain words). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RD_LOG_SUBSYS "rdctl"
+#include "buf.h"
+#include "codec.h"
+#include "connect.h"
+#include "ctl.h"
+#include "err.h"
+#include "log.h"
+#include "net.h"
+#include "pb.h"
+#include "run.h"
+#include "util.h"
+
+/* Write all of b, then read one frame, all before deadline. */
+static int exchange(int fd, const struct rd_buf *b, double deadline, uint8_t *in, size_t insz,
+	const uint8_t **payload, size_t *plen)
+{
+	size_t off = 0, got = 0, consumed;
+	while (off < rd_buf_size(b)) {
+		ssize_t n = write(fd, rd_buf_ptr(b) + off, rd_buf_size(b) - off);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct pollfd p = { fd, POLLOUT, 0 };
+			if (poll(&p, 1, (int)((deadline - rd_now()) * 1000)) <= 0)
+				return RD_ERR_TIMEOUT;
+			continue;
+		}
+		if (n <= 0)
+			return RD_ERR_IO;
+		off += (size_t)n;
+	}
+	for (;;) {
+		int rc = rd_frame_next(in, got, insz, payload, plen, &consumed);
+		if (rc == RD_OK)
+			return RD_OK;
+		if (rc != RD_ERR_TRUNCATED || got == insz)
+			return RD_ERR_PROTO;
+		struct pollfd p = { fd, POLLIN, 0 };
+		double left = deadline - rd_now();
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			return RD_ERR_TIMEOUT;
+		ssize_t n = read(fd, in + got, insz - got);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return RD_ERR_EOF;
+		got += (size_t)n;
+	}
+}
+
+/* 1 online, 0 offline or unknown, or an rd_err. */
+static int query_online(const struct rd_sockaddr *server, const char *id, double timeout)
+{
+	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT, *ans = NULL;
+	Hbb__OnlineRequest q = HBB__ONLINE_REQUEST__INIT;
+	struct rd_sockaddr nat = *server;
+	struct rd_buf b, body;
+	uint8_t in[1024];
+	const uint8_t *p;
+	size_t plen;
+	char *peers[1] = { (char *)id };
+	int fd, rc;
+	rd_net_addr_set_port(&nat, (uint16_t)(rd_net_addr_port(server) - 1));
+	q.id = "rdctl";
+	q.n_peers = 1;
+	q.peers = peers;
+	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_ONLINE_REQUEST;
+	m.online_request = &q;
+	rd_buf_init(&b, 0);
+	rd_buf_init(&body, 0);
+	if ((rc = rd_pb_append(&body, &m.base)) != RD_OK ||
+	    (rc = rd_frame_append(&b, rd_buf_ptr(&body), rd_buf_size(&body))) != RD_OK)
+		goto out;
+	fd = rd_net_tcp_connect_wait(&nat, NULL, timeout);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	rd_net_set_nonblock(fd, true);
+	rc = exchange(fd, &b, rd_now() + timeout, in, sizeof(in), &p, &plen);
+	close(fd);
+	if (rc != RD_OK)
+		goto out;
+	ans = rd_pb_rendezvous_unpack(p, plen);
+	if (!ans || ans->union_case != HBB__RENDEZVOUS_MESSAGE__UNION_ONLINE_RESPONSE) {
+		rc = RD_ERR_PROTO;
+		goto out;
+	}
+	rc = ans->online_response->states.len > 0 && (ans->online_response->states.data[0] & 0x80);
+out:
+	if (ans)
+		hbb__rendezvous_message__free_unpacked(ans, NULL);
+	rd_buf_free(&b);
+	rd_buf_free(&body);
+	return rc;
+}
+
+static int lookup_into(struct ctl *c, struct ctl_result *res)
+{
+	struct rd_sockaddr server;
+	char relay[160], ab[RD_ADDRSTRLEN];
+	if (!c->set.server || ctl_server_parse(c->set.server, &server, relay, sizeof(relay)) != RD_OK) {
+		ctl_result_fail(res, CTL_EXIT_USAGE, "usage", "no usable server: use --server or "
+			"RDESK_SERVER");
+		return -1;
+	}
+	int rc = query_online(&server, c->id, c->set.timeout);
+	if (rc == RD_ERR_TIMEOUT) {
+		ctl_result_fail(res, CTL_EXIT_TIMEOUT, "timeout", "the server did not answer within %.1f s",
+			c->set.timeout);
+		return -1;
+	}
+	if (rc < 0) {
+		rd_net_addr_set_port(&server, (uint16_t)(rd_net_addr_port(&server) - 1));
+		ctl_result_fail(res, CTL_EXIT_NOPATH, "server_unreachable", "cannot ask the server at %s "
+			"(%s)", rd_net_addr_str(&server, ab, sizeof(ab)), rd_strerror(rc));
+		return -1;
+	}
+	res->online = rc;
+	return rc;
+}
+
+int ctl_verb_lookup(struct ctl *c)
+{
+	int rc = lookup_into(c, &c->res);
+	if (rc == 0)
+		ctl_result_fail(&c->res, CTL_EXIT_OFFLINE, "offline", "%s is offline or unknown", c->id);
+	c->res.total_ms = (rd_now() - c->t0) * 1000.0;
+	if (rc == 1 && !c->set.json)
+		printf("%s is online\n", c->id);
+	return ctl_result_print(&c->res, c->set.json, c->set.verbose);
+}
+
+static const char *nat_words(int t)
+{
+	return t == 1 ? "cone (punchable)" : t == 2 ? "symmetric (needs the relay)" : "not tested";
+}
+
+static void attempt(struct ctl *c, const char *name, bool relay, char *js, size_t jsz, char *tx,
+	size_t tsz, int *best)
+{
+	struct ctl_result r;
+	struct ctl_link link;
+	struct ctl_run_opts o = { .mode = CTL_RUN_ATTEMPT, .force_relay = relay, .no_relay = !relay };
+	char e[CTL_ERRMSG_MAX + 16] = "";
+	double t0 = rd_now();
+	memset(&link, 0, sizeof(link));
+	ctl_result_init(&r, "doctor", c->id);
+	ctl_run(c, &o, &r, &link);
+	double ms = (rd_now() - t0) * 1000.0;
+	size_t jl = strlen(js), tl = strlen(tx);
+	if (r.error)
+		ctl_json_str(e, sizeof(e), r.message);
+	snprintf(js + jl, jsz - jl, "%s{\"try\":\"%s\",\"ok\":%s,\"path\":%s%s%s,\"ms\":%.1f,"
+		"\"peer_nat\":%d%s%s%s%s}", jl && js[jl - 1] != '[' ? "," : "", name,
+		r.error ? "false" : "true", ctl_path_name(link.path) ? "\"" : "",
+		ctl_path_name(link.path) ? ctl_path_name(link.path) : "null",
+		ctl_path_name(link.path) ? "\"" : "", ms, link.peer_nat,
+		r.error ? ",\"error\":\"" : "", r.error ? r.error : "", r.error ? "\",\"reason\":" : "",
+		r.error ? e : "");
+	if (r.error)
+		snprintf(tx + tl, tsz - tl, "  %-7s FAILED after %.0f ms: %s\n", name, ms, r.message);
+	else
+		snprintf(tx + tl, tsz - tl, "  %-7s ok over %s in %.0f ms (lookup %.0f ms, connect %.0f "
+			"ms, handshake %.0f ms); the peer's NAT: %s\n", name, ctl_path_name(link.path), ms,
+			link.lookup_ms, link.punch_ms, r.phase_ms[CTL_PH_HANDSHAKE], nat_words(link.peer_nat));
+	if (!r.error && (*best == 0 || (int)link.path < *best))
+		*best = (int)link.path;
+	if (r.error && !c->res.error && (r.exit_code == CTL_EXIT_KEY || r.exit_code == CTL_EXIT_OFFLINE))
+		ctl_result_fail(&c->res, r.exit_code, r.error, "%s", r.message);
+}
+
+int ctl_verb_doctor(struct ctl *c)
+{
+	char js[1600] = "", tx[1800] = "";
+	int best = 0;
+	snprintf(tx, sizeof(tx), "doctor %s via %s\n", c->id, c->set.server ? c->set.server : "?");
+	int on = lookup_into(c, &c->res);
+	size_t tl = strlen(tx);
+	snprintf(tx + tl, sizeof(tx) - tl, "  server  %s\n  this side's NAT: %s\n", on == 1 ? "says the "
+		"peer is online" : on == 0 ? "says the peer is OFFLINE: is rd-agent running and "
+		"registered?" : c->res.message, nat_words(0));
+	if (on == 1) {
+		snprintf(js, sizeof(js), "\"nat\":{\"self\":0},\"attempts\":[");
+		attempt(c, "direct", false, js, sizeof(js), tx, sizeof(tx), &best);
+		attempt(c, "relay", true, js, sizeof(js), tx, sizeof(tx), &best);
+		size_t jl = strlen(js);
+		snprintf(js + jl, sizeof(js) - jl, "]");
+		c->res.path = (enum ctl_path)best;
+		if (!best && !c->res.error)
+			ctl_result_fail(&c->res, CTL_EXIT_NOPATH, "no_path", "no path to %s works: see the "
+				"attempts above", c->id);
+		tl = strlen(tx);
+		snprintf(tx + tl, sizeof(tx) - tl, "  verdict: %s\n", best ? (best == CTL_PATH_RELAY ?
+			"only the relay works; direct connections are blocked (symmetric NAT or firewall)"
+			: "direct connections work") : "no path works");
+	} else if (on == 0) {
+		ctl_result_fail(&c->res, CTL_EXIT_OFFLINE, "offline", "%s is offline or unknown", c->id);
+	}
+	rd_strlcpy(c->res.extra_json, js, sizeof(c->res.extra_json));
+	rd_strlcpy(c->res.extra_text, tx, sizeof(c->res.extra_text));
+	c->res.total_ms = (rd_now() - c->t0) * 1000.0;
+	return ctl_result_print(&c->res, c->set.json, c->set.verbose);
+}

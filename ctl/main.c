@@ -1,0 +1,220 @@
+/* rdctl: the terminal controller. This file holds the one verb table (which
+ * drives parsing, --help and the man page) and the global settings table. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RD_LOG_SUBSYS "rdctl"
+#include "config.h"
+#include "ctl.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+#include "args.h"
+#include "known_peers.h"
+#include <unistd.h>
+
+#define G(f) offsetof(struct ctl_settings, f)
+static const struct rd_setting global_table[] = {
+	{ "server", 's', NULL, NULL, NULL, RD_CFG_STR, NULL, "HOST[:PORT]",
+		"rendezvous server (relay defaults to the same host, port + 1)", G(server), 0, 0, 0 },
+	{ "key", 'k', NULL, NULL, NULL, RD_CFG_STR, NULL, "BASE64",
+		"the server's public key (rd-rendezvous --print-key)", G(key), 0, 0, 0 },
+	{ "config", 'c', NULL, NULL, NULL, RD_CFG_STR, "~/.config/rdesk/rdctl.ini", "FILE",
+		"settings file", G(config), 0, 0, RD_CFG_NO_INI },
+	{ "password-file", 0, NULL, NULL, NULL, RD_CFG_STR, NULL, "FILE",
+		"read the peer's password from FILE (else RDESK_PASSWORD, else a prompt)",
+		G(password_file), 0, 0, 0 },
+	{ "known-peers", 0, NULL, NULL, NULL, RD_CFG_STR, "~/.config/rdesk/known_peers", "FILE",
+		"pinned peer keys", G(known_peers), 0, 0, 0 },
+	{ "json", 'j', NULL, NULL, NULL, RD_CFG_BOOL, "no", NULL,
+		"print one JSON object per verb", G(json), 0, 0, 0 },
+	{ "timeout", 't', NULL, NULL, NULL, RD_CFG_DOUBLE, "20", "SECS",
+		"overall time to reach the peer and log in", G(timeout), 0.1, 3600, 0 },
+	{ "relay", 'r', NULL, NULL, NULL, RD_CFG_BOOL, "no", NULL,
+		"go through the relay only", G(relay), 0, 0, 0 },
+	{ "verbose", 'v', NULL, NULL, NULL, RD_CFG_BOOL, "no", NULL,
+		"log each step and the phase timings to stderr", G(verbose), 0, 0, 0 },
+	{ "help", 'h', NULL, NULL, NULL, RD_CFG_ACTION, NULL, NULL, "show this help", G(help), 0, 0, 0 },
+	{ "man", 0, NULL, NULL, NULL, RD_CFG_ACTION, NULL, NULL, "print the man page (roff)", G(man), 0, 0, 0 },
+	{ "version", 'V', NULL, NULL, NULL, RD_CFG_ACTION, NULL, NULL, "print the version", G(version), 0, 0, 0 },
+};
+
+static const struct rd_config global_cfg = {
+	.prog = "rdctl",
+	.default_section = "rdctl",
+	.config_setting = "config",
+	.table = global_table,
+	.n = RD_ARRAY_LEN(global_table),
+	.allow_unknown_ini = false,
+	.stop_at_positional = true,
+};
+
+#define V(f) offsetof(struct ctl_verb_settings, f)
+#define OPT_CODEC { "codec", 0, NULL, NULL, NULL, RD_CFG_STR, "auto", "h264|vp9|auto", \
+	"video codec to ask the agent for", V(codec), 0, 0, RD_CFG_NO_INI | RD_CFG_NO_ENV }
+#define OPT_HELP { "help", 'h', NULL, NULL, NULL, RD_CFG_ACTION, NULL, NULL, \
+	"help for this verb", V(help), 0, 0, 0 }
+static const struct rd_setting connect_opts[] = {
+	OPT_CODEC,
+	{ "viewer", 0, NULL, NULL, NULL, RD_CFG_STR, "mpv", "mpv|ffplay|none",
+		"where the live picture goes (mpv falls back to ffplay)", V(viewer), 0, 0,
+		RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	{ "duration", 'd', NULL, NULL, NULL, RD_CFG_DOUBLE, "0", "SECS",
+		"end the session after SECS (0 = until the viewer closes)", V(duration), 0, 1e6,
+		RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	OPT_HELP,
+};
+static const struct rd_setting screenshot_opts[] = {
+	OPT_CODEC,
+	{ "output", 'o', NULL, NULL, NULL, RD_CFG_STR, NULL, "FILE.png", "PNG file to write",
+		V(output), 0, 0, RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	OPT_HELP,
+};
+static const struct rd_setting record_opts[] = {
+	OPT_CODEC,
+	{ "output", 'o', NULL, NULL, NULL, RD_CFG_STR, NULL, "FILE.mkv|.webm|.mp4",
+		"file to write (the container follows the extension)", V(output), 0, 0,
+		RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	{ "duration", 'd', NULL, NULL, NULL, RD_CFG_DOUBLE, "10", "SECS", "length of the recording",
+		V(duration), 0.1, 1e6, RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	OPT_HELP,
+};
+static const struct rd_setting plain_opts[] = { OPT_HELP };
+
+const struct ctl_verb ctl_verbs[] = {
+	{ "connect", "ID", "open a session and show it live",
+		"Reaches the peer (LAN, direct punch or relay), logs in and shows the remote screen in mpv "
+		"(ffplay as fallback), resizing with it. Closing the window ends the session.",
+		connect_opts, RD_ARRAY_LEN(connect_opts), 1, 1, ctl_verb_connect },
+	{ "screenshot", "ID", "write the remote screen to a PNG",
+		"Connects, takes the first complete frame after a keyframe and writes it as PNG.",
+		screenshot_opts, RD_ARRAY_LEN(screenshot_opts), 1, 1, ctl_verb_screenshot },
+	{ "record", "ID", "record the remote screen without re-encoding",
+		"Writes the encoded stream as it arrives into a Matroska, WebM or MP4 file.",
+		record_opts, RD_ARRAY_LEN(record_opts), 1, 1, ctl_verb_record },
+	{ "lookup", "ID", "ask the server whether a peer is online",
+		"Exit status 3 when the peer is offline or unknown.",
+		plain_opts, RD_ARRAY_LEN(plain_opts), 1, 1, ctl_verb_lookup },
+	{ "doctor", "ID", "try every path and explain what works",
+		"Reports this side's NAT type, the peer's, which path worked, the timings, and why any path "
+		"failed.", plain_opts, RD_ARRAY_LEN(plain_opts), 1, 1, ctl_verb_doctor },
+	{ "type", "ID TEXT", "type text on the peer", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 2, 2, NULL },
+	{ "key", "ID KEY", "press a key combination", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 2, 2, NULL },
+	{ "click", "ID X Y", "click at a position", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 3, 3, NULL },
+	{ "move", "ID X Y", "move the pointer", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 3, 3, NULL },
+	{ "clipboard", "ID", "read or set the clipboard", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 1, 2, NULL },
+	{ "wait-for-change", "ID", "wait until the screen changes", NULL, plain_opts,
+		RD_ARRAY_LEN(plain_opts), 1, 1, NULL },
+};
+const size_t ctl_nverbs = RD_ARRAY_LEN(ctl_verbs);
+
+static const struct ctl_verb *verb_find(const char *name)
+{
+	for (size_t i = 0; i < ctl_nverbs; i++)
+		if (strcmp(ctl_verbs[i].name, name) == 0)
+			return &ctl_verbs[i];
+	return NULL;
+}
+
+static int usage_error(struct ctl *c, const char *verb, const char *msg)
+{
+	ctl_result_init(&c->res, verb ? verb : "", c->id);
+	ctl_result_fail(&c->res, CTL_EXIT_USAGE, "usage", "%s", msg);
+	if (!c->set.json)
+		fprintf(stderr, "rdctl: %s (see rdctl --help)\n", msg);
+	return c->set.json ? ctl_result_print(&c->res, true, false) : CTL_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c;
+	struct ctl_args a;
+	char err[512] = "";
+	int rc = CTL_EXIT_USAGE, gi = 0, vi = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.t0 = rd_now();
+	rd_log_init("rdctl");
+	rd_log_set_level(RD_LOG_WARN);
+	if (ctl_args_split(argc, argv, &global_cfg, verb_find, &a, err, sizeof(err)) != RD_OK) {
+		c.set.json = a.json_seen;
+		rc = usage_error(&c, NULL, err);
+		goto out_args;
+	}
+	/* The settings file under ~ (config.c takes paths literally). */
+	char cfgflag[4200], path[4096];
+	bool given = getenv("RDESK_CONFIG") != NULL;
+	for (int i = 1; i < a.gargc; i++)
+		if (!strncmp(a.gargv[i], "--config", 8) || !strcmp(a.gargv[i], "-c"))
+			given = true;
+	if (!given && ctl_path_expand("~/.config/rdesk/rdctl.ini", path, sizeof(path)) == RD_OK &&
+	    access(path, F_OK) == 0) {
+		snprintf(cfgflag, sizeof(cfgflag), "--config=%s", path);
+		ctl_args_add_global(&a, cfgflag);
+	}
+	if (rd_config_load(&global_cfg, &c.set, a.gargc, a.gargv, &gi, err, sizeof(err)) != RD_OK) {
+		c.set.json = a.json_seen;
+		rc = usage_error(&c, a.verb ? a.verb->name : NULL, err);
+		goto out_set;
+	}
+	if (c.set.version) {
+		printf("rdctl %s\n", RD_VERSION);
+		rc = CTL_EXIT_OK;
+		goto out_set;
+	}
+	if (c.set.man) {
+		ctl_man(stdout, &global_cfg);
+		rc = CTL_EXIT_OK;
+		goto out_set;
+	}
+	if (!a.verb) {
+		if (c.set.help) {
+			ctl_usage(stdout, &global_cfg);
+			rc = CTL_EXIT_OK;
+		} else {
+			ctl_usage(stderr, &global_cfg);
+			rc = a.npos ? usage_error(&c, NULL, "unknown verb") : CTL_EXIT_USAGE;
+		}
+		goto out_set;
+	}
+	const struct rd_config vcfg = { .prog = a.verb->name, .table = a.verb->opts,
+		.n = a.verb->nopts, .stop_at_positional = true };
+	if (rd_config_defaults(&vcfg, &c.vs, err, sizeof(err)) != RD_OK ||
+	    rd_config_parse_flags(&vcfg, &c.vs, a.vargc, a.vargv, &vi, err, sizeof(err)) != RD_OK) {
+		rc = usage_error(&c, a.verb->name, err);
+		goto out_vs;
+	}
+	if (c.vs.help || c.set.help) {
+		ctl_verb_usage(stdout, a.verb);
+		rc = CTL_EXIT_OK;
+		goto out_vs;
+	}
+	c.npos = a.npos;
+	c.pos = a.pos;
+	c.id = a.npos > 0 ? a.pos[0] : NULL;
+	if (a.npos < a.verb->npos_min || a.npos > a.verb->npos_max) {
+		snprintf(err, sizeof(err), "%s takes %s", a.verb->name, a.verb->args);
+		rc = usage_error(&c, a.verb->name, err);
+		goto out_vs;
+	}
+	if (!a.verb->run) {
+		snprintf(err, sizeof(err), "%s is not available in this version", a.verb->name);
+		rc = usage_error(&c, a.verb->name, err);
+		goto out_vs;
+	}
+	if (c.set.verbose)
+		rd_log_set_level(RD_LOG_INFO);
+	if (getenv("RDCTL_DEBUG"))
+		rd_log_set_level(RD_LOG_DEBUG);
+	ctl_result_init(&c.res, a.verb->name, c.id);
+	rc = a.verb->run(&c);
+out_vs:
+	rd_config_free(&vcfg, &c.vs);
+out_set:
+	rd_config_free(&global_cfg, &c.set);
+out_args:
+	ctl_args_free(&a);
+	return rc;
+}

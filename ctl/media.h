@@ -1,0 +1,35 @@
+/* media: writing what rdctl receives: a decoded frame as PNG (libavcodec's PNG
+ * encoder), and the encoded stream into a container without re-encoding
+ * (libavformat: Matroska, WebM, MP4 by the file name's extension). */
+#ifndef RD_CTL_MEDIA_H
+#define RD_CTL_MEDIA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+struct AVFrame;
+struct ctl_recorder;
+
+/* Convert f to RGB and write path as PNG. */
+int ctl_png_write(const struct AVFrame *f, const char *path);
+
+/* A recorder for one codec and size; timestamps in ms. Checks the extension
+ * (mkv, webm, mp4) and that the container takes the codec (WebM: VP9 only). */
+int ctl_recorder_new(const char *path, enum ctl_codec codec, int width, int height,
+	struct ctl_recorder **out);
+/* One encoded frame; the first must be a keyframe (for H.264 it carries the
+ * SPS/PPS that become the container's codec header). */
+int ctl_recorder_write(struct ctl_recorder *r, const uint8_t *data, size_t len, bool key,
+	int64_t pts_ms);
+/* Flush; the last frame lasts until end_pts_ms. Returns the media duration in
+ * seconds through *dur. Frees r. */
+int ctl_recorder_finish(struct ctl_recorder *r, int64_t end_pts_ms, double *dur, long *frames);
+/* Drop r without finishing (error path). */
+void ctl_recorder_free(struct ctl_recorder *r);
+/* RD_OK when path has an extension the recorder knows. */
+int ctl_recorder_check_path(const char *path, enum ctl_codec codec);
+
+#endif

@@ -1,0 +1,24 @@
+# ctl: rdctl. Every .c except main.c goes into an archive so unit tests and
+# fuzz targets can link single modules.
+CTL_SRC := $(filter-out ctl/main.c,$(wildcard ctl/*.c))
+CTL_OBJ := $(CTL_SRC:%.c=$(B)/%.o)
+LIBCTL := $(B)/librdctl.a
+CTL_PKGS := libavcodec libavformat libavutil libswscale
+EXTRA_CFLAGS_ctl := -Ictl $(call pc_cflags,$(CTL_PKGS))
+CTL_LIBS := $(call pc_libs,$(CTL_PKGS)) -lpthread
+
+$(LIBCTL): $(CTL_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/rdctl: $(B)/ctl/main.o $(LIBCTL) $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(CTL_LIBS) $(COMMON_LIBS)
+
+PROGRAMS += $(B)/rdctl
+
+test_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o
+test_ctl_args_OBJS := $(B)/ctl/args.o
+test_ctl_record_OBJS := $(B)/ctl/record.o $(B)/ctl/png.o $(B)/ctl/decode.o
+test_ctl_record_LIBS := $(CTL_LIBS)
+fuzz_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o

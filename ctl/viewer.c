@@ -1,0 +1,264 @@
+/* viewer: see viewer.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <libavutil/frame.h>
+#include <libavutil/pixfmt.h>
+
+#define RD_LOG_SUBSYS "viewer"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+#include "viewer.h"
+
+extern char **environ;
+
+struct player {
+	pid_t pid;
+	int fd;            /* write end of its stdin, -1 once closed */
+	int w, h;
+	ev_child child;
+	ev_io io;
+	bool retired;      /* replaced by a player of another size: its exit is expected */
+	struct ctl_viewer *v;
+};
+
+struct ctl_viewer {
+	struct ev_loop *loop;
+	const struct ctl_viewer_ops *ops;
+	void *ud;
+	char kind[16];
+	char title[128];
+	struct player *cur, *old;
+	uint8_t *buf;      /* frame being written */
+	size_t len, off;
+	uint8_t *next;     /* newest frame waiting */
+	size_t next_len;
+	int next_w, next_h;
+	unsigned long frames;
+	bool closed;
+};
+
+static void player_stop_io(struct player *p)
+{
+	if (p->fd >= 0) {
+		ev_io_stop(p->v->loop, &p->io);
+		close(p->fd);
+		p->fd = -1;
+	}
+}
+
+static void player_reap(struct player *p, double wait)
+{
+	int st;
+	player_stop_io(p);
+	ev_child_stop(p->v->loop, &p->child);
+	for (double t = 0; t < wait; t += 0.05) {
+		if (waitpid(p->pid, &st, WNOHANG) != 0)
+			goto done;
+		usleep(50000);
+	}
+	kill(p->pid, SIGTERM);
+	waitpid(p->pid, &st, 0);
+done:
+	free(p);
+}
+
+static void on_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct player *p = w->data;
+	struct ctl_viewer *v = p->v;
+	(void)revents;
+	ev_child_stop(loop, w);
+	player_stop_io(p);
+	if (p == v->old) {
+		v->old = NULL;
+		free(p);
+		return;
+	}
+	log_info("%s exited (status %d)", v->kind, w->rstatus);
+	v->cur = NULL;
+	free(p);
+	if (!v->closed) {
+		v->closed = true;
+		if (v->ops && v->ops->on_closed)
+			v->ops->on_closed(v, v->ud);
+	}
+}
+
+static void start_write(struct ctl_viewer *v);
+
+static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct player *p = w->data;
+	struct ctl_viewer *v = p->v;
+	(void)loop;
+	(void)revents;
+	while (v->buf && v->off < v->len) {
+		ssize_t n = write(p->fd, v->buf + v->off, v->len - v->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {	/* the player went away; its exit is reported by on_child */
+			player_stop_io(p);
+			return;
+		}
+		v->off += (size_t)n;
+	}
+	free(v->buf);
+	v->buf = NULL;
+	v->frames++;
+	ev_io_stop(v->loop, &p->io);
+	start_write(v);
+}
+
+static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h)
+{
+	char geom[64], wstr[32], hstr[32], title[160];
+	int pfd[2];
+	posix_spawn_file_actions_t fa;
+	struct player *p;
+	const char *argv_mpv[] = { "mpv", "--no-config", "--really-quiet", "--demuxer=rawvideo",
+		wstr, hstr, "--demuxer-rawvideo-mp-format=yuv420p", "--demuxer-rawvideo-fps=60",
+		"--untimed", "--cache=no", "--profile=low-latency", "--keep-open=no", "--osc=no",
+		"--input-default-bindings=yes", title, "-", NULL };
+	const char *argv_ffplay[] = { "ffplay", "-loglevel", "error", "-fflags", "nobuffer",
+		"-framedrop", "-f", "rawvideo", "-pixel_format", "yuv420p", "-video_size", geom,
+		"-window_title", v->title, "-i", "-", NULL };
+	const char *const *argv = strcmp(kind, "ffplay") == 0 ? argv_ffplay : argv_mpv;
+
+	snprintf(geom, sizeof(geom), "%dx%d", w, h);
+	snprintf(wstr, sizeof(wstr), "--demuxer-rawvideo-w=%d", w);
+	snprintf(hstr, sizeof(hstr), "--demuxer-rawvideo-h=%d", h);
+	snprintf(title, sizeof(title), "--title=%s", v->title);
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[0], STDIN_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	if (rd_log_get_level() < RD_LOG_INFO)
+		posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	p = xcalloc(1, sizeof(*p));
+	p->v = v;
+	p->w = w;
+	p->h = h;
+	int r = posix_spawnp(&p->pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[0]);
+	if (r != 0) {
+		log_info("cannot start %s: %s", argv[0], strerror(r));
+		close(pfd[1]);
+		free(p);
+		return NULL;
+	}
+	p->fd = pfd[1];
+	fcntl(p->fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->fd, F_SETPIPE_SZ, 1 << 20);
+	ev_child_init(&p->child, on_child, p->pid, 0);
+	p->child.data = p;
+	ev_child_start(v->loop, &p->child);
+	ev_io_init(&p->io, on_writable, p->fd, EV_WRITE);
+	p->io.data = p;
+	log_info("started %s (pid %d) for %dx%d", argv[0], (int)p->pid, w, h);
+	return p;
+}
+
+/* Move the newest waiting frame into the write slot, starting a player of the
+ * right size first when needed. */
+static void start_write(struct ctl_viewer *v)
+{
+	if (v->buf || !v->next || v->closed)
+		return;
+	if (!v->cur || v->cur->w != v->next_w || v->cur->h != v->next_h) {
+		if (v->cur) {
+			if (v->old)
+				player_reap(v->old, 0);
+			v->old = v->cur;
+			v->old->retired = true;
+			player_stop_io(v->old);	/* EOF: it shows what it has and exits */
+		}
+		v->cur = spawn(v, v->kind, v->next_w, v->next_h);
+		if (!v->cur && strcmp(v->kind, "mpv") == 0) {
+			rd_strlcpy(v->kind, "ffplay", sizeof(v->kind));
+			v->cur = spawn(v, v->kind, v->next_w, v->next_h);
+		}
+		if (!v->cur) {
+			v->closed = true;
+			if (v->ops && v->ops->on_closed)
+				v->ops->on_closed(v, v->ud);
+			return;
+		}
+	}
+	v->buf = v->next;
+	v->len = v->next_len;
+	v->off = 0;
+	v->next = NULL;
+	if (v->cur->fd >= 0)
+		ev_io_start(v->loop, &v->cur->io);
+}
+
+int ctl_viewer_frame(struct ctl_viewer *v, const AVFrame *f)
+{
+	if (v->closed)
+		return RD_ERR_CLOSED;
+	if (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P)
+		return RD_ERR_UNSUPPORTED;
+	int w = f->width, h = f->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+	size_t len = (size_t)w * (size_t)h + 2 * (size_t)cw * (size_t)ch;
+	uint8_t *b = malloc(len), *o = b;
+	if (!b)
+		return RD_ERR_NOMEM;
+	for (int y = 0; y < h; y++, o += w)
+		memcpy(o, f->data[0] + (size_t)y * (size_t)f->linesize[0], (size_t)w);
+	for (int pl = 1; pl <= 2; pl++)
+		for (int y = 0; y < ch; y++, o += cw)
+			memcpy(o, f->data[pl] + (size_t)y * (size_t)f->linesize[pl], (size_t)cw);
+	free(v->next);	/* a slow player skips the frame it did not take */
+	v->next = b;
+	v->next_len = len;
+	v->next_w = w;
+	v->next_h = h;
+	start_write(v);
+	return v->closed ? RD_ERR_IO : RD_OK;
+}
+
+unsigned long ctl_viewer_frames(const struct ctl_viewer *v)
+{
+	return v->frames;
+}
+
+struct ctl_viewer *ctl_viewer_new(struct ev_loop *loop, const char *kind, const char *title,
+	const struct ctl_viewer_ops *ops, void *ud)
+{
+	struct ctl_viewer *v = xcalloc(1, sizeof(*v));
+	v->loop = loop;
+	v->ops = ops;
+	v->ud = ud;
+	rd_strlcpy(v->kind, kind, sizeof(v->kind));
+	rd_strlcpy(v->title, title, sizeof(v->title));
+	signal(SIGPIPE, SIG_IGN);
+	return v;
+}
+
+void ctl_viewer_free(struct ctl_viewer *v)
+{
+	if (!v)
+		return;
+	v->closed = true;
+	if (v->old)
+		player_reap(v->old, 0);
+	if (v->cur)
+		player_reap(v->cur, 2.0);
+	free(v->buf);
+	free(v->next);
+	free(v);
+}

@@ -1,0 +1,28 @@
+/* viewer: shows decoded frames in mpv (ffplay as fallback) by writing raw
+ * I420 video to its stdin. Raw frames need no probing or decoding in the
+ * player, which keeps latency to one frame; a new remote size starts a new
+ * player process with the new geometry. When the player exits on its own
+ * (the user closed the window) on_closed is called. A slow player skips
+ * frames: only the newest waiting frame is kept. */
+#ifndef RD_CTL_VIEWER_H
+#define RD_CTL_VIEWER_H
+
+struct ev_loop;
+struct AVFrame;
+struct ctl_viewer;
+
+struct ctl_viewer_ops {
+	void (*on_closed)(struct ctl_viewer *v, void *ud);
+};
+
+/* kind: "mpv" or "ffplay". The loop must be the default loop (child watchers). */
+struct ctl_viewer *ctl_viewer_new(struct ev_loop *loop, const char *kind, const char *title,
+	const struct ctl_viewer_ops *ops, void *ud);
+/* Queue a frame (copied). RD_ERR_IO when no player could be started. */
+int ctl_viewer_frame(struct ctl_viewer *v, const struct AVFrame *f);
+/* Frames written so far. */
+unsigned long ctl_viewer_frames(const struct ctl_viewer *v);
+/* Close the pipe, let the players exit (they are ended after 2 s), free. */
+void ctl_viewer_free(struct ctl_viewer *v);
+
+#endif
