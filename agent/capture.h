@@ -59,7 +59,8 @@ struct capture_frame {
 struct capture_config {
 	const char *backend;  /* "auto", "x11", "drm", "pipewire", "testsrc" */
 	/* X display, DRM card, PipeWire node; for testsrc "WxH" (default 640x360),
-	 * optionally ",switch=N:WxH": change size after N frames (resize tests). */
+	 * optionally ",switch=N:WxH": change size after N frames (resize tests), and
+	 * ",still=N": stop moving after N frames (idle tests). */
 	const char *display;
 };
 

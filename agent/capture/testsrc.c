@@ -3,7 +3,9 @@
  * A still background (colour bars over a gradient) with a checkered square
  * that moves a fixed step per frame and bounces off the edges. Frame N is a
  * function of N and the size only, so two sources agree byte for byte. Damage
- * is exactly the square's old and new place. */
+ * is exactly the square's old and new place. Options after the size (see
+ * capture.h): ",switch=N:WxH" changes the size after N frames, ",still=N"
+ * stops the motion after N frames (an idle screen: no damage). */
 #include "capture.h"
 
 #include <stdio.h>
@@ -25,6 +27,7 @@ struct testsrc {
 	uint64_t switch_after;     /* 0 = never */
 	int switch_w, switch_h;
 	bool switched;
+	uint64_t still_after;      /* 0 = moves forever */
 };
 
 static int parse_size(const char *s, int *w, int *h, const char **end)
@@ -133,16 +136,24 @@ static int testsrc_open(const struct capture_config *cfg, struct capture **out)
 		rc = RD_ERR_INVAL;
 		if (parse_size(cfg->display, &w, &h, &e) < 0)
 			goto fail;
-		if (*e) {
+		while (*e) {
 			char *n_end;
-			if (strncmp(e, ",switch=", 8) != 0)
+			if (strncmp(e, ",switch=", 8) == 0) {
+				unsigned long long n = strtoull(e + 8, &n_end, 10);
+				if (n_end == e + 8 || *n_end != ':' || n == 0)
+					goto fail;
+				if (parse_size(n_end + 1, &t->switch_w, &t->switch_h, &e) < 0)
+					goto fail;
+				t->switch_after = n;
+			} else if (strncmp(e, ",still=", 7) == 0) {
+				unsigned long long n = strtoull(e + 7, &n_end, 10);
+				if (n_end == e + 7 || n == 0)
+					goto fail;
+				t->still_after = n;
+				e = n_end;
+			} else {
 				goto fail;
-			unsigned long long n = strtoull(e + 8, &n_end, 10);
-			if (n_end == e + 8 || *n_end != ':' || n == 0)
-				goto fail;
-			if (parse_size(n_end + 1, &t->switch_w, &t->switch_h, &e) < 0 || *e)
-				goto fail;
-			t->switch_after = n;
+			}
 		}
 	}
 	rc = alloc_pixels(t, w, h);
@@ -169,13 +180,18 @@ static int testsrc_grab(struct capture *c, bool full, struct capture_frame **out
 	if (t->switch_after && !t->switched && t->seq >= t->switch_after)
 		return RD_CAPTURE_REINIT;
 	struct capture_frame *f = &t->frame;
+	if (t->still_after && t->seq >= t->still_after && t->have_box && !full)
+		return RD_CAPTURE_RETRY;
 	f->n_damage = 0;
-	struct capture_rect nb = box_at(t, t->seq);
+	uint64_t n = t->seq;
+	if (t->still_after && n >= t->still_after)
+		n = t->still_after - 1;	/* the last place it moved to */
+	struct capture_rect nb = box_at(t, n);
 	if (t->have_box) {
 		paint_background(t, t->box.x, t->box.y, t->box.w, t->box.h);
 		capture_frame_add_damage(f, t->box);
 	}
-	paint_box(t, &nb, t->seq);
+	paint_box(t, &nb, n);
 	capture_frame_add_damage(f, nb);
 	if (full || !t->have_box) {
 		f->n_damage = 0;
