@@ -4,9 +4,12 @@
  * frame limits), our schema has no recursive message types (nesting depth is
  * bounded by the schema), protobuf-c rejects group wire types, and the memory
  * one unpack may allocate is capped relative to its input so that many tiny
- * repeated sub-messages cannot expand a frame into gigabytes. */
+ * repeated sub-messages cannot expand a frame into gigabytes. protobuf-c takes
+ * field number 0 in a multi-byte tag as an unknown field; the wire format
+ * forbids it, so such messages are refused too. */
 #include "pb.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "codec.h"
@@ -40,16 +43,57 @@ static void budget_free(void *data, void *p)
 	free(p);
 }
 
+/* No unknown field with the invalid number 0, at any depth. The schema has no
+ * recursive types, so the recursion is bounded by it. */
+static bool pb_valid(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const uint8_t *base = (const uint8_t *)m;
+
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return false;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)(base + f->offset);
+
+			for (size_t j = 0; j < n; j++)
+				if (!pb_valid(v[j]))
+					return false;
+		} else {
+			const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)(base + f->offset);
+
+			if (sub && !pb_valid(sub))
+				return false;
+		}
+	}
+	return true;
+}
+
 static ProtobufCMessage *pb_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
 	size_t limit)
 {
 	struct pb_budget budget;
 	ProtobufCAllocator alloc = { budget_alloc, budget_free, &budget };
+	ProtobufCMessage *m;
 
 	if (len > limit || (!p && len))
 		return NULL;
 	budget.left = len * PB_ALLOC_FACTOR + PB_ALLOC_BASE;
-	return protobuf_c_message_unpack(d, &alloc, len, p);
+	m = protobuf_c_message_unpack(d, &alloc, len, p);
+	if (m && !pb_valid(m)) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		m = NULL;
+	}
+	return m;
 }
 
 Hbb__RendezvousMessage *rd_pb_rendezvous_unpack(const uint8_t *p, size_t len)

@@ -135,6 +135,9 @@ static void test_malformed(void **state)
 		"0f",                   /* wire type 7 */
 		"32020a",               /* sub-message truncated inside */
 		"00",                   /* field number 0 */
+		"820000",               /* field number 0 in a two-byte tag */
+		"4a03820000",           /* Message.hash / RendezvousMessage.punch_hole {field 0} */
+		"3203820000",           /* RendezvousMessage.register_peer / Message.video_frame {field 0} */
 	};
 	uint8_t in[32];
 
