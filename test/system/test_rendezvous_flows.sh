@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# rd-rendezvous: every signaling flow against the real binary on loopback,
+# driven by rv-peer (wire protocol through common/ and proto/). Requesters
+# speak from 127.0.0.1; a target on 127.0.0.2 has another "public" address
+# (punch path), one on 127.0.0.1 shares it (same-LAN path).
+source "$(dirname "$0")/../lib.sh"
+
+RV=$RD_BUILD/rd-rendezvous
+PEER=$RD_BUILD/test/tools/rv-peer
+[ -x "$RV" ] && [ -x "$PEER" ] || { not_ok "build first: $RV, $PEER"; t_done; }
+
+# start_rv NAME ARGS...: a server in its own data dir; sets P, K, LOG, RVPID.
+start_rv() {
+	local name=$1; shift
+	P=$(t_free_port 2) || return 1
+	mkdir -p "$T_TMP/$name"
+	LOG=$T_TMP/$name.log
+	t_bg "$RV" -p "$P" -b 127.0.0.1 --data-dir "$T_TMP/$name" --config "$T_TMP/none.ini" "$@" >"$LOG" 2>&1
+	RVPID=$T_LAST_PID
+	t_wait_file "$LOG" 'ready port=' 10 || { cat "$LOG"; return 1; }
+	K=$("$RV" --print-key --data-dir "$T_TMP/$name" 2>/dev/null)
+}
+: >"$T_TMP/none.ini"
+peer() { "$PEER" -s "127.0.0.1:$P" -k "$K" "$@"; }
+peer2() { "$PEER" -s "127.0.0.1:$P" -k "$K" -l 127.0.0.2 "$@"; }
+val() { sed -n "s/^$1=//p" | head -1; }
+# target_bg FILE ARGS...: a registered target answering pushes; waits until registered.
+target_bg() {
+	local out=$1; shift
+	t_bg "$@" >"$out" 2>&1
+	t_wait_file "$out" '^registered=1' 5
+}
+
+# ---- command line ----
+check "--version prints the version" bash -c "'$RV' --version | grep -q '^rd-rendezvous [0-9]'"
+check "-h lists every option of the command line" bash -c "'$RV' -h | grep -q -- '--always-relay' && '$RV' -h | grep -q -- '--print-key' && '$RV' -h | grep -q -- '--metrics ADDR:PORT'"
+"$RV" --bogus >/dev/null 2>&1; check_eq "unknown option exits 2" 2 $?
+mkdir -p "$T_TMP/keyonly"
+k1=$("$RV" --print-key --data-dir "$T_TMP/keyonly" 2>/dev/null)
+k2=$("$RV" --print-key --data-dir "$T_TMP/keyonly" 2>/dev/null)
+check "--print-key creates the pair once and prints a 44-char key" test ${#k1} = 44 -a "$k1" = "$k2"
+check_eq "key files are RustDesk's id_ed25519{,.pub}" "$k1" "$(cat "$T_TMP/keyonly/id_ed25519.pub")"
+
+# ---- registration ----
+MPORT=$(t_free_port)
+start_rv main --metrics "127.0.0.1:$MPORT" || { not_ok "server starts"; t_done; }
+ok "server ready on UDP/TCP $P and TCP $((P - 1))"
+
+out=$(peer register alpha01 uuid-a seed-a)
+check_eq "unknown ID gets request_pk" 1 "$(val request_pk <<<"$out")"
+check_eq "RegisterPk binds a new ID" OK "$(val result <<<"$out")"
+check "new registration logged with source and ID" grep -qE 'register new src=127\.0\.0\.1 port=[0-9]+ id=alpha01' "$LOG"
+out=$(peer register alpha01 uuid-a seed-a)
+check_eq "known ID from the same address: no request_pk" 0 "$(val request_pk <<<"$out")"
+out=$(peer2 register-peer alpha01)
+check_eq "known ID from a new address must prove itself (request_pk)" 1 "$(val request_pk <<<"$out")"
+out=$(peer register-pk alpha01 uuid-OTHER seed-a)
+check_eq "another uuid for a known ID: UUID_MISMATCH" UUID_MISMATCH "$(val result <<<"$out")"
+check "key change refusal logged for fail2ban" grep -qE 'rendezvous: refused uuid-mismatch src=127\.0\.0\.1 port=[0-9]+ id=alpha01' "$LOG"
+out=$(peer register-pk alpha01 uuid-a seed-new)
+check_eq "same uuid, same address, new key: accepted" OK "$(val result <<<"$out")"
+check "key change logged" grep -q 'register key-changed src=127.0.0.1 port=[0-9]* id=alpha01' "$LOG"
+out=$(peer2 register-pk alpha01 uuid-a seed-newer)
+check_eq "same uuid but new address and new key: UUID_MISMATCH" UUID_MISMATCH "$(val result <<<"$out")"
+out=$(peer register-pk abc12 uuid-s seed-s)
+check_eq "ID shorter than 6: UUID_MISMATCH (client picks a new ID)" UUID_MISMATCH "$(val result <<<"$out")"
+out=$(peer register-pk 'bad id!' uuid-s seed-s)
+check_eq "ID with bad characters: INVALID_ID_FORMAT" INVALID_ID_FORMAT "$(val result <<<"$out")"
+out=$(peer register-pk "$(printf 'x%.0s' $(seq 70))" uuid-s seed-s)
+check_eq "ID over 64 chars: INVALID_ID_FORMAT" INVALID_ID_FORMAT "$(val result <<<"$out")"
+for i in 1 2 3; do peer register-pk alpha01 uuid-a seed-new >/dev/null; done
+out=$(peer register-pk alpha01 uuid-a seed-new)
+check_eq "4th RegisterPk of one ID within 6 s: TOO_FREQUENT" TOO_FREQUENT "$(val result <<<"$out")"
+
+# ---- punch: unknown, offline, licence, online (punch path and same LAN) ----
+out=$(peer punch nosuchid1)
+check_eq "punch to an unknown ID: ID_NOT_EXIST" ID_NOT_EXIST "$(val failure <<<"$out")"
+check "punch outcome logged" grep -q 'punch result=id_not_exist src=127.0.0.1 port=[0-9]* id=nosuchid1' "$LOG"
+out=$(peer punch alpha01 wrong-licence)
+check_eq "wrong licence key: LICENSE_MISMATCH" LICENSE_MISMATCH "$(val failure <<<"$out")"
+
+target_bg "$T_TMP/b1.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target bravo01 uuid-b seed-b 20 ||
+	not_ok "target bravo01 registers"
+out=$(peer punch bravo01)
+check_eq "online target, other address: answered with B's address" 127.0.0.2 "$(val socket_addr <<<"$out" | cut -d: -f1)"
+check_eq "punch path: not local" 0 "$(val is_local <<<"$out")"
+check_eq "the server signs B's key (IdPk verifies with the server key)" verified "$(val pk <<<"$out")"
+check "target got PunchHole and sent PunchHoleSent" grep -q '^sent=punch_hole_sent' "$T_TMP/b1.out"
+check "PunchHole carried our NAT type (ASYMMETRIC=1)" grep -q '^got=punch_hole nat_type=1' "$T_TMP/b1.out"
+check_eq "PunchHoleResponse socket_addr is B's TCP source" \
+	"$(sed -n 's/^sent=punch_hole_sent from=//p' "$T_TMP/b1.out" | head -1)" "$(val socket_addr <<<"$out")"
+
+target_bg "$T_TMP/c1.out" "$PEER" -s "127.0.0.1:$P" target charlie1 uuid-c seed-c 20 ||
+	not_ok "target charlie1 registers"
+out=$(peer punch charlie1)
+check_eq "same public address: FetchLocalAddr path, is_local" 1 "$(val is_local <<<"$out")"
+check_eq "local path answers with B's local address" \
+	"$(sed -n 's/^sent=local_addr local=//p' "$T_TMP/c1.out" | head -1)" "$(val socket_addr <<<"$out")"
+check_eq "local path also carries the signed key" verified "$(val pk <<<"$out")"
+
+# ---- relay: requester-initiated ----
+out=$(peer relay bravo01 11111111-2222-4333-8444-555555555555)
+check_eq "RequestRelay: B's RelayResponse reaches the requester" relay_response "$(val reply <<<"$out")"
+check_eq "routing address cleared before delivery" 0 "$(val socket_addr_len <<<"$out")"
+check "target got RequestRelay with the requester's address and the uuid" \
+	grep -qE '^got=request_relay uuid=11111111-2222-4333-8444-555555555555 .*socket_addr_len=1[0-9]' "$T_TMP/b1.out"
+out=$(peer relay nosuchid1 11111111-2222-4333-8444-555555555556)
+check "RequestRelay to an unknown ID is refused with a reason" grep -q '^refuse_reason=ID does not exist' <<<"$out"
+
+# ---- NAT test and online query ----
+out=$(peer test-nat)
+check_eq "TestNatRequest on PORT returns our source port" "$(val local_port <<<"$out")" "$(val port <<<"$out")"
+out=$(peer test-nat nat)
+check_eq "TestNatRequest on PORT-1 returns our source port" "$(val local_port <<<"$out")" "$(val port <<<"$out")"
+out=$(peer online bravo01 nosuchid1 charlie1 alpha01)
+check_eq "OnlineRequest on PORT-1: bitmap MSB first" 1011 "$(val states <<<"$out")"
+
+# ---- metrics ----
+m=$(curl -s --max-time 3 "http://127.0.0.1:$MPORT/metrics")
+check "metrics: online peers" grep -qE '^rdesk_rendezvous_online_peers 3$' <<<"$m"
+check "metrics: registered IDs" grep -qE '^rdesk_rendezvous_registered_ids 3$' <<<"$m"
+check "metrics: punch outcomes" grep -qE '^rdesk_rendezvous_punch_requests_total\{outcome="id_not_exist"\} 2$' <<<"$m"
+check "metrics: answered punches" grep -qE '^rdesk_rendezvous_punch_requests_total\{outcome="answered"\} 3$' <<<"$m"
+check "metrics: registrations" grep -qE '^rdesk_rendezvous_registrations_total\{kind="register_pk"\} [1-9]' <<<"$m"
+check "metrics: drops by reason" grep -qE '^rdesk_rendezvous_drops_total\{reason="bad_id"\} [1-9]' <<<"$m"
+check "metrics: relay assignments and uptime" bash -c "grep -q '^rdesk_rendezvous_relay_assignments_total' <<<'$m' && grep -q '^rdesk_rendezvous_uptime_seconds [0-9]' <<<'$m'"
+check_eq "/healthz answers ok" ok "$(curl -s --max-time 3 "http://127.0.0.1:$MPORT/healthz")"
+
+t_stop "$RVPID"
+
+# ---- relays: round-robin over the healthy ones; --always-relay ----
+DEAD=$(t_free_port)
+# Two healthy "relays" are two listening TCP ports: a server's own PORT and PORT-1.
+start_rv helper || not_ok "helper server starts"
+HP=$P
+start_rv relay --always-relay -r "127.0.0.1:$DEAD,127.0.0.1:$HP,127.0.0.1:$((HP - 1))" ||
+	not_ok "relay server starts"
+t_wait_file "$LOG" "relay down relay=127.0.0.1:$DEAD" 5
+check "relay that fails its health check is marked down" grep -q "relay down relay=127.0.0.1:$DEAD" "$LOG"
+target_bg "$T_TMP/d1.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target delta01 uuid-d seed-d 20 ||
+	not_ok "target delta01 registers"
+r1=$(peer punch delta01); r2=$(peer punch delta01); r3=$(peer punch delta01)
+check "--always-relay: PunchHole says SYMMETRIC" grep -q '^got=punch_hole nat_type=2' "$T_TMP/d1.out"
+check_eq "target-initiated relay: RelayResponse reaches the requester" relay_response "$(val reply <<<"$r1")"
+check_eq "target-initiated relay: the signed key replaces the ID" verified "$(val pk <<<"$r1")"
+check "target-initiated relay: the uuid is passed on" test -n "$(val uuid <<<"$r1")"
+relays="$(val relay_server <<<"$r1") $(val relay_server <<<"$r2") $(val relay_server <<<"$r3")"
+check "round-robin skips the dead relay" bash -c "! grep -q ':$DEAD' <<<'$relays'"
+check "round-robin alternates the healthy relays" bash -c "grep -q '127.0.0.1:$HP ' <<<'$relays ' && grep -q '127.0.0.1:$((HP - 1)) ' <<<'$relays '"
+check "relay assignment logged" grep -qE "relay assigned src=127\.0\.0\.1 port=[0-9]+ id=delta01 relay=127\.0\.0\.1:" "$LOG"
+
+# ---- configuration: INI file and environment, flag > env > INI ----
+t_stop "$RVPID"
+printf '[rendezvous]\nalways-relay = no\nport = 3\n[limits]\nreg-burst = 2\nreg-rate = 0.01\n' >"$T_TMP/rv.ini"
+P=$(t_free_port 2)
+mkdir -p "$T_TMP/cfg"
+RDESK_PORT=$P t_bg "$RV" -b 127.0.0.1 --data-dir "$T_TMP/cfg" --config "$T_TMP/rv.ini" >"$T_TMP/cfg.log" 2>&1
+check "environment overrides the INI port" t_wait_file "$T_TMP/cfg.log" "ready port=$P " 10
+K=$("$RV" --print-key --data-dir "$T_TMP/cfg")
+out=$(peer burst-register echo001 6)
+check_eq "[limits] from the INI file apply (reg-burst = 2)" 2 "$(val answered <<<"$out")"
+t_done
