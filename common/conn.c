@@ -3,9 +3,9 @@
  * Receiving: bytes are read into `in`; whole frames are cut out with
  * rd_frame_next() and handed to on_frame one at a time, decrypted just before
  * delivery so that crypto switched on inside on_frame applies to the very next
- * frame. Sending: each frame is framed (and sealed) into a queue of chunks;
- * small frames share a chunk. The queue is written with sendmsg() over an
- * iovec; the write watcher runs only while bytes are queued.
+ * frame. Sending (conn_send.c): each frame is framed (and sealed) into a
+ * queue of chunks; small frames share a chunk. The queue is written with
+ * sendmsg() over an iovec; the write watcher runs only while bytes are queued.
  *
  * Timers: the first-message deadline and the idle timer both start when the
  * conn is made, so they also bound an outgoing connect.
@@ -19,81 +19,28 @@
 
 #include <errno.h>
 #include <ev.h>
-#include <protobuf-c/protobuf-c.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "codec.h"
+#include "conn_int.h"
 #include "crypto.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
 
-#define CONN_SOFT_DEFAULT (1u << 20)
-#define CONN_HARD_DEFAULT (16u << 20)
-#define CONN_READ_CHUNK (64u * 1024)    /* one read() when no big frame is pending */
-#define CONN_READ_MAX (1u << 20)        /* one read() toward a big frame */
-#define CONN_RBUF_KEEP (256u * 1024)    /* larger idle receive buffers are released */
-#define CONN_COALESCE (16u * 1024)      /* small frames share a queue chunk up to this */
-#define CONN_SPARE_MAX (64u * 1024)     /* an emptied chunk this small is kept for reuse */
-#define CONN_IOV 64
-#define CONN_FLUSH_TIMEOUT 5.0
-#define CONN_PB_STACK 512
-
-struct conn_chunk {
-	struct conn_chunk *next;
-	struct rd_buf b;
-};
-
-struct rd_conn {
-	struct ev_loop *loop;
-	int fd;
-	ev_io rio, wio;
-	ev_timer first_timer, idle_timer, flush_timer;
-	ev_idle later;               /* deferred close, or delivery after a resume */
-	struct rd_conn_ops ops;
-	void *ud;
-	struct rd_conn_limits lim;
-
-	struct rd_buf in;            /* received bytes not yet delivered */
-	struct rd_buf plain;         /* the decrypted payload being delivered */
-	struct rd_buf sealed;        /* one encrypted payload before framing */
-	struct conn_chunk *head, *tail, *spare;
-	size_t queued;
-
-	struct rd_crypto_stream cs;
-	bool crypto;
-
-	bool connecting;
-	bool closing;                /* on_close is scheduled */
-	bool paused;
-	bool got_frame;
-	bool over_soft;              /* owner saw the queue at or over the soft limit */
-	bool flush_close;            /* rd_conn_close_after_flush() was called */
-	bool lingering;              /* flushed and shut down, waiting for the peer's EOF */
-	bool rx_eof;
-	bool not_socket;             /* use writev(): sendmsg() said ENOTSOCK */
-	int reason;
-	double last_rx;
-
-	struct rd_sockaddr peer, local;
-	uint64_t bytes_in, bytes_out;
-};
-
 static void conn__on_read(struct ev_loop *loop, ev_io *w, int revents);
-static void conn__on_write(struct ev_loop *loop, ev_io *w, int revents);
 static void conn__on_first(struct ev_loop *loop, ev_timer *w, int revents);
 static void conn__on_idle(struct ev_loop *loop, ev_timer *w, int revents);
 static void conn__on_flush_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 static void conn__on_later(struct ev_loop *loop, ev_idle *w, int revents);
 static void conn__deliver(struct rd_conn *c);
 
-static const char *conn__peer_str(const struct rd_conn *c, char *buf, size_t sz)
+const char *conn__peer_str(const struct rd_conn *c, char *buf, size_t sz)
 {
 	int fam = c->peer.len ? rd_net_addr_family(&c->peer) : AF_UNSPEC;
 
@@ -125,7 +72,7 @@ static void conn__limits(struct rd_conn_limits *dst, const struct rd_conn_limits
 		dst->idle_timeout = 0;
 }
 
-static void conn__addrs(struct rd_conn *c)
+void conn__addrs(struct rd_conn *c)
 {
 	if (rd_net_peer_addr(c->fd, &c->peer) == RD_OK)
 		rd_net_addr_normalize(&c->peer);
@@ -205,24 +152,11 @@ struct rd_conn *rd_conn_new(struct ev_loop *loop, int fd, bool connecting,
 
 /* ---- closing ---- */
 
-static void conn__chunk_free(struct conn_chunk *ch)
-{
-	rd_buf_free(&ch->b);
-	free(ch);
-}
-
 static void conn__free(struct rd_conn *c)
 {
-	struct conn_chunk *ch, *next;
-
 	if (c->fd >= 0)
 		close(c->fd);
-	for (ch = c->head; ch; ch = next) {
-		next = ch->next;
-		conn__chunk_free(ch);
-	}
-	if (c->spare)
-		conn__chunk_free(c->spare);
+	conn__queue_free(c);
 	rd_buf_wipe(&c->in);
 	rd_buf_wipe(&c->plain);
 	rd_buf_free(&c->sealed);
@@ -284,7 +218,7 @@ static int conn__errno_reason(int err)
 	}
 }
 
-static void conn__fail(struct rd_conn *c, int err, const char *what)
+void conn__fail(struct rd_conn *c, int err, const char *what)
 {
 	char peer[RD_ADDRSTRLEN];
 
@@ -453,278 +387,7 @@ static void conn__on_flush_timeout(struct ev_loop *loop, ev_timer *w, int revent
 	rd_conn_close(c, c->lingering ? RD_OK : RD_ERR_TIMEOUT);
 }
 
-/* ---- sending ---- */
-
-static void conn__trim(struct rd_conn *c, size_t n)
-{
-	c->queued -= n;
-	c->bytes_out += n;
-	while (n) {
-		struct conn_chunk *ch = c->head;
-		size_t sz = rd_buf_size(&ch->b);
-
-		if (n < sz) {
-			rd_buf_consume(&ch->b, n);
-			return;
-		}
-		n -= sz;
-		c->head = ch->next;
-		if (!c->head)
-			c->tail = NULL;
-		if (!c->spare && ch->b.cap <= CONN_SPARE_MAX) {
-			rd_buf_reset(&ch->b);
-			ch->next = NULL;
-			c->spare = ch;
-		} else {
-			conn__chunk_free(ch);
-		}
-	}
-}
-
-/* Write as much of the queue as the socket takes. Returns false when the
- * conn is now closing. The write watcher is left active only while bytes
- * remain. */
-static bool conn__flush(struct rd_conn *c)
-{
-	while (c->queued) {
-		struct iovec iov[CONN_IOV];
-		struct conn_chunk *ch;
-		size_t total = 0;
-		int cnt = 0;
-		ssize_t n;
-
-		for (ch = c->head; ch && cnt < CONN_IOV; ch = ch->next) {
-			iov[cnt].iov_base = (void *)rd_buf_ptr(&ch->b);
-			iov[cnt].iov_len = rd_buf_size(&ch->b);
-			total += iov[cnt++].iov_len;
-		}
-		if (c->not_socket) {
-			n = writev(c->fd, iov, cnt);
-		} else {
-			struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
-			n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n < 0 && errno == ENOTSOCK) {
-				c->not_socket = true;
-				continue;
-			}
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			conn__fail(c, errno, "write");
-			return false;
-		}
-		conn__trim(c, (size_t)n);
-		if ((size_t)n < total)
-			break; /* the socket buffer is full */
-	}
-	if (c->queued)
-		ev_io_start(c->loop, &c->wio);
-	else
-		ev_io_stop(c->loop, &c->wio);
-	return true;
-}
-
-/* The queue is empty after rd_conn_close_after_flush(): half-close and wait
- * (bounded by the flush timer) for the peer's EOF, so that our last bytes are
- * not lost to a reset caused by unread input. */
-static void conn__flushed(struct rd_conn *c)
-{
-	if (c->rx_eof || shutdown(c->fd, SHUT_WR) < 0) {
-		rd_conn_close(c, RD_OK);
-		return;
-	}
-	c->lingering = true;
-	ev_io_start(c->loop, &c->rio);
-}
-
-static void conn__after_write(struct rd_conn *c)
-{
-	if (c->closing)
-		return;
-	if (c->flush_close) {
-		if (!c->queued && !c->lingering)
-			conn__flushed(c);
-		return;
-	}
-	if (c->over_soft && c->queued < c->lim.sndq_soft) {
-		c->over_soft = false;
-		if (c->ops.on_drain)
-			c->ops.on_drain(c, c->ud);
-	}
-}
-
-static void conn__connected(struct rd_conn *c)
-{
-	char peer[RD_ADDRSTRLEN];
-
-	if (rd_net_connect_result(c->fd) != RD_OK) {
-		conn__fail(c, errno, "connect");
-		return;
-	}
-	c->connecting = false;
-	conn__addrs(c);
-	log_debug("%s: connected", conn__peer_str(c, peer, sizeof(peer)));
-	if (!c->paused || c->flush_close)
-		ev_io_start(c->loop, &c->rio); /* after a flush-close: drained and dropped */
-	if (c->ops.on_connected && !c->flush_close)
-		c->ops.on_connected(c, c->ud);
-	if (c->closing)
-		return;
-	if (conn__flush(c))
-		conn__after_write(c);
-}
-
-static void conn__on_write(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct rd_conn *c = w->data;
-
-	(void)loop, (void)revents;
-	if (c->connecting) {
-		conn__connected(c);
-		return;
-	}
-	if (conn__flush(c))
-		conn__after_write(c);
-}
-
-static struct conn_chunk *conn__chunk_for(struct rd_conn *c, size_t total)
-{
-	struct conn_chunk *ch = c->tail;
-
-	if (ch && rd_buf_size(&ch->b) + total <= CONN_COALESCE)
-		return ch;
-	if (c->spare) {
-		ch = c->spare;
-		c->spare = NULL;
-	} else {
-		ch = malloc(sizeof(*ch));
-		if (!ch)
-			return NULL;
-		rd_buf_init(&ch->b, 0);
-	}
-	ch->next = NULL;
-	if (!rd_buf_reserve(&ch->b, total < CONN_COALESCE ? CONN_COALESCE : total)) {
-		conn__chunk_free(ch);
-		return NULL;
-	}
-	if (c->tail)
-		c->tail->next = ch;
-	else
-		c->head = ch;
-	c->tail = ch;
-	return ch;
-}
-
-static int conn__queue(struct rd_conn *c, const void *payload, size_t len, bool raw)
-{
-	size_t body = len, total;
-	uint8_t hdr[RD_FRAME_HDR_MAX];
-	struct conn_chunk *ch;
-	char peer[RD_ADDRSTRLEN];
-	int rc;
-
-	if (c->closing || c->flush_close)
-		return RD_ERR_CLOSED;
-	if (!raw && c->crypto) {
-		if (len > RD_FRAME_LEN_MAX - RD_SECRETBOX_MAC_LEN)
-			return RD_ERR_TOOBIG;
-		body += RD_SECRETBOX_MAC_LEN;
-	}
-	if (raw) {
-		total = len;
-	} else {
-		size_t hl = rd_frame_header_encode(hdr, body);
-		if (!hl)
-			return RD_ERR_TOOBIG;
-		total = hl + body;
-	}
-	if (total > c->lim.sndq_hard - c->queued || c->queued > c->lim.sndq_hard) {
-		log_debug("%s: send queue over %zu bytes", conn__peer_str(c, peer, sizeof(peer)),
-			c->lim.sndq_hard);
-		rd_conn_close(c, RD_ERR_LIMIT);
-		return RD_ERR_LIMIT;
-	}
-	if (!raw && c->crypto) {
-		rd_buf_reset(&c->sealed);
-		rc = rd_crypto_seal(&c->cs, payload, len, &c->sealed);
-		if (rc != RD_OK)
-			goto broken;
-		payload = rd_buf_ptr(&c->sealed);
-		len = rd_buf_size(&c->sealed);
-	}
-	ch = conn__chunk_for(c, total);
-	if (!ch) {
-		rc = RD_ERR_NOMEM;
-		goto broken;
-	}
-	rc = raw ? rd_buf_put(&ch->b, payload, len) : rd_frame_append(&ch->b, payload, len);
-	if (rc != RD_OK)
-		goto broken;
-	if (c->sealed.cap > CONN_RBUF_KEEP)
-		rd_buf_free(&c->sealed);
-	c->queued += total;
-	if (c->queued >= c->lim.sndq_soft)
-		c->over_soft = true;
-	if (!c->connecting && !ev_is_active(&c->wio)) {
-		/* Nothing was waiting: try at once. on_drain is only called from
-		 * the write watcher, never from inside a send. */
-		if (!conn__flush(c))
-			return RD_OK; /* queued, and the failure goes to on_close */
-		if (c->queued < c->lim.sndq_soft)
-			c->over_soft = false;
-	}
-	return RD_OK;
-broken:
-	/* A sealed frame that cannot be queued leaves the nonce counters out of
-	 * step with the peer: the stream is unusable. */
-	rd_conn_close(c, rc);
-	return rc;
-}
-
-int rd_conn_send(struct rd_conn *c, const void *payload, size_t len)
-{
-	return conn__queue(c, payload, len, false);
-}
-
-int rd_conn_send_raw(struct rd_conn *c, const void *bytes, size_t len)
-{
-	return conn__queue(c, bytes, len, true);
-}
-
-int rd_conn_send_pb(struct rd_conn *c, const struct ProtobufCMessage *msg)
-{
-	uint8_t stack[CONN_PB_STACK], *p = stack;
-	size_t len = protobuf_c_message_get_packed_size(msg);
-	int rc;
-
-	if (c->closing || c->flush_close)
-		return RD_ERR_CLOSED;
-	if (len > sizeof(stack)) {
-		p = malloc(len);
-		if (!p)
-			return RD_ERR_NOMEM;
-	}
-	protobuf_c_message_pack(msg, p);
-	rc = conn__queue(c, p, len, false);
-	if (p != stack)
-		free(p);
-	return rc;
-}
-
 /* ---- control and accessors ---- */
-
-size_t rd_conn_queued(const struct rd_conn *c)
-{
-	return c->queued;
-}
-
-bool rd_conn_writable(const struct rd_conn *c)
-{
-	return !c->closing && !c->flush_close && c->queued < c->lim.sndq_soft;
-}
 
 void rd_conn_set_crypto(struct rd_conn *c, const struct rd_crypto_stream *cs)
 {
@@ -762,25 +425,6 @@ void rd_conn_pause_read(struct rd_conn *c, bool paused)
 	ev_io_start(c->loop, &c->rio);
 	if (rd_buf_size(&c->in))
 		ev_idle_start(c->loop, &c->later);
-}
-
-void rd_conn_close_after_flush(struct rd_conn *c)
-{
-	if (c->closing || c->flush_close)
-		return;
-	c->flush_close = true;
-	ev_timer_stop(c->loop, &c->first_timer);
-	ev_timer_stop(c->loop, &c->idle_timer);
-	ev_timer_set(&c->flush_timer, CONN_FLUSH_TIMEOUT, 0.);
-	ev_timer_start(c->loop, &c->flush_timer);
-	rd_buf_reset(&c->in);
-	if (c->connecting)
-		return;
-	/* keep reading (and dropping) so a peer blocked on sending still reads ours */
-	if (!c->rx_eof)
-		ev_io_start(c->loop, &c->rio);
-	if (!c->queued)
-		conn__flushed(c);
 }
 
 bool rd_conn_closing(const struct rd_conn *c)
