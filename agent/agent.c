@@ -1,0 +1,423 @@
+/* agent: the daemon's context, start-up, timers, signals and shutdown. */
+#define RD_LOG_SUBSYS "agent"
+#include "agent.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "control.h"
+#include "err.h"
+#include "log.h"
+#include "login.h"
+#include "nattest.h"
+#include "reach.h"
+#include "rendezvous_client.h"
+#include "sd.h"
+#include "session_io.h"
+#include "util.h"
+#include "video.h"
+
+#define AGENT_NAT_TIMEOUT 5.0       /* per NAT-test probe */
+#define AGENT_NAT_MAX_WAIT 300.0    /* retry back-off cap */
+#define AGENT_VIDEO_RETRY 10.0      /* reopen capture at most this often */
+#define AGENT_STOP_GRACE 6.0        /* sessions get this long to say goodbye */
+
+struct agent {
+	struct ev_loop *loop;
+	struct agent_settings st;
+	char id[AGENT_ID_MAX];
+	struct rd_keypair kp;
+	uint8_t uuid[AGENT_UUID_LEN];
+	struct login_password pw;
+	struct stat pw_stat;
+	struct login_guard *guard;
+	struct session_host host;
+	char hostname[256];
+	struct video *video;
+	double video_tried;
+	struct rc *rc;
+	struct reach *reach;
+	struct sio_set *sios;
+	struct control *ctl;
+	struct rd_nattest *nat;
+	int nat_type;
+	unsigned nat_tries;
+	double nat_due;
+	bool registered;
+	bool ready_sent;
+	bool stopping;
+	double started;
+	double stop_at;
+	ev_signal sigterm, sigint, sighup;
+	ev_timer tick;
+};
+
+struct ev_loop *agent_loop(struct agent *a) { return a->loop; }
+const struct agent_settings *agent_settings(const struct agent *a) { return &a->st; }
+const char *agent_id(const struct agent *a) { return a->id; }
+const struct rd_keypair *agent_keypair(const struct agent *a) { return &a->kp; }
+const uint8_t *agent_uuid(const struct agent *a) { return a->uuid; }
+const char *agent_server_key(const struct agent *a) { return a->st.key ? a->st.key : ""; }
+int agent_nat_type(const struct agent *a) { return a->nat_type; }
+const struct session_host *agent_session_host(struct agent *a) { return &a->host; }
+
+void agent_request_pk(struct agent *a)
+{
+	if (a->rc)
+		rc_request_pk(a->rc);
+}
+
+void agent_change_id(struct agent *a)
+{
+	char old[AGENT_ID_MAX];
+	rd_strlcpy(old, a->id, sizeof(old));
+	settings_id_generate(a->id);
+	int rc = settings_id_store(a->st.data_dir, a->id);
+	log_err("ID %s is registered to another machine (UUID_MISMATCH): this agent is now ID %s%s",
+		old, a->id, rc < 0 ? " (could not be stored; it changes again at restart)" : "");
+	if (a->st.id && *a->st.id)
+		log_err("the configuration pins [agent] id = %s; remove it to keep the new ID", old);
+	if (a->rc)
+		rc_id_changed(a->rc);
+}
+
+void agent_set_registered(struct agent *a, bool registered)
+{
+	a->registered = registered;
+	if (registered && !a->ready_sent) {
+		a->ready_sent = true;
+		rd_sd_ready();
+	}
+	rd_sd_status("%s as %s with %s", registered ? "registered" : "not registered", a->id,
+		a->st.rendezvous);
+}
+
+/* ---- NAT type test ---- */
+
+static void agent__nat_done(int rc, const struct rd_nattest_result *res, void *ud)
+{
+	struct agent *a = ud;
+	a->nat = NULL;
+	if (rc < 0) {
+		/* 1, 3, 7, 15 ... s up to 5 minutes (§7.2) */
+		double wait = RD_MIN((double)((1u << RD_MIN(a->nat_tries + 1, 12u)) - 1), AGENT_NAT_MAX_WAIT);
+		a->nat_tries++;
+		a->nat_due = rd_now() + wait;
+		log_info("NAT test failed (%s); again in %.0f s", rd_strerror(rc), wait);
+		return;
+	}
+	a->nat_tries = 0;
+	a->nat_due = 0;
+	if (a->nat_type != (int)res->nat_type)
+		log_notice("NAT type: %s (server saw port %u, then %u, from local port %u)",
+			rd_nat_type_name(res->nat_type), res->port_main, res->port_nat, res->local_port);
+	a->nat_type = (int)res->nat_type;
+}
+
+static void agent__nat_maybe_start(struct agent *a, double now)
+{
+	if (a->nat || a->nat_due == 0 || now < a->nat_due || a->stopping)
+		return;
+	struct rd_sockaddr server;
+	if (!a->rc || !rc_server_addr(a->rc, &server)) {
+		a->nat_due = now + 1;
+		return;
+	}
+	a->nat = rd_nattest_start(a->loop, &server, AGENT_NAT_TIMEOUT, agent__nat_done, a);
+	if (!a->nat)
+		agent__nat_done(RD_ERR_IO, NULL, a);
+}
+
+void agent_public_addr_changed(struct agent *a)
+{
+	if (!a->nat)
+		a->nat_due = rd_now();
+}
+
+/* ---- video ---- */
+
+struct video *agent_video(struct agent *a)
+{
+	if (a->video || a->stopping)
+		return a->video;
+	double now = rd_now();
+	if (a->video_tried > 0 && now - a->video_tried < AGENT_VIDEO_RETRY)
+		return NULL;
+	a->video_tried = now;
+	const char *display = a->st.display && *a->st.display ? a->st.display : getenv("DISPLAY");
+	struct video_config vc = { .backend = a->st.capture_backend, .display = display,
+		.fps = (int)a->st.fps, .quality = (int)a->st.quality };
+	int rc = video_new(a->loop, &vc, &a->video);
+	if (rc < 0) {
+		log_warn("no screen capture (%s backend): %s", a->st.capture_backend, rd_strerror(rc));
+		a->video = NULL;
+		return NULL;
+	}
+	struct video_display d;
+	video_get_display(a->video, &d);
+	log_notice("capture: %s, %dx%d", video_backend_name(a->video), d.width, d.height);
+	return a->video;
+}
+
+/* ---- sessions ---- */
+
+void agent_session_adopt(struct agent *a, struct rd_conn *c, enum session_path path)
+{
+	if (a->stopping) {
+		rd_conn_close(c, RD_ERR_CLOSED);
+		return;
+	}
+	sio_set_add(a->sios, c, path);
+}
+
+void agent_session_start(struct agent *a, int fd, enum session_path path)
+{
+	rd_net_set_nodelay(fd);
+	struct rd_conn *c = rd_conn_new(a->loop, fd, false, NULL, NULL, NULL);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	agent_session_adopt(a, c, path);
+}
+
+/* ---- status ---- */
+
+static void agent__status(void *ud, struct rd_buf *out)
+{
+	struct agent *a = ud;
+	char head[1024];
+	struct video_display d = { 0 };
+	if (a->video)
+		video_get_display(a->video, &d);
+	int n = snprintf(head, sizeof(head),
+		"{\"id\":\"%s\",\"server\":\"%s\",\"registered\":%s,\"nat_type\":\"%s\",\"relay\":\"%s\","
+		"\"direct_port\":%d,\"capture\":\"%s\",\"display\":\"%dx%d\",\"h264\":%s,\"vp9\":%s,"
+		"\"password_set\":%s,\"uptime\":%.0f,\"session_count\":%u,\"sessions\":",
+		a->id, rd_esc(a->st.rendezvous), a->registered ? "true" : "false",
+		rd_nat_type_name(a->nat_type), a->st.relay ? rd_esc(a->st.relay) : "",
+		reach_direct_port(a->reach), a->video ? video_backend_name(a->video) : "none",
+		d.width, d.height, a->host.have_h264 ? "true" : "false", a->host.have_vp9 ? "true" : "false",
+		a->pw.set ? "true" : "false", rd_now() - a->started, sio_set_count(a->sios));
+	rd_buf_put(out, head, RD_MIN((size_t)n, sizeof(head) - 1));
+	sio_set_status_json(a->sios, out);
+	rd_buf_put(out, "}", 1);
+}
+
+/* ---- password file: picked up when `rd-agent password set` changes it ---- */
+
+static void agent__password_reload(struct agent *a, bool force)
+{
+	char path[4096];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", a->st.data_dir, LOGIN_PW_FILE);
+	if (stat(path, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	if (!force && st.st_ino == a->pw_stat.st_ino && st.st_mtim.tv_sec == a->pw_stat.st_mtim.tv_sec &&
+		st.st_mtim.tv_nsec == a->pw_stat.st_mtim.tv_nsec && st.st_size == a->pw_stat.st_size)
+		return;
+	a->pw_stat = st;
+	struct login_password pw;
+	int rc = login_password_load(a->st.data_dir, &pw);
+	if (rc == RD_ERR_NOTFOUND)
+		log_warn("no password set: every login is refused (rd-agent password set)");
+	else if (rc < 0)
+		log_err("%s: %s; every login is refused", path, rc == RD_ERR_PERM ?
+			"readable by others (must be 0600)" : rd_strerror(rc));
+	else
+		log_info("password hash loaded");
+	login_password_wipe(&a->pw);
+	if (rc == RD_OK)
+		a->pw = pw;
+}
+
+/* ---- timers and signals ---- */
+
+static void agent__on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	(void)revents;
+	double now = rd_now();
+	if (a->stopping) {
+		if (sio_set_count(a->sios) == 0 || now >= a->stop_at)
+			ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	sio_set_tick(a->sios, now);
+	agent__nat_maybe_start(a, now);
+	agent__password_reload(a, false);
+}
+
+static void agent__stop(struct agent *a, const char *why)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	log_notice("%s: closing %u session(s) and stopping", why, sio_set_count(a->sios));
+	rd_sd_stopping();
+	sio_set_close_all(a->sios, "The host agent is shutting down");
+	rc_free(a->rc);
+	a->rc = NULL;
+	rd_nattest_cancel(a->nat);
+	a->nat = NULL;
+	control_free(a->ctl);
+	a->ctl = NULL;
+	a->stop_at = rd_now() + AGENT_STOP_GRACE;
+	ev_timer_set(&a->tick, 0.05, 0.05);
+	ev_timer_again(a->loop, &a->tick);
+}
+
+static void agent__on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct agent *a = w->data;
+	(void)loop, (void)revents;
+	if (w->signum == SIGHUP) {
+		log_info("SIGHUP: reloading the password hash");
+		agent__password_reload(a, true);
+		return;
+	}
+	agent__stop(a, w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* ---- start-up ---- */
+
+static int agent__identity(struct agent *a)
+{
+	int rc = rd_key_load(a->st.data_dir, &a->kp);
+	if (rc < 0) {
+		log_err("key pair in %s: %s (run rd-agent enroll first)", a->st.data_dir, rd_strerror(rc));
+		return rc;
+	}
+	rc = settings_id_effective(&a->st, a->id);
+	if (rc < 0) {
+		log_err("no ID in %s/id: %s (run rd-agent enroll first)", a->st.data_dir, rd_strerror(rc));
+		return rc;
+	}
+	bool created = false;
+	rc = settings_uuid_load_or_create(a->st.data_dir, a->uuid, &created);
+	if (rc < 0) {
+		log_err("%s/uuid: %s", a->st.data_dir, rd_strerror(rc));
+		return rc;
+	}
+	agent__password_reload(a, true);
+	return RD_OK;
+}
+
+static void agent__host(struct agent *a)
+{
+	if (gethostname(a->hostname, sizeof(a->hostname) - 1) < 0)
+		rd_strlcpy(a->hostname, "localhost", sizeof(a->hostname));
+	a->host = (struct session_host){
+		.id = a->id, .kp = &a->kp, .pw = &a->pw, .guard = a->guard, .hostname = a->hostname,
+		.allow_plain = a->st.allow_unencrypted,
+		.have_vp9 = video_codec_available(VIDEO_CODEC_VP9),
+		.have_h264 = video_codec_available(VIDEO_CODEC_H264),
+		.codec_pref = !strcmp(a->st.codec, "h264") ? VIDEO_CODEC_H264 :
+			!strcmp(a->st.codec, "vp9") ? VIDEO_CODEC_VP9 : 0,
+	};
+}
+
+static int agent__start(struct agent *a)
+{
+	a->reach = reach_new(a);
+	a->sios = sio_set_new(a);
+	if (a->st.direct_port > 0) {
+		int rc = reach_direct_listen(a->reach, a->st.direct_bind, (int)a->st.direct_port);
+		if (rc < 0) {
+			log_err("direct listener on port %ld: %s", a->st.direct_port, strerror(errno));
+			return rc;
+		}
+		log_notice("direct listener on port %d (handshake and login required)",
+			reach_direct_port(a->reach));
+	}
+	char path[4096];
+	if (settings_control_path(&a->st, path, sizeof(path)) == RD_OK)
+		a->ctl = control_new(a->loop, path, agent__status, a);
+	a->rc = rc_new(a, a->reach, a->st.rendezvous, (double)a->st.register_interval);
+	a->nat_due = rd_now();
+	agent_video(a); /* probe now so PeerInfo knows the display; retried later if absent */
+
+	ev_signal_init(&a->sigterm, agent__on_signal, SIGTERM);
+	ev_signal_init(&a->sigint, agent__on_signal, SIGINT);
+	ev_signal_init(&a->sighup, agent__on_signal, SIGHUP);
+	a->sigterm.data = a->sigint.data = a->sighup.data = a;
+	ev_signal_start(a->loop, &a->sigterm);
+	ev_signal_start(a->loop, &a->sigint);
+	ev_signal_start(a->loop, &a->sighup);
+	ev_timer_init(&a->tick, agent__on_tick, 1.0, 1.0);
+	a->tick.data = a;
+	ev_timer_start(a->loop, &a->tick);
+	rd_sd_watchdog_start(a->loop);
+	log_notice("rd-agent %s: ID %s, server %s, capture %s, codecs%s%s", RD_VERSION, a->id,
+		rd_esc(a->st.rendezvous), a->st.capture_backend, a->host.have_h264 ? " h264" : "",
+		a->host.have_vp9 ? " vp9" : "");
+	return RD_OK;
+}
+
+static void agent__cleanup(struct agent *a)
+{
+	if (a->loop)
+		rd_sd_watchdog_stop(a->loop);
+	rc_free(a->rc);
+	rd_nattest_cancel(a->nat);
+	control_free(a->ctl);
+	reach_free(a->reach);
+	/* Let closing conns run their on_close before the sessions go. */
+	for (int i = 0; i < 100 && a->sios && sio_set_count(a->sios); i++)
+		ev_run(a->loop, EVRUN_NOWAIT);
+	if (a->sios && sio_set_count(a->sios) == 0)
+		sio_set_free(a->sios);
+	video_free(a->video);
+	login_guard_free(a->guard);
+	login_password_wipe(&a->pw);
+	rd_keypair_wipe(&a->kp);
+	settings_free(&a->st);
+}
+
+int agent_main(int argc, char **argv)
+{
+	static struct agent agent;
+	struct agent *a = &agent;
+	char err[512];
+	int argi = 0, status = 1;
+	if (settings_load(&a->st, argc, argv, &argi, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rd-agent run: %s\n", err);
+		return 2;
+	}
+	if (argi != argc || a->st.help) {
+		fprintf(a->st.help ? stdout : stderr, "usage: rd-agent run [--config FILE] [options]\n");
+		rd_config_usage(&agent_config, a->st.help ? stdout : stderr);
+		settings_free(&a->st);
+		return a->st.help ? 0 : 2;
+	}
+	enum rd_log_level lvl;
+	if (rd_log_level_parse(a->st.log_level, &lvl) == RD_OK)
+		rd_log_set_level(lvl);
+	if (!a->st.rendezvous || !*a->st.rendezvous) {
+		log_err("no rendezvous server configured in %s (run rd-agent enroll)", a->st.config);
+		goto out;
+	}
+	if (!a->st.key || !*a->st.key)
+		log_warn("no server key configured: the relay may refuse us");
+	signal(SIGPIPE, SIG_IGN);
+	a->loop = ev_default_loop(EVFLAG_AUTO);
+	a->started = rd_now();
+	a->guard = login_guard_new();
+	if (agent__identity(a) < 0)
+		goto out;
+	agent__host(a);
+	if (agent__start(a) < 0)
+		goto out;
+	ev_run(a->loop, 0);
+	status = a->stopping ? 0 : 1;
+out:
+	agent__cleanup(a);
+	return status;
+}

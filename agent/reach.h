@@ -1,0 +1,34 @@
+/* reach: how a controller gets to this agent (PROTOCOL.md §8): the TCP punch
+ * after PunchHole, the LAN answer to FetchLocalAddr, the relay for
+ * RequestRelay (or when punching cannot work), and the direct listener.
+ * Every path ends in agent_session_start() with a connected socket. */
+#ifndef RD_AGENT_REACH_H
+#define RD_AGENT_REACH_H
+
+#include "net.h"
+#include "rendezvous.pb-c.h"
+
+struct agent;
+struct reach;
+
+#define REACH_LISTEN_TIMEOUT 18.0   /* CONNECT_TIMEOUT: how long a punched port listens */
+#define REACH_DUP_WINDOW 0.1        /* same request from the same controller within 100 ms */
+#define REACH_SERVER_TIMEOUT 12.0   /* a short TCP exchange with the rendezvous server */
+#define REACH_MAX_JOBS 64           /* punches and relays in flight */
+
+struct reach *reach_new(struct agent *a);
+void reach_free(struct reach *r);
+
+/* server is the rendezvous server's main address (TCP and UDP share it). */
+void reach_punch(struct reach *r, const struct rd_sockaddr *server, const Hbb__PunchHole *ph);
+void reach_local(struct reach *r, const struct rd_sockaddr *server, const Hbb__FetchLocalAddr *fl);
+void reach_relay(struct reach *r, const struct rd_sockaddr *server, const Hbb__RequestRelay *rr);
+
+/* Direct listener ([agent] direct-port); RD_OK or an rd_err. */
+int reach_direct_listen(struct reach *r, const char *bind_addr, int port);
+/* The bound direct port (0 when off). */
+int reach_direct_port(const struct reach *r);
+/* Jobs in flight (for status). */
+unsigned reach_jobs(const struct reach *r);
+
+#endif

@@ -1,0 +1,267 @@
+/* session_io: sessions on rd_conn, fed by the video pipeline. */
+#define RD_LOG_SUBSYS "session"
+#include "session_io.h"
+
+#include <ev.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "codec.h"
+#include "conn.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+#include "video.h"
+
+struct sio {
+	struct sio_set *set;
+	struct sio *next;
+	struct rd_conn *conn;
+	struct session *s;
+	struct video_sub *sub;
+	enum video_codec sub_codec;
+	char peer[RD_ADDRSTRLEN];
+	double started;
+};
+
+struct sio_set {
+	struct agent *a;
+	struct sio *list;
+	unsigned count;
+};
+
+static int sio__send(void *ud, const uint8_t *p, size_t len)
+{
+	struct sio *x = ud;
+	return rd_conn_send(x->conn, p, len);
+}
+
+static void sio__set_crypto(void *ud, const struct rd_crypto_stream *cs)
+{
+	struct sio *x = ud;
+	rd_conn_set_crypto(x->conn, cs);
+}
+
+static void sio__get_display(void *ud, struct video_display *d)
+{
+	struct sio *x = ud;
+	struct video *v = agent_video(x->set->a);
+	memset(d, 0, sizeof(*d));
+	if (v)
+		video_get_display(v, d);
+}
+
+static void sio__on_packet(struct video_packet *pkt, void *ud)
+{
+	struct sio *x = ud;
+	if (rd_conn_closing(x->conn))
+		return;
+	session_video_packet(x->s, pkt, rd_conn_writable(x->conn));
+}
+
+static void sio__on_resize(const struct video_display *d, void *ud)
+{
+	struct sio *x = ud;
+	session_display_changed(x->s, d);
+}
+
+static void sio__on_error(int err, void *ud)
+{
+	struct sio *x = ud;
+	log_warn("%s: capture failed (%s); closing the session", x->peer, rd_strerror(err));
+	session_close(x->s, "Screen capture failed on the host");
+}
+
+static const struct video_sub_ops sio_video_ops = {
+	.on_packet = sio__on_packet,
+	.on_resize = sio__on_resize,
+	.on_error = sio__on_error,
+};
+
+static void sio__start_video(void *ud, enum video_codec codec)
+{
+	struct sio *x = ud;
+	struct video *v = agent_video(x->set->a);
+	if (!v) {
+		session_close(x->s, "No screen to capture on the host");
+		return;
+	}
+	/* Logged in: frames may be large now. */
+	struct rd_conn_limits lim = { .max_frame = RD_FRAME_MAX_SESSION, .sndq_soft = SIO_SNDQ_SOFT,
+		.sndq_hard = SIO_SNDQ_HARD, .idle_timeout = SESSION_IDLE_TIMEOUT + 5 };
+	rd_conn_set_limits(x->conn, &lim);
+	if (x->sub && x->sub_codec == codec) {
+		video_request_keyframe(x->sub);
+		return;
+	}
+	if (x->sub)
+		video_unsubscribe(x->sub);
+	x->sub = NULL;
+	int rc = video_subscribe(v, codec, &sio_video_ops, x, &x->sub);
+	if (rc < 0) {
+		log_warn("%s: cannot start video: %s", x->peer, rd_strerror(rc));
+		session_close(x->s, "Video encoder unavailable on the host");
+		return;
+	}
+	x->sub_codec = codec;
+	const struct agent_settings *st = agent_settings(x->set->a);
+	video_set_fps(x->sub, (int)st->fps);
+	video_set_quality(x->sub, (int)st->quality);
+	video_request_keyframe(x->sub);
+}
+
+static void sio__keyframe(void *ud)
+{
+	struct sio *x = ud;
+	if (x->sub)
+		video_request_keyframe(x->sub);
+}
+
+static void sio__close(void *ud, int reason)
+{
+	struct sio *x = ud;
+	(void)reason;
+	rd_conn_close_after_flush(x->conn);
+}
+
+static void sio__pk_refresh(void *ud)
+{
+	struct sio *x = ud;
+	agent_request_pk(x->set->a);
+}
+
+static const struct session_ops sio_ops = {
+	.send = sio__send,
+	.set_crypto = sio__set_crypto,
+	.get_display = sio__get_display,
+	.start_video = sio__start_video,
+	.request_keyframe = sio__keyframe,
+	.close = sio__close,
+	.pk_refresh = sio__pk_refresh,
+	/* on_key_event, on_mouse_event, on_clipboard: input injection plugs in here. */
+};
+
+static void sio__on_frame(struct rd_conn *c, const uint8_t *p, size_t len, void *ud)
+{
+	struct sio *x = ud;
+	(void)c;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	session_on_frame(x->s, p, len, rd_now(), (double)ts.tv_sec);
+}
+
+static void sio__on_close(struct rd_conn *c, int reason, void *ud)
+{
+	struct sio *x = ud;
+	struct sio_set *set = x->set;
+	const char *why = reason == RD_ERR_CRYPTO ? "decryption failed (tampered or out-of-order frame)"
+		: rd_strerror(reason);
+	log_notice("%s: session over (%s, %s), %" PRIu64 " bytes out, %" PRIu64 " frames sent, %" PRIu64
+		" skipped", x->peer, session_path_name(session_path(x->s)),
+		reason == RD_OK ? "closed" : why, rd_conn_bytes_out(c),
+		session_frames_sent(x->s), session_frames_skipped(x->s));
+	if (x->sub)
+		video_unsubscribe(x->sub);
+	for (struct sio **pp = &set->list; *pp; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			break;
+		}
+	}
+	set->count--;
+	session_free(x->s);
+	free(x);
+}
+
+static const struct rd_conn_ops sio_conn_ops = {
+	.on_frame = sio__on_frame,
+	.on_close = sio__on_close,
+};
+
+void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path)
+{
+	struct sio *x = xcalloc(1, sizeof(*x));
+	x->set = set;
+	x->conn = c;
+	rd_net_addr_str(rd_conn_peer(c), x->peer, sizeof(x->peer));
+	x->s = session_new(agent_session_host(set->a), rd_conn_peer(c), path, &sio_ops, x);
+	x->next = set->list;
+	set->list = x;
+	set->count++;
+	struct rd_conn_limits lim = { .max_frame = SIO_FRAME_MAX_PRELOGIN, .sndq_soft = SIO_SNDQ_SOFT,
+		.sndq_hard = SIO_SNDQ_HARD, .first_msg_timeout = SESSION_HANDSHAKE_TIMEOUT + 30,
+		.idle_timeout = SESSION_IDLE_TIMEOUT + 5 };
+	rd_conn_set_limits(c, &lim);
+	rd_conn_set_ops(c, &sio_conn_ops, x);
+	if (set->count > SIO_MAX_SESSIONS) {
+		log_warn("%s: too many sessions (%u); refused", x->peer, SIO_MAX_SESSIONS);
+		session_close(x->s, "Too many sessions on this host");
+		rd_conn_close(c, RD_ERR_LIMIT);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	x->started = rd_now();
+	if (session_start(x->s, x->started, (double)ts.tv_sec) < 0)
+		rd_conn_close(c, RD_ERR_INVAL);
+}
+
+void sio_set_tick(struct sio_set *set, double now)
+{
+	for (struct sio *x = set->list; x; x = x->next)
+		if (!rd_conn_closing(x->conn))
+			session_tick(x->s, now);
+}
+
+void sio_set_close_all(struct sio_set *set, const char *reason)
+{
+	for (struct sio *x = set->list; x; x = x->next)
+		if (!rd_conn_closing(x->conn)) {
+			session_close(x->s, reason);
+			rd_conn_close_after_flush(x->conn);
+		}
+}
+
+unsigned sio_set_count(const struct sio_set *set) { return set->count; }
+
+void sio_set_status_json(const struct sio_set *set, struct rd_buf *out)
+{
+	char line[640];
+	rd_buf_put(out, "[", 1);
+	for (const struct sio *x = set->list; x; x = x->next) {
+		const struct session *s = x->s;
+		enum video_codec c = session_codec(s);
+		int n = snprintf(line, sizeof(line),
+			"%s{\"peer\":\"%s\",\"path\":\"%s\",\"state\":\"%s\",\"codec\":\"%s\","
+			"\"controller\":\"%s\",\"encrypted\":%s,\"key_mode\":\"%s\",\"rtt_ms\":%u,"
+			"\"frames_sent\":%" PRIu64 ",\"frames_skipped\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+			",\"bytes_in\":%" PRIu64 ",\"seconds\":%.0f}",
+			x == set->list ? "" : ",", x->peer, session_path_name(session_path(s)),
+			session_state_name(session_state(s)),
+			c == VIDEO_CODEC_H264 ? "h264" : c == VIDEO_CODEC_VP9 ? "vp9" : "",
+			session_peer_id(s), session_encrypted(s) ? "true" : "false",
+			session_crypto_mode(s) == RD_CRYPTO_KDF ? "per-direction" : "shared",
+			session_rtt_ms(s), session_frames_sent(s), session_frames_skipped(s),
+			rd_conn_bytes_out(x->conn), rd_conn_bytes_in(x->conn), rd_now() - x->started);
+		if (n > 0)
+			rd_buf_put(out, line, RD_MIN((size_t)n, sizeof(line) - 1));
+	}
+	rd_buf_put(out, "]", 1);
+}
+
+struct sio_set *sio_set_new(struct agent *a)
+{
+	struct sio_set *set = xcalloc(1, sizeof(*set));
+	set->a = a;
+	return set;
+}
+
+void sio_set_free(struct sio_set *set)
+{
+	free(set);
+}

@@ -1,0 +1,30 @@
+/* session_io: every controller's session wired to its rd_conn (own send
+ * queue) and to the shared video pipeline. */
+#ifndef RD_AGENT_SESSION_IO_H
+#define RD_AGENT_SESSION_IO_H
+
+#include "buf.h"
+#include "session.h"
+
+struct agent;
+struct rd_conn;
+struct sio_set;
+
+#define SIO_MAX_SESSIONS 16
+#define SIO_FRAME_MAX_PRELOGIN (64u * 1024)  /* before login, frames are small */
+#define SIO_SNDQ_SOFT (2u << 20)             /* over this a session skips frames */
+#define SIO_SNDQ_HARD (32u << 20)            /* over this it is closed */
+
+struct sio_set *sio_set_new(struct agent *a);
+/* Only when every session is gone (sio_set_count() == 0). */
+void sio_set_free(struct sio_set *set);
+/* Run a session on c (takes it over). Refused (closed) past SIO_MAX_SESSIONS. */
+void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path);
+void sio_set_tick(struct sio_set *set, double now);
+/* Misc.close_reason to everyone, then close after flushing. */
+void sio_set_close_all(struct sio_set *set, const char *reason);
+unsigned sio_set_count(const struct sio_set *set);
+/* JSON array of the sessions into out. */
+void sio_set_status_json(const struct sio_set *set, struct rd_buf *out);
+
+#endif
