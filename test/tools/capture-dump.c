@@ -7,7 +7,8 @@
  *
  * Direct mode grabs at F per second and prints one line per frame:
  *   frame SEQ WxH rects N area A bbox X,Y,W,H [bytes B key K]
- * --ppm writes the last frame (P6); --out writes the encoded stream.
+ * --ppm writes the last frame (P6); --out writes the encoded stream (raw, or
+ * IVF when the name ends in .ivf).
  * --pipeline runs video.h on a libev loop instead (what rd-agent runs) and
  * prints packets as they come. Both end with one line:
  *   summary frames N encoded N bytes N keyframes N seconds S cpu_ms C fps F
@@ -39,6 +40,8 @@ struct opts {
 struct totals {
 	uint64_t frames, encoded, bytes, keys;
 	FILE *out;
+	bool ivf;                  /* --out FILE.ivf: VP9 in an IVF container */
+	bool ivf_header;
 	double t0;
 	const struct opts *o;
 	struct ev_loop *loop;
@@ -72,6 +75,38 @@ static int write_ppm(const char *path, const struct capture_frame *f)
 	return fclose(fp) == 0 && row ? 0 : RD_ERR_IO;
 }
 
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Raw stream (Annex B H.264) or, for .ivf, the IVF container ffmpeg reads. */
+static void write_packet(struct totals *t, const uint8_t *data, size_t len, int64_t pts,
+	int w, int h)
+{
+	if (!t->out)
+		return;
+	if (t->ivf && !t->ivf_header) {
+		uint8_t hd[32] = { 'D', 'K', 'I', 'F' };
+		put_le(hd + 6, 32, 2);
+		memcpy(hd + 8, "VP90", 4);
+		put_le(hd + 12, (uint64_t)w, 2);
+		put_le(hd + 14, (uint64_t)h, 2);
+		put_le(hd + 16, 1000, 4);	/* timebase 1/1000 */
+		put_le(hd + 20, 1, 4);
+		fwrite(hd, 1, sizeof(hd), t->out);
+		t->ivf_header = true;
+	}
+	if (t->ivf) {
+		uint8_t fh[12];
+		put_le(fh, len, 4);
+		put_le(fh + 4, (uint64_t)pts, 8);
+		fwrite(fh, 1, sizeof(fh), t->out);
+	}
+	fwrite(data, 1, len, t->out);
+}
+
 static void print_summary(const struct totals *t, double cpu0)
 {
 	double secs = rd_now() - t->t0;
@@ -103,6 +138,7 @@ static int run_direct(const struct opts *o)
 	int rc = capture_open(&cc, &cap);
 	if (rc < 0)
 		return rc;
+	t.ivf = o->out && strlen(o->out) > 4 && strcmp(o->out + strlen(o->out) - 4, ".ivf") == 0;
 	if (o->out && !(t.out = fopen(o->out, "wb"))) {
 		rc = RD_ERR_IO;
 		goto out;
@@ -166,8 +202,7 @@ static int run_direct(const struct opts *o)
 				t.encoded++;
 				t.bytes += p.len;
 				t.keys += p.key;
-				if (t.out)
-					fwrite(p.data, 1, p.len, t.out);
+				write_packet(&t, p.data, p.len, p.pts_ms, img.width, img.height);
 			}
 		}
 		printf("\n");
@@ -195,8 +230,7 @@ static void on_packet(struct video_packet *p, void *ud)
 	t->keys += p->key;
 	printf("packet %llu %dx%d bytes %zu key %d pts %lld\n", (unsigned long long)t->encoded,
 		p->width, p->height, p->len, p->key, (long long)p->pts_ms);
-	if (t->out)
-		fwrite(p->data, 1, p->len, t->out);
+	write_packet(t, p->data, p->len, p->pts_ms, p->width, p->height);
 	if (t->o->frames && t->encoded >= (uint64_t)t->o->frames)
 		ev_break(t->loop, EVBREAK_ALL);
 }
@@ -233,6 +267,7 @@ static int run_pipeline(const struct opts *o)
 	int rc = video_new(loop, &vc, &v);
 	if (rc < 0)
 		return rc;
+	t.ivf = o->out && strlen(o->out) > 4 && strcmp(o->out + strlen(o->out) - 4, ".ivf") == 0;
 	if (o->out && !(t.out = fopen(o->out, "wb"))) {
 		video_free(v);
 		return RD_ERR_IO;
