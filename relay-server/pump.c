@@ -221,6 +221,11 @@ static void dir_run(struct dir *d)
 		side_fail(d->src);
 		return;
 	}
+	/* The budget may run out right after the EOF was read. */
+	if (d->eof && !d->shut && d->inpipe == 0 && d->pre_off == d->pre_len) {
+		shutdown(d->dst->fd, SHUT_WR);
+		d->shut = true;
+	}
 	dir_watch(d);
 	pair_check(p);
 }

@@ -218,7 +218,7 @@ struct pconn {
 	int side;
 	int fd;
 	ev_io io;
-	uint8_t hello[512];
+	uint8_t hello[1536];
 	size_t hello_len, hello_off;
 	struct stream tx, rx;
 	uint64_t tx_left, rx_left;
@@ -436,6 +436,17 @@ static void pair_start(unsigned i)
 		rd_net_set_nonblock(c->fd, true);
 		c->hello_len = request_frame(uuid, licence_key, c->hello, sizeof(c->hello));
 		c->tx_started = !(E.sequenced && s == 1);
+		/* The first data goes out with the frame in one send, so the relay
+		 * reads bytes past the first frame and must forward them first. */
+		size_t room = sizeof(c->hello) - c->hello_len;
+		size_t pre = c->tx_started && c->tx_left < room ? (size_t)c->tx_left : room;
+		if (c->tx_started && c->hello_len && pre) {
+			stream_fill(&c->tx, c->hello + c->hello_len, pre);
+			sum_update(&c->tx_sum, c->hello + c->hello_len, pre);
+			c->hello_len += pre;
+			c->tx_left -= pre;
+			E.bytes += pre;
+		}
 		ev_io_init(&c->io, on_pconn, c->fd, EV_READ | EV_WRITE);
 		c->io.data = c;
 		ev_io_start(E.loop, &c->io);
