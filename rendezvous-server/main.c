@@ -259,7 +259,7 @@ int main(int argc, char **argv)
 		ev_signal_init(&a.sigint, stop_cb, SIGINT);
 		ev_signal_start(a.loop, &a.sigterm);
 		ev_signal_start(a.loop, &a.sigint);
-		ev_timer_init(&a.tick, tick_cb, 1.0, 1.0);
+		ev_timer_init(&a.tick, tick_cb, 0.25, 0.25);
 		a.tick.data = &a;
 		ev_timer_start(a.loop, &a.tick);
 		ev_prepare_init(&a.flush, flush_cb);

@@ -517,8 +517,10 @@ void rv_server_tcp_closed(struct rv_server *s, struct rv_tcp *t, int reason)
 	else if (reason == RD_ERR_PROTO)
 		rv__drop(s, RV_DROP_MALFORMED, &t->peer, NULL, "bad framing");
 	if (t->state == RV_TCP_WAITING) {
+		/* The requester's idle deadline or its own close ended the wait. */
 		rv__outcome(s, RV_OUT_TIMEOUT);
-		log_tcp("punch result=gave-up", &t->peer, t->target, "");
+		log_tcp(reason == RD_ERR_TIMEOUT ? "punch result=timeout" : "punch result=gave-up",
+			&t->peer, t->target, "");
 	}
 	pending_remove(s, t);
 	free(t);

@@ -20,6 +20,7 @@
  *     burst-register ID N             N RegisterPeer at once; prints answered=
  *     many-ids PREFIX N               RegisterPk of N new IDs; prints ok=, too_frequent=
  *     db-check DIR                    integrity and row count of the store
+ *     notify-listen PATH SECS         a NOTIFY_SOCKET; prints what arrives
  */
 #include <errno.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -696,8 +698,38 @@ static int cmd_db_check(int argc, char **argv)
 	return rc == RD_OK ? 0 : 1;
 }
 
+/* A NOTIFY_SOCKET for a server under test: print each notification. */
+static int cmd_notify_listen(int argc, char **argv)
+{
+	if (argc < 2)
+		die("notify-listen PATH SECS", NULL);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	rd_strlcpy(sun.sun_path, argv[0], sizeof(sun.sun_path));
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		die("notify socket", strerror(errno));
+	double until = rd_now() + atof(argv[1]);
+	char buf[4096];
+	while (rd_now() < until) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			printf("%.3f %s\n", rd_now(), line);
+	}
+	close(fd);
+	unlink(argv[0]);
+	return 0;
+}
+
 static int run_command(const char *cmd, int argc, char **argv)
 {
+	if (!strcmp(cmd, "notify-listen"))
+		return cmd_notify_listen(argc, argv);
 	if (!strcmp(cmd, "register") && argc >= 1) {
 		int fd = udp_socket();
 		int r = do_register(fd, argv[0], argc > 1 ? argv[1] : "uuid-default",

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# rd-rendezvous: every limit, each hit from its own loopback source address
+# (limits are per source IP), logged in the fail2ban form; then a flood of
+# malformed datagrams and frames, after which a well-formed client is served.
+source "$(dirname "$0")/../lib.sh"
+
+RV=$RD_BUILD/rd-rendezvous
+PEER=$RD_BUILD/test/tools/rv-peer
+[ -x "$RV" ] && [ -x "$PEER" ] || { not_ok "build first: $RV, $PEER"; t_done; }
+mkdir -p "$T_TMP/data"
+: >"$T_TMP/none.ini"
+P=$(t_free_port 2)
+MP=$(t_free_port)
+LOG=$T_TMP/rv.log
+RDESK_REG_RATE=0.5 RDESK_REG_BURST=8 RDESK_PUNCH_RATE=0.2 RDESK_PUNCH_BURST=4 \
+RDESK_IDS_PER_SOURCE=3 RDESK_PENDING_MAX=2 RDESK_PENDING_TIMEOUT=1.5 \
+RDESK_FIRST_MESSAGE_TIMEOUT=1 RDESK_IDLE_TIMEOUT=1.5 RDESK_MAX_CONNECTIONS=20 \
+	t_bg "$RV" -p "$P" -b 127.0.0.1 --data-dir "$T_TMP/data" --config "$T_TMP/none.ini" \
+	--metrics "127.0.0.1:$MP" >"$LOG" 2>&1
+RVPID=$T_LAST_PID
+t_wait_file "$LOG" 'ready port=' 10 || { not_ok "server starts"; cat "$LOG"; t_done; }
+K=$("$RV" --print-key --data-dir "$T_TMP/data")
+peer() { local ip=$1; shift; "$PEER" -s "127.0.0.1:$P" -k "$K" -l "$ip" "$@"; }
+val() { sed -n "s/^$1=//p" | head -1; }
+# The fail2ban filter documented in main.c and the unit, with <HOST> = ip.
+banned() { grep -cE "rendezvous: (limit|refused|malformed) [^ ]+ src=${1//./\\.} port=[0-9]+" "$LOG"; }
+metric() { curl -s --max-time 3 "http://127.0.0.1:$MP/metrics" | sed -n "s/^$1 //p"; }
+
+# ---- registration rate per source ----
+out=$(peer 127.0.0.3 burst-register regrate1 20)
+check_eq "registration burst per source: 8 of 20 answered" 8 "$(val answered <<<"$out")"
+check "rate limit hit logged for fail2ban" test "$(banned 127.0.0.3)" -ge 1
+out=$(peer 127.0.0.13 register regrate2 uuid-r seed-r)
+check_eq "another source is not affected" OK "$(val result <<<"$out")"
+
+# ---- IDs per source ----
+out=$(peer 127.0.0.4 many-ids capid 5)
+check_eq "IDs per source: 3 bound, then TOO_FREQUENT" "ok=3 too_frequent=2" "$out"
+check "ID cap logged for fail2ban" grep -qE 'limit id_cap src=127\.0\.0\.4 port=[0-9]+ id=capid0000[34]' "$LOG"
+
+# ---- punch request rate per source ----
+n=0
+for i in 1 2 3 4 5 6; do
+	peer 127.0.0.5 punch nosuchid1 | grep -q '^other_failure=Too many requests' && n=$((n + 1))
+done
+check_eq "punch requests per source: burst of 4, then refused" 2 "$n"
+check "punch limit logged for fail2ban" grep -qE 'limit punch-rate src=127\.0\.0\.5 port=[0-9]+ id=nosuchid1' "$LOG"
+
+# ---- pending cap and deadline: a registered target that never answers ----
+out=$(peer 127.0.0.6 register mute0001 uuid-m seed-m)
+check_eq "mute target registered" OK "$(val result <<<"$out")"
+t_bg peer 127.0.0.7 punch mute0001 >"$T_TMP/w1.out"
+t_bg peer 127.0.0.8 punch mute0001 >"$T_TMP/w2.out"
+sleep 0.4
+out=$(peer 127.0.0.9 punch mute0001)
+check "pending cap: a third waiting request is refused" grep -q '^other_failure=Server busy' <<<"$out"
+check "pending cap logged" grep -qE 'limit pending src=127\.0\.0\.9 port=[0-9]+ id=mute0001' "$LOG"
+sleep 2
+check "pending deadline: waiting requesters are closed" grep -q '^closed=1' "$T_TMP/w1.out"
+check "pending timeout logged as an outcome" grep -qE 'punch result=timeout src=127\.0\.0\.[78] port=[0-9]+ id=mute0001' "$LOG"
+check_eq "metrics: timeouts counted" 2 "$(metric 'rdesk_rendezvous_punch_requests_total{outcome="timeout"}')"
+check_eq "metrics: busy counted" 1 "$(metric 'rdesk_rendezvous_punch_requests_total{outcome="busy"}')"
+
+# ---- TCP deadlines and sizes ----
+out=$(peer 127.0.0.10 silent-tcp 5)
+t=$(sed 's/.*closed_after=//' <<<"$out")
+check "first-message deadline closes a silent connection (1 s, took $t s)" \
+	awk -v t="$t" 'BEGIN { exit !(t >= 0.8 && t < 3) }'
+check "deadline drop logged" grep -qE 'malformed deadline src=127\.0\.0\.10 port=[0-9]+' "$LOG"
+out=$(peer 127.0.0.10 silent-tcp 5 nat)
+t=$(sed 's/.*closed_after=//' <<<"$out")
+check "first-message deadline on PORT-1 too (took $t s)" awk -v t="$t" 'BEGIN { exit !(t >= 0.8 && t < 3) }'
+out=$(peer 127.0.0.10 silent-tcp 6 main hb)
+t=$(sed 's/.*closed_after=//' <<<"$out")
+check "idle deadline after a heartbeat (1.5 s, took $t s)" awk -v t="$t" 'BEGIN { exit !(t >= 1.3 && t < 4) }'
+out=$(peer 127.0.0.11 big-tcp)
+check "a frame over 64 KiB closes that connection" grep -q '^closed=1 reply=0' <<<"$out"
+check "oversized frame logged" grep -qE 'malformed too_big src=127\.0\.0\.11 port=[0-9]+' "$LOG"
+out=$(peer 127.0.0.12 conns 30)
+r=$(sed 's/.*refused=//' <<<"$out")
+check "connection cap: at most 20 open, the rest refused ($r of 30)" test "$r" -ge 10
+check "connection cap logged for fail2ban" grep -qE 'tcp: limit connections src=127\.0\.0\.12 port=[0-9]+' "$LOG"
+sleep 1.2
+
+# ---- malformed flood, then a well-formed client ----
+out=$(peer 127.0.0.14 garbage-udp 20000)
+check_eq "20000 malformed datagrams sent" 20000 "$(val sent <<<"$out")"
+out=$(peer 127.0.0.14 garbage-tcp 15)
+check_eq "every malformed frame closes only its own connection" 15 "$(val closed <<<"$out")"
+sleep 0.5
+check "server still running after the flood" kill -0 "$RVPID"
+d=$(metric 'rdesk_rendezvous_drops_total{reason="malformed"}')
+check "malformed input counted ($d)" test "${d:-0}" -ge 15000
+lines=$(grep -c 'malformed malformed src=127.0.0.14' "$LOG")
+check "malformed input logged rate-limited ($lines lines)" test "$lines" -ge 1 -a "$lines" -le 60
+t_bg peer 127.0.0.15 target golf0001 uuid-g seed-g 10 >"$T_TMP/g.out"
+check "a well-formed target registers after the flood" t_wait_file "$T_TMP/g.out" '^registered=1' 5
+out=$(peer 127.0.0.16 punch golf0001)
+check_eq "and a well-formed requester is served" 127.0.0.15 "$(val socket_addr <<<"$out" | cut -d: -f1)"
+check_eq "with the signed key" verified "$(val pk <<<"$out")"
+t_done
