@@ -226,6 +226,12 @@ static void on_hello_read(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t n = recv(h->fd, buf, RD_MIN(room, sizeof(buf)), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
+	if (n == 0 && h->waiting) {
+		/* A FIN after the first frame may be a half-close: the peer still
+		 * gets what came before it, and the pump passes the EOF on. */
+		ev_io_stop(loop, w);
+		return;
+	}
 	if (n <= 0) {
 		if (h->waiting) {
 			log_info("gone before pairing uuid=%s %s", rd_esc(relay_slot_uuid(h->slot)), h->addr);
