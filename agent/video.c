@@ -58,12 +58,14 @@ struct video {
 	struct capture_frame *frame;  /* out to the workers */
 	int frame_users;
 	struct vcodec codecs[N_CODECS];
+	bool tick_missed;          /* a tick found the pipeline busy: grab once it frees */
 	int in_callback;           /* depth of subscriber callbacks running */
 	bool reap;                 /* dead subscribers to free */
 	struct video_stats stats;
 };
 
 static void stop_capture(struct video *v);
+static void grab_now(struct video *v);
 
 static int clampi(int x, int lo, int hi)
 {
@@ -225,6 +227,7 @@ static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct video *v = w->data;
+	bool freed = false;
 	for (int c = 0; c < N_CODECS; c++) {
 		struct vcodec *vc = &v->codecs[c];
 		if (!vc->running)
@@ -236,6 +239,7 @@ static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 		if (done) {
 			v->frame_users--;
 			release_frame(v);
+			freed = true;
 		}
 		while (pkts) {
 			struct video_packet *n = video_worker_next(pkts);
@@ -250,6 +254,8 @@ static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 		}
 	}
 	prune(v);
+	if (freed && v->tick_missed && !v->frame)
+		grab_now(v);
 }
 
 /* ---- capture ---- */
@@ -294,23 +300,24 @@ static void post_keyframes(struct video *v, int64_t pts)
 	}
 }
 
-static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+/* Grab a frame and hand it to every worker, unless one is still busy with
+ * the previous frame: then the damage waits in the backend, and the grab
+ * happens as soon as the pipeline frees (wake_cb) rather than a tick later. */
+static void grab_now(struct video *v)
 {
-	(void)loop;
-	(void)revents;
-	struct video *v = t->data;
 	bool full = false;
-	v->stats.ticks++;
-	if (v->frame)
+	v->tick_missed = true;
+	if (v->frame || !v->capturing)
 		return;
 	for (int c = 0; c < N_CODECS; c++) {
 		struct vcodec *vc = &v->codecs[c];
 		if (!vc->running)
 			continue;
 		if (!video_worker_idle(&vc->w))
-			return;	/* the damage waits in the backend for the next tick */
+			return;
 		full |= vc->needs_full;
 	}
+	v->tick_missed = false;
 	int64_t pts = (int64_t)((rd_now() - v->t0) * 1000.0);
 	struct capture_frame *f;
 	int rc = capture_grab(v->cap, full, &f);
@@ -345,6 +352,15 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		}
 	}
 	release_frame(v);
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct video *v = t->data;
+	v->stats.ticks++;
+	grab_now(v);
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)

@@ -4,6 +4,7 @@
  *   capture-dump [--backend B] [--display D] [--frames N] [--seconds S]
  *                [--fps F] [--ppm FILE] [--encode h264|vp9] [--out FILE]
  *                [--quality Q] [--pipeline]
+ *   capture-dump --rate-info [--quality Q] [--fps F] [--size WxH]
  *
  * Direct mode grabs at F per second and prints one line per frame:
  *   frame SEQ WxH rects N area A bbox X,Y,W,H [bytes B key K]
@@ -12,7 +13,8 @@
  * --pipeline runs video.h on a libev loop instead (what rd-agent runs) and
  * prints packets as they come. Both end with one line:
  *   summary frames N encoded N bytes N keyframes N seconds S cpu_ms C fps F
- * where cpu_ms is the process CPU time (user + system). */
+ * where cpu_ms is the process CPU time (user + system). --rate-info prints
+ * what the encoders derive from the quality: "KBPS H264_CRF VP9_MIN_Q". */
 #include <errno.h>
 #include <ev.h>
 #include <getopt.h>
@@ -34,7 +36,8 @@ struct opts {
 	int frames, fps, quality;
 	double seconds;
 	enum video_codec codec;
-	bool encode, pipeline;
+	bool encode, pipeline, rate_info;
+	int width, height;
 };
 
 struct totals {
@@ -298,7 +301,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: capture-dump [--backend B] [--display D] [--frames N] "
 		"[--seconds S] [--fps F] [--ppm FILE] [--encode h264|vp9] [--out FILE] "
-		"[--quality Q] [--pipeline]\n");
+		"[--quality Q] [--pipeline]\n       capture-dump --rate-info [--quality Q] [--fps F] "
+		"[--size WxH]\n");
 	exit(2);
 }
 
@@ -308,9 +312,11 @@ int main(int argc, char **argv)
 		{ "backend", 1, 0, 'b' }, { "display", 1, 0, 'd' }, { "frames", 1, 0, 'n' },
 		{ "seconds", 1, 0, 's' }, { "fps", 1, 0, 'f' }, { "ppm", 1, 0, 'p' },
 		{ "encode", 1, 0, 'e' }, { "out", 1, 0, 'o' }, { "quality", 1, 0, 'q' },
-		{ "pipeline", 0, 0, 'P' }, { 0, 0, 0, 0 },
+		{ "pipeline", 0, 0, 'P' }, { "rate-info", 0, 0, 'R' }, { "size", 1, 0, 'S' },
+		{ 0, 0, 0, 0 },
 	};
-	struct opts o = { .backend = "auto", .fps = 30, .quality = 50, .codec = VIDEO_CODEC_H264 };
+	struct opts o = { .backend = "auto", .fps = 30, .quality = 50, .codec = VIDEO_CODEC_H264,
+		.width = 1920, .height = 1080 };
 	int c;
 	rd_log_init("capture-dump");
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -324,6 +330,11 @@ int main(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'q': o.quality = atoi(optarg); break;
 		case 'P': o.pipeline = true; break;
+		case 'R': o.rate_info = true; break;
+		case 'S':
+			if (sscanf(optarg, "%dx%d", &o.width, &o.height) != 2)
+				usage();
+			break;
 		case 'e':
 			o.encode = true;
 			if (strcmp(optarg, "h264") == 0)
@@ -335,6 +346,12 @@ int main(int argc, char **argv)
 			break;
 		default: usage();
 		}
+	}
+	if (o.rate_info) {
+		printf("%d %d %d\n", encoder_quality_to_kbps(o.quality, o.width, o.height, o.fps),
+			encoder_quality_to_level(VIDEO_CODEC_H264, o.quality),
+			encoder_quality_to_level(VIDEO_CODEC_VP9, o.quality));
+		return 0;
 	}
 	if (o.fps < 1 || o.fps > 120 || (!o.frames && o.seconds <= 0))
 		usage();

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Benchmark: the agent's video pipeline (x11 capture, libyuv, x264 / VP9 on a
+# worker thread; run through capture-dump --pipeline, the same code rd-agent
+# runs) against `ffmpeg -f x11grab` with the same encoder settings, on one
+# 1920x1080 Xvfb, in the same run.
+#   1. full motion (mpv playing testsrc2 full screen): CPU per frame, fps
+#   2. a static screen: bytes per second
+#   3. a terminal scrolling text (xterm, 20 lines/s): bytes per second
+# Targets: x264 CPU/frame <= 0.8x ffmpeg's; VP9 at 30 fps where ffmpeg is not;
+# static < 2 KB/s; scrolling terminal < 100 KB/s.
+#   BENCH_SECS (default 12) per measurement, BENCH_QUALITY (default 50).
+source "$(dirname "$0")/../lib.sh"
+DUMP=$RD_BUILD/test/tools/capture-dump
+SECS=${BENCH_SECS:-12}
+QUALITY=${BENCH_QUALITY:-50}
+FPS=30
+T=$T_TMP
+
+for tool in Xvfb mpv ffmpeg xterm xsetroot; do
+	command -v $tool >/dev/null || { not_ok "needs $tool (make deps)"; t_done; }
+done
+[ -x "$DUMP" ] || { not_ok "needs $DUMP (make test-programs)"; t_done; }
+t_xvfb 1920x1080x24 || { not_ok "Xvfb 1920x1080"; t_done; }
+export DISPLAY=$T_DISPLAY
+note "display $DISPLAY 1920x1080, $SECS s per run, quality $QUALITY, $(nproc) CPUs"
+
+# The encoder settings the agent derives from the quality, for ffmpeg.
+read -r KBPS CRF VP9Q < <("$DUMP" --rate-info --quality $QUALITY --fps $FPS --size 1920x1080)
+note "rate: ${KBPS} kbit/s ceiling, x264 CRF $CRF, VP9 min quantizer $VP9Q"
+
+ffmpeg_args() { # codec -> encoder options equal to the agent's
+	case $1 in
+	h264) echo "-pix_fmt yuv420p -c:v libx264 -preset ultrafast -tune zerolatency" \
+		"-profile:v baseline -crf $CRF -maxrate ${KBPS}k -bufsize $((KBPS / 2))k" \
+		"-x264-params keyint=infinite:repeat-headers=1 -threads $(nproc) -f h264" ;;
+	vp9) echo "-pix_fmt yuv420p -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -row-mt 1" \
+		"-threads $(nproc) -tile-columns 1 -lag-in-frames 0 -error-resilient 1" \
+		"-b:v ${KBPS}k -minrate ${KBPS}k -maxrate ${KBPS}k -qmin $VP9Q -qmax 63 -aq-mode 3" \
+		"-tune-content screen -undershoot-pct 50 -overshoot-pct 50 -g 100000 -f ivf" ;;
+	esac
+}
+
+# ours CODEC NAME: run the pipeline; sets O_FRAMES O_CPU O_BYTES O_FPS O_SECS
+ours() {
+	local log=$T/ours-$2.log
+	timeout $((SECS + 20)) "$DUMP" --backend x11 --pipeline --encode "$1" --fps $FPS \
+		--quality $QUALITY --seconds "$SECS" >"$log" 2>"$T/ours-$2.err"
+	O_FRAMES=$(sed -n 's/^summary frames \([0-9]*\).*/\1/p' "$log")
+	O_BYTES=$(sed -n 's/^summary .* bytes \([0-9]*\).*/\1/p' "$log")
+	O_CPU=$(sed -n 's/^summary .* cpu_ms \([0-9.]*\).*/\1/p' "$log")
+	O_SECS=$(sed -n 's/^summary .* seconds \([0-9.]*\).*/\1/p' "$log")
+	# Achieved rate after the first second (encoder start-up excluded).
+	O_FPS=$(awk '/^packet/ { pts = $NF; if (pts >= 1000) { n++; last = pts } }
+		END { if (n > 1 && last > 1000) printf "%.1f", (n - 1) * 1000 / (last - 1000); else print 0 }' "$log")
+}
+
+# theirs CODEC NAME: ffmpeg x11grab; sets F_FRAMES F_DUP F_CPU F_BYTES
+theirs() {
+	local log=$T/ff-$2.log out=$T/ff-$2.out
+	TIMEFORMAT='%U %S'
+	{ time timeout $((SECS + 20)) ffmpeg -hide_banner -nostdin -y -f x11grab -framerate $FPS \
+		-video_size 1920x1080 -i "$DISPLAY" -t "$SECS" $(ffmpeg_args "$1") "$out" \
+		>"$log" 2>&1; } 2>"$T/ff-$2.time"
+	F_CPU=$(awk '{printf "%.1f", ($1 + $2) * 1000}' "$T/ff-$2.time")
+	local last
+	last=$(tr '\r' '\n' <"$log" | grep '^frame=' | tail -1)
+	F_FRAMES=$(sed -n 's/^frame= *\([0-9]*\).*/\1/p' <<<"$last")
+	F_DUP=$(sed -n 's/.*dup= *\([0-9]*\).*/\1/p' <<<"$last")
+	F_DUP=${F_DUP:-0}
+	F_BYTES=$(stat -c %s "$out" 2>/dev/null || echo 0)
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
+result() { echo "RESULT $*"; }
+
+# ---- 1. full motion ----
+t_bg mpv --no-config --really-quiet --vo=x11 --fs --no-audio --loop=inf \
+	"av://lavfi:testsrc2=size=1920x1080:rate=$FPS" >/dev/null 2>&1
+MPV=$T_LAST_PID
+sleep 2
+for codec in h264 vp9; do
+	ours $codec motion
+	theirs $codec motion
+	o_pf=$(per "$O_CPU" "$O_FRAMES")
+	f_pf=$(per "$F_CPU" "$F_FRAMES")
+	f_distinct=$((F_FRAMES - F_DUP))
+	f_fps=$(awk -v n=$f_distinct -v s="$SECS" 'BEGIN { printf "%.1f", n / s }')
+	r=$(ratio "$o_pf" "$f_pf")
+	result "$codec motion: agent $o_pf ms CPU/frame, $O_FRAMES frames, $O_FPS fps," \
+		"$(per "$O_BYTES" "$O_SECS") B/s"
+	result "$codec motion: ffmpeg $f_pf ms CPU/frame, $F_FRAMES frames ($F_DUP duplicated)," \
+		"$f_fps distinct fps, $(per "$F_BYTES" "$SECS") B/s"
+	result "$codec motion: CPU/frame ratio agent/ffmpeg $r"
+	if [ $codec = h264 ]; then
+		check "x264 CPU/frame $r x ffmpeg (target <= 0.8)" \
+			awk -v r="$r" 'BEGIN { exit !(r != "n/a" && r <= 0.8) }'
+	else
+		check "VP9 agent at $O_FPS fps, ffmpeg at $f_fps distinct fps (target: agent ~30)" \
+			awk -v a="$O_FPS" 'BEGIN { exit !(a >= 28.5) }'
+	fi
+done
+t_stop $MPV
+
+# ---- 2. static screen ----
+xsetroot -solid '#336699'
+sleep 0.5
+for codec in h264 vp9; do
+	ours $codec static
+	theirs $codec static
+	bps=$(per "$O_BYTES" "$O_SECS")
+	result "$codec static: agent $bps B/s ($O_FRAMES frames, $(per "$O_CPU" "$O_SECS") ms CPU/s);" \
+		"ffmpeg $(per "$F_BYTES" "$SECS") B/s ($(per "$F_CPU" "$SECS") ms CPU/s)"
+	check "$codec static screen $bps B/s (target < 2048)" \
+		awk -v b="$bps" 'BEGIN { exit !(b < 2048) }'
+done
+
+# ---- 3. a terminal scrolling text ----
+cat >"$T/scroll.sh" <<'EOF'
+i=0
+while :; do
+	printf '%6d %s rd-agent[812]: session 4f2a peer 198.51.100.7:40712 frame sent %d bytes\n' \
+		$i "$(date +%H:%M:%S.%N)" $((i * 37 % 9000))
+	i=$((i + 1))
+	sleep 0.05
+done
+EOF
+t_bg xterm -geometry 120x45+0+0 -e bash "$T/scroll.sh"
+sleep 2
+for codec in h264 vp9; do
+	ours $codec scroll
+	theirs $codec scroll
+	bps=$(per "$O_BYTES" "$O_SECS")
+	result "$codec scrolling terminal: agent $bps B/s ($O_FRAMES frames," \
+		"$(per "$O_CPU" "$O_SECS") ms CPU/s); ffmpeg $(per "$F_BYTES" "$SECS") B/s" \
+		"($(per "$F_CPU" "$SECS") ms CPU/s)"
+	check "$codec scrolling terminal $bps B/s (target < 102400)" \
+		awk -v b="$bps" 'BEGIN { exit !(b < 102400) }'
+done
+t_done
