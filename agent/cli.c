@@ -189,6 +189,12 @@ int cli_status(int argc, char **argv)
 	if (settings_control_path(&st, path, sizeof(path)) < 0)
 		goto out;
 	int rc = cli__fetch_status(path, buf, sizeof(buf));
+	if (rc < 0 && !(st.control_socket && *st.control_socket) && !getenv("RUNTIME_DIRECTORY") &&
+		access(AGENT_RUNTIME_DIR "/control.sock", F_OK) == 0) {
+		/* The systemd unit's runtime directory, asked from a shell. */
+		snprintf(path, sizeof(path), "%s/control.sock", AGENT_RUNTIME_DIR);
+		rc = cli__fetch_status(path, buf, sizeof(buf));
+	}
 	if (rc < 0) {
 		if (st.json)
 			printf("{\"running\":false}\n");

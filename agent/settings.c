@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "err.h"
+#include "log.h"
 #include "util.h"
 
 #define S(field) offsetof(struct agent_settings, field)
@@ -67,26 +68,74 @@ const struct rd_config agent_config = {
 	.n = RD_ARRAY_LEN(agent_table),
 };
 
+/* Where a value came from, for error messages: the environment variable,
+ * FILE:LINE of the INI key, or the flag. */
+static void settings__where(const struct agent_settings *st, const char *name, const char *value,
+	char *out, size_t outsz)
+{
+	const struct rd_setting *s = NULL;
+	for (size_t i = 0; i < RD_ARRAY_LEN(agent_table); i++)
+		if (!strcmp(agent_table[i].name, name))
+			s = &agent_table[i];
+	char env[96];
+	const char *ev = s ? getenv(rd_config_env_name(s, env, sizeof(env))) : NULL;
+	if (ev && value && !strcmp(ev, value)) {
+		snprintf(out, outsz, "%s", env);
+		return;
+	}
+	const char *key = s && s->key ? s->key : name;
+	const char *sec = s && s->section ? s->section : "agent";
+	FILE *f = st->config ? fopen(st->config, "r") : NULL;
+	char line[1024], cur[64] = "agent";
+	for (int n = 1; f && fgets(line, sizeof(line), f); n++) {
+		char *p = line + strspn(line, " \t");
+		if (*p == '[') {
+			snprintf(cur, sizeof(cur), "%.*s", (int)strcspn(p + 1, "]"), p + 1);
+			continue;
+		}
+		size_t k = strlen(key);
+		if (!strcmp(cur, sec) && !strncmp(p, key, k) && strchr(" \t=:", p[k])) {
+			snprintf(out, outsz, "%s:%d: [%s] %s", st->config, n, sec, key);
+			fclose(f);
+			return;
+		}
+	}
+	if (f)
+		fclose(f);
+	snprintf(out, outsz, "--%s", name);
+}
+
 static bool settings__check(struct agent_settings *st, char *err, size_t errlen)
 {
 	static const char *const backends[] = { "auto", "x11", "drm", "pipewire", "testsrc" };
 	static const char *const codecs[] = { "auto", "h264", "vp9" };
+	char where[600];
 	bool ok = false;
 	for (size_t i = 0; i < RD_ARRAY_LEN(backends); i++)
 		ok |= !strcmp(st->capture_backend, backends[i]);
 	if (!ok) {
-		snprintf(err, errlen, "[capture] backend: unknown backend \"%.40s\"", st->capture_backend);
+		settings__where(st, "capture-backend", st->capture_backend, where, sizeof(where));
+		snprintf(err, errlen, "%s: unknown capture backend \"%.40s\" (auto, x11, drm, pipewire, "
+			"testsrc)", where, st->capture_backend);
 		return false;
 	}
 	ok = false;
 	for (size_t i = 0; i < RD_ARRAY_LEN(codecs); i++)
 		ok |= !strcmp(st->codec, codecs[i]);
 	if (!ok) {
-		snprintf(err, errlen, "[video] codec: unknown codec \"%.40s\"", st->codec);
+		settings__where(st, "codec", st->codec, where, sizeof(where));
+		snprintf(err, errlen, "%s: unknown codec \"%.40s\" (auto, h264, vp9)", where, st->codec);
 		return false;
 	}
 	if (st->id && *st->id && !settings_id_valid(st->id)) {
-		snprintf(err, errlen, "[agent] id: \"%.40s\" is not a valid ID", st->id);
+		settings__where(st, "id", st->id, where, sizeof(where));
+		snprintf(err, errlen, "%s: \"%.40s\" is not a valid ID", where, st->id);
+		return false;
+	}
+	enum rd_log_level lvl;
+	if (rd_log_level_parse(st->log_level, &lvl) < 0) {
+		settings__where(st, "log-level", st->log_level, where, sizeof(where));
+		snprintf(err, errlen, "%s: unknown log level \"%.40s\"", where, st->log_level);
 		return false;
 	}
 	return true;

@@ -11,6 +11,7 @@
 
 #define AGENT_DEFAULT_CONFIG "/etc/rdesk/agent.ini"
 #define AGENT_DEFAULT_DATA_DIR "/var/lib/rdesk/agent"
+#define AGENT_RUNTIME_DIR "/run/rd-agent"         /* RuntimeDirectory of the unit */
 #define AGENT_ID_MAX 32
 #define AGENT_UUID_LEN 16
 
