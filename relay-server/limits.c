@@ -63,10 +63,10 @@ static void token_refill(struct token *t, double now)
 	t->last = now;
 }
 
-struct relay_limits *relay_limits_new(double total_rate, double pair_rate)
+struct relay_limits *relay_limits_new(double total_rate, double pair_rate, double now)
 {
 	struct relay_limits *l = xcalloc(1, sizeof(*l));
-	token_init(&l->total, total_rate > 0 ? total_rate : 0, TOTAL_BURST_MIN, rd_now());
+	token_init(&l->total, total_rate > 0 ? total_rate : 0, TOTAL_BURST_MIN, now);
 	l->pair_rate = pair_rate > 0 ? pair_rate : 0;
 	return l;
 }

@@ -22,7 +22,7 @@ struct relay_bucket;
 struct relay_waiter;
 
 /* Rates in bytes per second; 0 = unlimited. */
-struct relay_limits *relay_limits_new(double total_rate, double pair_rate);
+struct relay_limits *relay_limits_new(double total_rate, double pair_rate, double now);
 void relay_limits_free(struct relay_limits *l);
 /* False when both rates are unlimited (grant then always says yes). */
 bool relay_limits_enabled(const struct relay_limits *l);

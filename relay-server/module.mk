@@ -27,5 +27,4 @@ TEST_PROGRAMS += $(B)/test/tools/relay-peer $(B)/test/tools/relay-bench
 
 test_relay_pairing_OBJS := $(LIBRELAY)
 test_relay_limits_OBJS := $(LIBRELAY)
-test_relay_pump_OBJS := $(LIBRELAY)
 fuzz_relay_pairing_OBJS := $(LIBRELAY)

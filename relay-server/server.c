@@ -436,7 +436,7 @@ struct relay_server *relay_server_new(const struct relay_server_opts *o)
 		.pair_timeout = o->pair_timeout,
 	};
 	srv->core = relay_pairing_new(&po);
-	srv->limits = relay_limits_new(o->total_rate, o->pair_rate);
+	srv->limits = relay_limits_new(o->total_rate, o->pair_rate, ev_now(o->loop));
 	srv->metrics = o->metrics;
 	struct relay_pump_opts pump = {
 		.loop = o->loop,
