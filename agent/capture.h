@@ -62,6 +62,9 @@ struct capture_config {
 	 * optionally ",switch=N:WxH": change size after N frames (resize tests), and
 	 * ",still=N": stop moving after N frames (idle tests). */
 	const char *display;
+	/* Set by capture_open while "auto" tries backends: a backend then claims
+	 * only a display it recognises as its own, and fails rather than wait. */
+	bool probing;
 };
 
 struct capture;
@@ -107,8 +110,13 @@ int capture_reinit(struct capture *c);
 /* Backends compiled in (NULL-terminated, probe order). */
 extern const struct capture_ops capture_x11_ops;
 extern const struct capture_ops capture_testsrc_ops;
+extern const struct capture_ops capture_drm_ops;
+extern const struct capture_ops capture_pipewire_ops;
 
 /* Helpers for backends. */
+/* Why open failed (one line, for the log): capture_open prints it with the
+ * backend's name instead of the bare rd_strerror text. */
+void capture_skip_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void capture_rect_union(struct capture_rect *a, const struct capture_rect *b);
 /* Add r (clipped to w x h) to f's damage list, merging into the bounding box
  * when the list is full. */

@@ -32,3 +32,11 @@ $(B)/test/tools/capture-dump: $(B)/test/tools/capture-dump.o $(LIBAGENT) $(LIBCO
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
 TEST_PROGRAMS += $(B)/test/tools/capture-dump
+# DRM/KMS lab: a program that shows known pictures and changes modes in the VM;
+# the unit test of the tile compare and format conversion.
+$(B)/test/tools/drm-pattern: $(B)/test/tools/drm-pattern.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libdrm)
+TEST_PROGRAMS += $(B)/test/tools/drm-pattern
+test_capture_drm_OBJS := $(LIBAGENT)
+test_capture_drm_LIBS := $(AGENT_LIBS)

@@ -2,13 +2,18 @@
 #define RD_LOG_SUBSYS "capture"
 #include "capture.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
 #include "log.h"
 
-/* Probe order for "auto". DRM and PipeWire join here, ahead of x11. */
+/* Probe order for "auto": a console or kiosk without X first (drm), then a
+ * compositor's stream (pipewire), then X. */
 static const struct capture_ops *const auto_order[] = {
+	&capture_drm_ops,
+	&capture_pipewire_ops,
 	&capture_x11_ops,
 };
 
@@ -16,7 +21,25 @@ static const struct capture_ops *const auto_order[] = {
 static const struct capture_ops *const all_backends[] = {
 	&capture_x11_ops,
 	&capture_testsrc_ops,
+	&capture_drm_ops,
+	&capture_pipewire_ops,
 };
+
+/* The reason the last open failed (capture_skip_reason); loop thread only. */
+static char skip_reason[256];
+
+void capture_skip_reason(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(skip_reason, sizeof(skip_reason), fmt, ap);
+	va_end(ap);
+}
+
+static const char *reason_or(int rc)
+{
+	return skip_reason[0] ? skip_reason : rd_strerror(rc);
+}
 
 int capture_open(const struct capture_config *cfg, struct capture **out)
 {
@@ -27,10 +50,11 @@ int capture_open(const struct capture_config *cfg, struct capture **out)
 			const struct capture_ops *ops = all_backends[i];
 			if (strcmp(ops->name, want) != 0)
 				continue;
+			skip_reason[0] = 0;
 			int rc = ops->open(cfg, out);
 			if (rc < 0)
 				log_err("backend %s: cannot open %s: %s", ops->name,
-					cfg->display ? rd_esc(cfg->display) : "(default)", rd_strerror(rc));
+					cfg->display ? rd_esc(cfg->display) : "(default)", reason_or(rc));
 			else
 				log_info("backend %s: %dx%d%s", ops->name, (*out)->width, (*out)->height,
 					(*out)->cursor_embedded ? ", cursor embedded" : "");
@@ -39,17 +63,20 @@ int capture_open(const struct capture_config *cfg, struct capture **out)
 		log_err("unknown or unavailable capture backend \"%s\"", rd_esc(want));
 		return RD_ERR_UNSUPPORTED;
 	}
+	struct capture_config probe = *cfg;
+	probe.probing = true;
 	for (size_t i = 0; i < sizeof(auto_order) / sizeof(auto_order[0]); i++) {
 		const struct capture_ops *ops = auto_order[i];
-		int rc = ops->open(cfg, out);
+		skip_reason[0] = 0;
+		int rc = ops->open(&probe, out);
 		if (rc == 0) {
 			log_info("backend %s (auto): %dx%d%s", ops->name, (*out)->width, (*out)->height,
 				(*out)->cursor_embedded ? ", cursor embedded" : "");
 			return 0;
 		}
-		log_info("backend %s skipped: %s", ops->name, rd_strerror(rc));
+		log_info("backend %s skipped: %s", ops->name, reason_or(rc));
 	}
-	log_err("no capture backend works here (tried x11 on %s); "
+	log_err("no capture backend works here (tried drm, pipewire, x11 on %s); "
 		"set [capture] backend and display", cfg->display ? rd_esc(cfg->display) : "$DISPLAY");
 	return RD_ERR_NOTFOUND;
 }

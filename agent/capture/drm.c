@@ -1,0 +1,575 @@
+/* drm: capture of the scanout framebuffer of a KMS device (/dev/dri/cardN).
+ *
+ * The backend is an ordinary client of the device: it never becomes DRM
+ * master and never changes a mode. On every tick it asks which framebuffer
+ * the chosen CRTC shows (GETCRTC), and when that is a new one it describes it
+ * (GETFB2: size, format, pitch, modifier, GEM handle) and maps it, through
+ * the dumb-buffer mmap offset or, failing that, a PRIME dma-buf. The kernel
+ * hands out another client's GEM handle only to DRM master or to a process
+ * with CAP_SYS_ADMIN; without it open fails with a clear message.
+ *
+ * Follows what the display does: a page flip to a buffer of the same
+ * geometry is read at once (every row compared); a new size or format is
+ * REINIT; a CRTC that goes dark makes the backend wait (RETRY, one log line)
+ * and pick up the next active CRTC. Once a second the buffer's identity is
+ * checked again (a framebuffer ID may be reused for another buffer).
+ * Damage comes from drm_scan's tile compare, so an idle console costs one
+ * ioctl and an eighth of the screen's rows per tick.
+ *
+ * display = "" picks the first card with a lit CRTC; "/dev/dri/cardN" or
+ * "cardN" names one. */
+#define RD_LOG_SUBSYS "drm"
+#include "capture.h"
+
+#include <dirent.h>
+#include <drm_fourcc.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/dma-buf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xf86drm.h>
+#include <xf86drmMode.h>
+
+#include "drm_scan.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#define PLACEHOLDER_W 640
+#define PLACEHOLDER_H 480
+#define RECHECK_SECS 1.0
+
+/* A framebuffer as GETFB2 describes it. */
+struct drm_fbinfo {
+	uint32_t fb_id;
+	uint32_t width, height, format, pitch, offset;
+	uint64_t modifier;
+};
+
+/* The mapped scanout buffer. */
+struct drm_scanout {
+	uint32_t fb_id;
+	uint32_t handle;
+	uint64_t ident;           /* dumb mmap offset or dma-buf inode: the buffer's identity */
+	int prime_fd;             /* dma-buf when mapped that way, else -1 */
+	uint8_t *base;
+	size_t len;
+	const uint8_t *pix;       /* first pixel */
+	uint32_t pitch;
+};
+
+struct drm {
+	struct capture base;
+	int fd;
+	char path[64];
+	uint32_t crtc_id;
+	struct drm_fbinfo fb;     /* the adopted geometry (fb.fb_id 0: placeholder) */
+	struct drm_scanout map;
+	struct drm_scan *scan;
+	bool dark;                /* no lit CRTC right now */
+	bool reinit_pending;
+	bool first;
+	bool flipped;             /* read every row at the next grab */
+	double last_check;
+	struct capture_frame frame;
+	uint64_t seq;
+};
+
+static void map_release(struct drm *d, struct drm_scanout *m)
+{
+	if (m->base)
+		munmap(m->base, m->len);
+	if (m->prime_fd >= 0)
+		close(m->prime_fd);
+	if (m->handle)
+		drmCloseBufferHandle(d->fd, m->handle);
+	memset(m, 0, sizeof(*m));
+	m->prime_fd = -1;
+}
+
+/* Describe framebuffer fb_id; *handle gets a GEM handle the caller closes
+ * (0 when the kernel withheld it). */
+static int fb_describe(struct drm *d, uint32_t fb_id, struct drm_fbinfo *fi, uint32_t *handle)
+{
+	*handle = 0;
+	drmModeFB2Ptr fb2 = drmModeGetFB2(d->fd, fb_id);
+	if (fb2) {
+		*fi = (struct drm_fbinfo){ fb_id, fb2->width, fb2->height, fb2->pixel_format,
+			fb2->pitches[0], fb2->offsets[0],
+			(fb2->flags & DRM_MODE_FB_MODIFIERS) ? fb2->modifier : DRM_FORMAT_MOD_LINEAR };
+		*handle = fb2->handles[0];
+		for (int i = 1; i < 4; i++)
+			if (fb2->handles[i] && fb2->handles[i] != fb2->handles[0])
+				drmCloseBufferHandle(d->fd, fb2->handles[i]);
+		drmModeFreeFB2(fb2);
+		return 0;
+	}
+	if (errno != EINVAL && errno != ENOTTY)
+		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_IO;
+	drmModeFBPtr fb = drmModeGetFB(d->fd, fb_id);	/* kernels before GETFB2 */
+	if (!fb)
+		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_IO;
+	uint32_t fmt = fb->bpp == 32 && fb->depth >= 24 ? DRM_FORMAT_XRGB8888 :
+		fb->bpp == 16 && fb->depth == 16 ? DRM_FORMAT_RGB565 : 0;
+	*fi = (struct drm_fbinfo){ fb_id, fb->width, fb->height, fmt, fb->pitch, 0,
+		DRM_FORMAT_MOD_LINEAR };
+	*handle = fb->handle;
+	drmModeFreeFB(fb);
+	return 0;
+}
+
+/* Identity of the buffer behind a handle: its dumb mmap offset (unique among
+ * live buffers), else the inode of its dma-buf. */
+static int buffer_ident(struct drm *d, uint32_t handle, uint64_t *ident, int *prime_fd)
+{
+	struct drm_mode_map_dumb md = { .handle = handle };
+	*prime_fd = -1;
+	if (drmIoctl(d->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0) {
+		*ident = md.offset;
+		return 0;
+	}
+	int pfd;
+	struct stat st;
+	if (drmPrimeHandleToFD(d->fd, handle, DRM_CLOEXEC, &pfd) != 0)
+		return RD_ERR_IO;
+	if (fstat(pfd, &st) != 0) {
+		close(pfd);
+		return RD_ERR_IO;
+	}
+	*ident = (uint64_t)st.st_ino;
+	*prime_fd = pfd;
+	return 0;
+}
+
+static int map_fb(struct drm *d, const struct drm_fbinfo *fi, uint32_t handle, struct drm_scanout *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->prime_fd = -1;
+	m->fb_id = fi->fb_id;
+	m->handle = handle;
+	m->pitch = fi->pitch;
+	int rc = buffer_ident(d, handle, &m->ident, &m->prime_fd);
+	if (rc < 0) {
+		log_warn("%s: framebuffer %u can be neither dumb-mapped nor exported: %s", d->path,
+			fi->fb_id, strerror(errno));
+		goto fail;
+	}
+	long page = sysconf(_SC_PAGESIZE);
+	size_t need = (size_t)fi->offset + (size_t)fi->pitch * fi->height;
+	m->len = (need + (size_t)page - 1) & ~((size_t)page - 1);
+	void *p = m->prime_fd >= 0 ?
+		mmap(NULL, m->len, PROT_READ, MAP_SHARED, m->prime_fd, 0) :
+		mmap(NULL, m->len, PROT_READ, MAP_SHARED, d->fd, (off_t)m->ident);
+	if (p == MAP_FAILED) {
+		log_warn("%s: cannot map framebuffer %u: %s", d->path, fi->fb_id, strerror(errno));
+		m->base = NULL;
+		rc = RD_ERR_IO;
+		goto fail;
+	}
+	m->base = p;
+	m->pix = m->base + fi->offset;
+	return 0;
+fail:
+	map_release(d, m);
+	return rc;
+}
+
+/* The framebuffer a lit CRTC shows: d->crtc_id first, else the first lit one. */
+static uint32_t find_scanout(struct drm *d, uint32_t *crtc_out)
+{
+	drmModeCrtcPtr c = d->crtc_id ? drmModeGetCrtc(d->fd, d->crtc_id) : NULL;
+	if (c && c->mode_valid && c->buffer_id) {
+		uint32_t fb = c->buffer_id;
+		*crtc_out = c->crtc_id;
+		drmModeFreeCrtc(c);
+		return fb;
+	}
+	drmModeFreeCrtc(c);
+	drmModeResPtr res = drmModeGetResources(d->fd);
+	uint32_t fb = 0;
+	for (int i = 0; res && i < res->count_crtcs && !fb; i++) {
+		c = drmModeGetCrtc(d->fd, res->crtcs[i]);
+		if (c && c->mode_valid && c->buffer_id) {
+			fb = c->buffer_id;
+			*crtc_out = c->crtc_id;
+		}
+		drmModeFreeCrtc(c);
+	}
+	drmModeFreeResources(res);
+	return fb;
+}
+
+static const char *fourcc_str(uint32_t f, char buf[8])
+{
+	for (int i = 0; i < 4; i++) {
+		char ch = (char)((f >> (8 * i)) & 0xff);
+		buf[i] = ch >= 32 && ch < 127 ? ch : '?';
+	}
+	buf[4] = 0;
+	return buf;
+}
+
+/* Can this framebuffer be read? If not, why into why. */
+static int fb_check(struct drm *d, const struct drm_fbinfo *fi, uint32_t handle, char *why,
+	size_t wlen)
+{
+	char fs[8];
+	if (!handle) {
+		snprintf(why, wlen, "%s: the kernel withholds framebuffer handles: reading another "
+			"client's framebuffer needs CAP_SYS_ADMIN", d->path);
+		return RD_ERR_PERM;
+	}
+	if (!drm_scan_bpp(fi->format)) {
+		snprintf(why, wlen, "%s: framebuffer format %s is not supported", d->path,
+			fourcc_str(fi->format, fs));
+		return RD_ERR_UNSUPPORTED;
+	}
+	if (fi->modifier != DRM_FORMAT_MOD_LINEAR && fi->modifier != DRM_FORMAT_MOD_INVALID) {
+		snprintf(why, wlen, "%s: framebuffer is not linear (modifier 0x%llx)", d->path,
+			(unsigned long long)fi->modifier);
+		return RD_ERR_UNSUPPORTED;
+	}
+	if (fi->width == 0 || fi->height == 0 ||
+	    fi->pitch < fi->width * (uint32_t)drm_scan_bpp(fi->format)) {
+		snprintf(why, wlen, "%s: framebuffer geometry %ux%u pitch %u is invalid", d->path,
+			fi->width, fi->height, fi->pitch);
+		return RD_ERR_UNSUPPORTED;
+	}
+	return 0;
+}
+
+/* Take the framebuffer the display shows now as the geometry. With no lit
+ * CRTC keep the last geometry (or make a black placeholder) and wait; a
+ * framebuffer that cannot be read is sent as black at its size. */
+static int adopt(struct drm *d)
+{
+	struct drm_fbinfo fi = { 0 };
+	struct drm_scanout m = { .prime_fd = -1 };
+	uint32_t handle = 0, crtc = 0;
+	char why[200];
+	uint32_t fb_id = find_scanout(d, &crtc);
+	if (!fb_id || fb_describe(d, fb_id, &fi, &handle) < 0) {
+		if (d->scan) {
+			d->dark = true;
+			return 0;
+		}
+		fi = (struct drm_fbinfo){ 0, PLACEHOLDER_W, PLACEHOLDER_H, DRM_FORMAT_XRGB8888,
+			PLACEHOLDER_W * 4, 0, DRM_FORMAT_MOD_LINEAR };
+	} else {
+		int rc = fb_check(d, &fi, handle, why, sizeof(why));
+		if (rc < 0) {
+			log_warn("%s; sending black", why);
+			if (handle)
+				drmCloseBufferHandle(d->fd, handle);
+		} else {
+			rc = map_fb(d, &fi, handle, &m);	/* closes handle on failure */
+		}
+		if (rc < 0) {
+			m.fb_id = fi.fb_id;	/* known, not readable: not followed again */
+			fi.format = DRM_FORMAT_XRGB8888;
+		}
+	}
+	if (fb_id)
+		d->crtc_id = crtc;
+	struct drm_scan *scan;
+	int rc = drm_scan_new((int)fi.width, (int)fi.height, fi.format, &scan);
+	if (rc < 0) {
+		map_release(d, &m);
+		return rc;
+	}
+	map_release(d, &d->map);
+	drm_scan_free(d->scan);
+	d->map = m;
+	d->scan = scan;
+	d->fb = fi;
+	d->dark = fi.fb_id == 0;
+	d->base.width = (int)fi.width;
+	d->base.height = (int)fi.height;
+	d->first = true;
+	d->flipped = false;
+	d->last_check = rd_now();
+	return 0;
+}
+
+static int open_card(const char *path, struct drm *d)
+{
+	d->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (d->fd < 0) {
+		capture_skip_reason("cannot open %s: %s", path, strerror(errno));
+		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_PERM;
+	}
+	rd_strlcpy(d->path, path, sizeof(d->path));
+	/* The first opener of a card without master becomes master: give it
+	 * back at once, or a compositor started later could not set modes. */
+	if (drmIsMaster(d->fd) && drmDropMaster(d->fd) != 0)
+		log_warn("%s: cannot drop the DRM master role: %s", path, strerror(errno));
+	drmModeResPtr res = drmModeGetResources(d->fd);
+	if (!res || res->count_crtcs == 0) {
+		drmModeFreeResources(res);
+		capture_skip_reason("%s has no display engine (render-only device)", path);
+		close(d->fd);
+		d->fd = -1;
+		return RD_ERR_NOTFOUND;
+	}
+	drmModeFreeResources(res);
+	return 0;
+}
+
+/* The configured card, or the first card with a lit CRTC (else the first
+ * card with a display engine). */
+static int choose_card(const char *want, struct drm *d)
+{
+	char path[64];
+	if (want && want[0]) {
+		if (strncmp(want, "card", 4) == 0)
+			snprintf(path, sizeof(path), "/dev/dri/%s", want);
+		else
+			rd_strlcpy(path, want, sizeof(path));
+		return open_card(path, d);
+	}
+	int first_rc = RD_ERR_NOTFOUND;
+	char first_path[64] = "";
+	for (int i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		if (access(path, F_OK) != 0)
+			continue;
+		int rc = open_card(path, d);
+		if (rc < 0) {
+			first_rc = first_rc == RD_ERR_NOTFOUND ? rc : first_rc;
+			continue;
+		}
+		uint32_t crtc;
+		if (find_scanout(d, &crtc))
+			return 0;
+		if (!first_path[0])
+			rd_strlcpy(first_path, path, sizeof(first_path));
+		close(d->fd);
+		d->fd = -1;
+	}
+	if (first_path[0])
+		return open_card(first_path, d);
+	if (first_rc == RD_ERR_NOTFOUND)
+		capture_skip_reason("no KMS device (/dev/dri/card*) here");
+	return first_rc;
+}
+
+/* At open: is there a lit CRTC with a framebuffer we may read? */
+static int probe_readable(struct drm *d, bool probing)
+{
+	uint32_t crtc, handle;
+	struct drm_fbinfo fi;
+	char why[200];
+	uint32_t fb_id = find_scanout(d, &crtc);
+	if (!fb_id) {
+		if (probing) {
+			capture_skip_reason("%s: no active output (no CRTC shows a framebuffer)",
+				d->path);
+			return RD_ERR_NOTFOUND;
+		}
+		log_warn("%s: no active output (no CRTC shows a framebuffer); sending black "
+			"%dx%d and looking again every frame", d->path, PLACEHOLDER_W, PLACEHOLDER_H);
+		return 0;
+	}
+	int rc = fb_describe(d, fb_id, &fi, &handle);
+	if (rc < 0) {
+		capture_skip_reason("%s: framebuffer %u: %s", d->path, fb_id, strerror(errno));
+		return rc;
+	}
+	rc = fb_check(d, &fi, handle, why, sizeof(why));
+	if (handle)
+		drmCloseBufferHandle(d->fd, handle);
+	if (rc < 0)
+		capture_skip_reason("%s", why);
+	return rc;
+}
+
+static int drm_open(const struct capture_config *cfg, struct capture **out)
+{
+	const char *want = cfg->display;
+	if (cfg->probing && want && want[0] && strncmp(want, "card", 4) != 0 &&
+	    strncmp(want, "/dev/dri/", 9) != 0) {
+		capture_skip_reason("display \"%s\" names no DRM card", rd_esc(want));
+		return RD_ERR_NOTFOUND;
+	}
+	struct drm *d = xcalloc(1, sizeof(*d));
+	d->base.ops = &capture_drm_ops;
+	d->base.format = RD_CAPTURE_FMT_BGRX;
+	d->map.prime_fd = -1;
+	d->frame.format = RD_CAPTURE_FMT_BGRX;
+	int rc = choose_card(want, d);
+	if (rc < 0)
+		goto fail;
+	rc = probe_readable(d, cfg->probing);
+	if (rc < 0)
+		goto fail_fd;
+	rc = adopt(d);
+	if (rc < 0)
+		goto fail_fd;
+	char fs[8];
+	if (!d->dark)
+		log_info("%s: CRTC %u shows framebuffer %u, %ux%u %s, %s", d->path, d->crtc_id,
+			d->fb.fb_id, d->fb.width, d->fb.height, fourcc_str(d->fb.format, fs),
+			d->map.prime_fd >= 0 ? "PRIME mapped" : "dumb mapped");
+	*out = &d->base;
+	return 0;
+fail_fd:
+	close(d->fd);
+fail:
+	free(d);
+	return rc;
+}
+
+static void drm_close(struct capture *c)
+{
+	struct drm *d = (struct drm *)c;
+	map_release(d, &d->map);
+	drm_scan_free(d->scan);
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d);
+}
+
+/* A different framebuffer is on screen (or the buffer behind our ID
+ * changed): same geometry -> map it and compare every row; else REINIT. */
+static int follow(struct drm *d, uint32_t fb_id, uint32_t crtc)
+{
+	struct drm_fbinfo fi;
+	uint32_t handle;
+	if (fb_id == d->map.fb_id && !d->map.pix && d->fb.fb_id)
+		return RD_CAPTURE_RETRY;	/* known unreadable: stays black */
+	int rc = fb_describe(d, fb_id, &fi, &handle);
+	if (rc < 0)
+		return RD_CAPTURE_RETRY;	/* removed meanwhile: look again next tick */
+	if (fi.width != d->fb.width || fi.height != d->fb.height || fi.format != d->fb.format ||
+	    d->fb.fb_id == 0) {
+		if (handle)
+			drmCloseBufferHandle(d->fd, handle);
+		d->reinit_pending = true;
+		return RD_CAPTURE_REINIT;
+	}
+	char why[200];
+	if (fb_check(d, &fi, handle, why, sizeof(why)) < 0) {
+		if (handle)
+			drmCloseBufferHandle(d->fd, handle);
+		d->reinit_pending = true;
+		return RD_CAPTURE_REINIT;
+	}
+	uint64_t ident;
+	int pfd;
+	if (fb_id == d->map.fb_id && buffer_ident(d, handle, &ident, &pfd) == 0) {
+		if (pfd >= 0)
+			close(pfd);
+		if (ident == d->map.ident) {	/* the same buffer after all */
+			drmCloseBufferHandle(d->fd, handle);
+			return RD_CAPTURE_RETRY;
+		}
+	}
+	struct drm_scanout m;
+	if (map_fb(d, &fi, handle, &m) < 0)
+		return RD_CAPTURE_RETRY;
+	map_release(d, &d->map);
+	d->map = m;
+	d->fb = fi;
+	d->crtc_id = crtc;
+	d->flipped = true;
+	return RD_CAPTURE_RETRY;
+}
+
+/* What is on screen now? RETRY when grab may read d->map. */
+static int track(struct drm *d)
+{
+	if (d->reinit_pending)
+		return RD_CAPTURE_REINIT;
+	uint32_t crtc = 0;
+	uint32_t fb_id = find_scanout(d, &crtc);
+	if (!fb_id) {
+		if (!d->dark)
+			log_warn("%s: no active output any more; waiting for one", d->path);
+		d->dark = true;
+		return RD_CAPTURE_RETRY;
+	}
+	if (d->dark) {
+		log_info("%s: CRTC %u shows framebuffer %u again", d->path, crtc, fb_id);
+		d->dark = false;
+		if (d->fb.fb_id == 0)
+			return d->reinit_pending = true, RD_CAPTURE_REINIT;
+	}
+	double now = rd_now();
+	if (fb_id != d->map.fb_id || crtc != d->crtc_id || now - d->last_check >= RECHECK_SECS) {
+		d->last_check = now;
+		return follow(d, fb_id, crtc);
+	}
+	return RD_CAPTURE_RETRY;
+}
+
+static void dmabuf_sync(struct drm *d, uint64_t flags)
+{
+	if (d->map.prime_fd < 0)
+		return;
+	struct dma_buf_sync s = { .flags = flags | DMA_BUF_SYNC_READ };
+	while (ioctl(d->map.prime_fd, DMA_BUF_IOCTL_SYNC, &s) < 0 && errno == EINTR)
+		;
+}
+
+static int drm_grab(struct capture *c, bool full, struct capture_frame **out)
+{
+	struct drm *d = (struct drm *)c;
+	struct capture_frame *f = &d->frame;
+	int rc = track(d);
+	if (rc != RD_CAPTURE_RETRY)
+		return rc;
+	f->n_damage = 0;
+	f->width = c->width;
+	f->height = c->height;
+	f->data = drm_scan_pixels(d->scan, &f->stride);
+	if (d->dark || !d->map.pix) {
+		if (!d->first && !full)
+			return RD_CAPTURE_RETRY;
+		capture_frame_add_damage(f, (struct capture_rect){ 0, 0, c->width, c->height });
+	} else {
+		bool all = full || d->first;
+		dmabuf_sync(d, DMA_BUF_SYNC_START);
+		drm_scan_update(d->scan, d->map.pix, (int)d->map.pitch, d->flipped, all, f);
+		dmabuf_sync(d, DMA_BUF_SYNC_END);
+		d->flipped = false;
+		if (all && f->n_damage == 0)
+			capture_frame_add_damage(f, (struct capture_rect){ 0, 0, c->width, c->height });
+	}
+	if (f->n_damage == 0)
+		return RD_CAPTURE_RETRY;
+	d->first = false;
+	f->cursor_embedded = false;
+	f->seq = d->seq++;
+	*out = f;
+	return RD_CAPTURE_DONE;
+}
+
+static int drm_reinit(struct capture *c)
+{
+	struct drm *d = (struct drm *)c;
+	uint32_t old_w = d->fb.width, old_h = d->fb.height, old_fmt = d->fb.format;
+	d->reinit_pending = false;
+	int rc = adopt(d);
+	if (rc < 0)
+		return rc;
+	char a[8], b[8];
+	log_info("%s: framebuffer %u, %ux%u %s -> %ux%u %s", d->path, d->fb.fb_id, old_w, old_h,
+		fourcc_str(old_fmt, a), d->fb.width, d->fb.height, fourcc_str(d->fb.format, b));
+	return 0;
+}
+
+const struct capture_ops capture_drm_ops = {
+	.name = "drm",
+	.open = drm_open,
+	.close = drm_close,
+	.get_fd = NULL,
+	.dispatch = NULL,
+	.grab = drm_grab,
+	.reinit = drm_reinit,
+};

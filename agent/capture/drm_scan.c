@@ -1,0 +1,205 @@
+/* drm_scan: tile compare of a framebuffer against a mirror, and conversion
+ * of the changed tiles to BGRX (see drm_scan.h). */
+#include "drm_scan.h"
+
+#include <drm_fourcc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "util.h"
+
+#define TILE RD_DRM_SCAN_TILE
+#define MAX_RECTS 256
+
+struct drm_scan {
+	int w, h;
+	uint32_t fourcc;
+	int bpp;
+	uint8_t *mirror;         /* the source's pixels as last seen */
+	int mstride;
+	uint8_t *out;            /* BGRX; == mirror for the 32-bit BGRX formats */
+	int ostride;
+	int tx, ty;              /* tiles across and down */
+	uint8_t *dirty;          /* tx * ty flags */
+	unsigned phase;          /* which row of every RD_DRM_SCAN_STEP is read next */
+	uint64_t bytes_read;
+};
+
+int drm_scan_bpp(uint32_t fourcc)
+{
+	switch (fourcc) {
+	case DRM_FORMAT_XRGB8888:
+	case DRM_FORMAT_ARGB8888:
+	case DRM_FORMAT_XBGR8888:
+	case DRM_FORMAT_ABGR8888:
+		return 4;
+	case DRM_FORMAT_RGB565:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+static bool is_bgrx(uint32_t fourcc)
+{
+	return fourcc == DRM_FORMAT_XRGB8888 || fourcc == DRM_FORMAT_ARGB8888;
+}
+
+int drm_scan_new(int w, int h, uint32_t fourcc, struct drm_scan **out)
+{
+	*out = NULL;
+	int bpp = drm_scan_bpp(fourcc);
+	if (!bpp)
+		return RD_ERR_UNSUPPORTED;
+	if (w <= 0 || h <= 0 || w > 16384 || h > 16384)
+		return RD_ERR_INVAL;
+	struct drm_scan *s = calloc(1, sizeof(*s));
+	if (!s)
+		return RD_ERR_NOMEM;
+	s->w = w;
+	s->h = h;
+	s->fourcc = fourcc;
+	s->bpp = bpp;
+	s->mstride = w * bpp;
+	s->ostride = w * 4;
+	s->tx = (w + TILE - 1) / TILE;
+	s->ty = (h + TILE - 1) / TILE;
+	s->mirror = calloc((size_t)h, (size_t)s->mstride);
+	s->dirty = calloc((size_t)s->tx, (size_t)s->ty);
+	s->out = is_bgrx(fourcc) ? s->mirror : calloc((size_t)h, (size_t)s->ostride);
+	if (!s->mirror || !s->dirty || !s->out) {
+		drm_scan_free(s);
+		return RD_ERR_NOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void drm_scan_free(struct drm_scan *s)
+{
+	if (!s)
+		return;
+	if (s->out != s->mirror)
+		free(s->out);
+	free(s->mirror);
+	free(s->dirty);
+	free(s);
+}
+
+const uint8_t *drm_scan_pixels(const struct drm_scan *s, int *stride)
+{
+	*stride = s->ostride;
+	return s->out;
+}
+
+uint64_t drm_scan_bytes_read(const struct drm_scan *s)
+{
+	return s->bytes_read;
+}
+
+/* Compare row y of the source with the mirror, tile by tile. */
+static void compare_row(struct drm_scan *s, const uint8_t *src, int y)
+{
+	const uint8_t *m = s->mirror + (size_t)y * s->mstride;
+	uint8_t *d = s->dirty + (size_t)(y / TILE) * s->tx;
+	int tb = TILE * s->bpp;
+	for (int t = 0; t < s->tx; t++) {
+		if (d[t])
+			continue;
+		int off = t * tb;
+		int len = off + tb > s->mstride ? s->mstride - off : tb;
+		if (memcmp(src + off, m + off, (size_t)len) != 0)
+			d[t] = 1;
+	}
+	s->bytes_read += (uint64_t)s->mstride;
+}
+
+static void convert(struct drm_scan *s, int x0, int x1, int y)
+{
+	const uint8_t *m = s->mirror + (size_t)y * s->mstride;
+	uint8_t *o = s->out + (size_t)y * s->ostride;
+	if (s->fourcc == DRM_FORMAT_RGB565) {
+		for (int x = x0; x < x1; x++) {
+			unsigned p = m[2 * x] | (unsigned)m[2 * x + 1] << 8;
+			unsigned r = p >> 11, g = (p >> 5) & 63, b = p & 31;
+			o[4 * x] = (uint8_t)(b << 3 | b >> 2);
+			o[4 * x + 1] = (uint8_t)(g << 2 | g >> 4);
+			o[4 * x + 2] = (uint8_t)(r << 3 | r >> 2);
+			o[4 * x + 3] = 0xff;
+		}
+	} else {	/* XBGR8888 / ABGR8888: bytes R, G, B, X */
+		for (int x = x0; x < x1; x++) {
+			o[4 * x] = m[4 * x + 2];
+			o[4 * x + 1] = m[4 * x + 1];
+			o[4 * x + 2] = m[4 * x];
+			o[4 * x + 3] = 0xff;
+		}
+	}
+}
+
+/* Copy the pixel columns [x0, x1) of tile row ty from the source. */
+static void copy_span(struct drm_scan *s, const uint8_t *src, int pitch, int ty, int x0, int x1)
+{
+	int y1 = RD_MIN((ty + 1) * TILE, s->h);
+	size_t off = (size_t)x0 * s->bpp, len = (size_t)(x1 - x0) * s->bpp;
+	for (int y = ty * TILE; y < y1; y++) {
+		memcpy(s->mirror + (size_t)y * s->mstride + off, src + (size_t)y * pitch + off, len);
+		if (s->out != s->mirror)
+			convert(s, x0, x1, y);
+	}
+	s->bytes_read += (uint64_t)len * (uint64_t)(y1 - ty * TILE);
+}
+
+/* Runs of dirty tiles become rectangles; a run with the same columns as one
+ * ending just above extends it. */
+static int collect(struct drm_scan *s, const uint8_t *src, int pitch, struct capture_frame *f)
+{
+	struct capture_rect r[MAX_RECTS];
+	int nr = 0, tiles = 0;
+	for (int ty = 0; ty < s->ty; ty++) {
+		uint8_t *d = s->dirty + (size_t)ty * s->tx;
+		for (int t = 0; t < s->tx; t++) {
+			if (!d[t])
+				continue;
+			int t1 = t;
+			while (t1 < s->tx && d[t1])
+				d[t1++] = 0;
+			tiles += t1 - t;
+			int x0 = t * TILE, x1 = RD_MIN(t1 * TILE, s->w);
+			int y0 = ty * TILE, y1 = RD_MIN(y0 + TILE, s->h);
+			copy_span(s, src, pitch, ty, x0, x1);
+			int i;
+			for (i = 0; i < nr; i++)
+				if (r[i].x == x0 && r[i].w == x1 - x0 && r[i].y + r[i].h == y0)
+					break;
+			if (i < nr) {
+				r[i].h += y1 - y0;
+			} else if (nr < MAX_RECTS) {
+				r[nr++] = (struct capture_rect){ x0, y0, x1 - x0, y1 - y0 };
+			} else {
+				capture_rect_union(&r[MAX_RECTS - 1],
+					&(struct capture_rect){ x0, y0, x1 - x0, y1 - y0 });
+			}
+			t = t1 - 1;
+		}
+	}
+	for (int i = 0; i < nr; i++)
+		capture_frame_add_damage(f, r[i]);
+	return tiles;
+}
+
+int drm_scan_update(struct drm_scan *s, const uint8_t *src, int pitch, bool all_rows,
+	bool copy_all, struct capture_frame *f)
+{
+	if (copy_all) {
+		memset(s->dirty, 1, (size_t)s->tx * s->ty);
+	} else {
+		int step = all_rows ? 1 : RD_DRM_SCAN_STEP;
+		int first = all_rows ? 0 : (int)(s->phase % RD_DRM_SCAN_STEP);
+		for (int y = first; y < s->h; y += step)
+			compare_row(s, src + (size_t)y * pitch, y);
+		s->phase = (s->phase + 5) % RD_DRM_SCAN_STEP;	/* 5 is coprime with 8 */
+	}
+	return collect(s, src, pitch, f);
+}

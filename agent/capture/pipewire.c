@@ -1,0 +1,526 @@
+/* pipewire: capture of a PipeWire video node (a compositor's screencast, a
+ * kiosk's output, any Video/Source).
+ *
+ * display = "NODE" (for backend = pipewire) or "pipewire:NODE" (also under
+ * auto), where NODE is a node id or a node.name. The backend finds the node in
+ * the registry, connects an input stream that asks for BGRx/RGBx (BGRA/RGBA
+ * too; shared memory or dma-buf) and links it to the node itself through the
+ * link factory, so no session manager policy is needed (and none links the
+ * stream elsewhere: it is not autoconnected).
+ *
+ * PipeWire runs on its own pw_loop without a thread: its fd joins the agent's
+ * libev loop (get_fd) and dispatch/grab iterate it without blocking. open
+ * alone waits, bounded, for the format. The newest buffer is held until the
+ * next grab copies it; tile compare (drm_scan) gives the damage. A new size
+ * or format is REINIT. */
+#define RD_LOG_SUBSYS "pipewire"
+#include "capture.h"
+
+#include <drm_fourcc.h>
+#include <errno.h>
+#include <linux/dma-buf.h>
+#include <pipewire/pipewire.h>
+#include <spa/param/video/format-utils.h>
+#include <spa/pod/builder.h>
+#include <spa/utils/result.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "drm_scan.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#define OPEN_TIMEOUT_SECS 5.0
+
+struct pwcap {
+	struct capture base;
+	struct pw_loop *loop;
+	struct pw_context *context;
+	struct pw_core *core;
+	struct spa_hook core_listener;
+	struct pw_registry *registry;
+	struct spa_hook registry_listener;
+	struct pw_stream *stream;
+	struct spa_hook stream_listener;
+	struct pw_proxy *link;
+	char target[128];
+	uint32_t target_id;       /* SPA_ID_INVALID until found */
+	int sync_seq;
+	bool synced;
+	bool linked;
+	bool failed;
+	bool entered;
+	/* negotiated */
+	bool have_format;
+	int fmt_w, fmt_h;
+	uint32_t fmt_fourcc;
+	/* adopted */
+	uint32_t fourcc;
+	struct drm_scan *scan;
+	bool reinit_pending;
+	bool first;
+	struct pw_buffer *held;   /* newest buffer, not copied yet */
+	struct capture_frame frame;
+	uint64_t seq;
+};
+
+static uint32_t spa_to_fourcc(uint32_t f)
+{
+	switch (f) {
+	case SPA_VIDEO_FORMAT_BGRx: return DRM_FORMAT_XRGB8888;
+	case SPA_VIDEO_FORMAT_BGRA: return DRM_FORMAT_ARGB8888;
+	case SPA_VIDEO_FORMAT_RGBx: return DRM_FORMAT_XBGR8888;
+	case SPA_VIDEO_FORMAT_RGBA: return DRM_FORMAT_ABGR8888;
+	default: return 0;
+	}
+}
+
+/* The SPA name of a format we accept. */
+static const char *format_name(uint32_t fourcc, char buf[12])
+{
+	switch (fourcc) {
+	case DRM_FORMAT_XRGB8888: return "BGRx";
+	case DRM_FORMAT_ARGB8888: return "BGRA";
+	case DRM_FORMAT_XBGR8888: return "RGBx";
+	case DRM_FORMAT_ABGR8888: return "RGBA";
+	default: snprintf(buf, 12, "%08x", fourcc); return buf;
+	}
+}
+
+/* ---- registry: find the node ---- */
+
+static void on_global(void *data, uint32_t id, uint32_t permissions, const char *type,
+	uint32_t version, const struct spa_dict *props)
+{
+	(void)permissions;
+	(void)version;
+	struct pwcap *p = data;
+	if (p->target_id != SPA_ID_INVALID || strcmp(type, PW_TYPE_INTERFACE_Node) != 0)
+		return;
+	char idtxt[16];
+	snprintf(idtxt, sizeof(idtxt), "%u", id);
+	const char *name = props ? spa_dict_lookup(props, PW_KEY_NODE_NAME) : NULL;
+	const char *serial = props ? spa_dict_lookup(props, PW_KEY_OBJECT_SERIAL) : NULL;
+	if (strcmp(p->target, idtxt) == 0 || (name && strcmp(p->target, name) == 0) ||
+	    (serial && strcmp(p->target, serial) == 0))
+		p->target_id = id;
+}
+
+static void on_global_remove(void *data, uint32_t id)
+{
+	struct pwcap *p = data;
+	if (id == p->target_id && p->linked)
+		log_warn("node %s is gone; the picture stays until it comes back", rd_esc(p->target));
+}
+
+static const struct pw_registry_events registry_events = {
+	PW_VERSION_REGISTRY_EVENTS,
+	.global = on_global,
+	.global_remove = on_global_remove,
+};
+
+static void on_core_done(void *data, uint32_t id, int seq)
+{
+	struct pwcap *p = data;
+	if (id == PW_ID_CORE && seq == p->sync_seq)
+		p->synced = true;
+}
+
+static void on_core_error(void *data, uint32_t id, int seq, int res, const char *message)
+{
+	(void)seq;
+	struct pwcap *p = data;
+	log_warn("error from the PipeWire daemon (object %u): %s: %s", id, spa_strerror(res),
+		rd_esc(message ? message : ""));
+	if (id == PW_ID_CORE || (p->link && id == pw_proxy_get_id(p->link)))
+		p->failed = true;
+}
+
+static const struct pw_core_events core_events = {
+	PW_VERSION_CORE_EVENTS,
+	.done = on_core_done,
+	.error = on_core_error,
+};
+
+/* ---- stream ---- */
+
+static void on_state(void *data, enum pw_stream_state old, enum pw_stream_state state,
+	const char *error)
+{
+	struct pwcap *p = data;
+	log_debug("stream %s -> %s", pw_stream_state_as_string(old), pw_stream_state_as_string(state));
+	if (state == PW_STREAM_STATE_ERROR) {
+		log_warn("stream error: %s", rd_esc(error ? error : "unknown"));
+		p->failed = true;
+	}
+}
+
+static void on_param_changed(void *data, uint32_t id, const struct spa_pod *param)
+{
+	struct pwcap *p = data;
+	if (id != SPA_PARAM_Format || !param)
+		return;
+	struct spa_video_info_raw info;
+	uint32_t mtype, msub;
+	if (spa_format_parse(param, &mtype, &msub) < 0 || mtype != SPA_MEDIA_TYPE_video ||
+	    msub != SPA_MEDIA_SUBTYPE_raw || spa_format_video_raw_parse(param, &info) < 0)
+		return;
+	uint32_t fourcc = spa_to_fourcc(info.format);
+	if (!fourcc || info.size.width == 0 || info.size.height == 0) {
+		log_warn("node offers an unusable format (%u, %ux%u)", info.format, info.size.width,
+			info.size.height);
+		p->failed = true;
+		return;
+	}
+	bool changed = !p->have_format || (int)info.size.width != p->fmt_w ||
+		(int)info.size.height != p->fmt_h || fourcc != p->fmt_fourcc;
+	p->fmt_w = (int)info.size.width;
+	p->fmt_h = (int)info.size.height;
+	p->fmt_fourcc = fourcc;
+	if (changed && p->have_format)
+		p->reinit_pending = true;
+	p->have_format = true;
+	char fs[12];
+	log_info("format %ux%u %s", info.size.width, info.size.height, format_name(fourcc, fs));
+
+	uint8_t buf[512];
+	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
+	const struct spa_pod *params[1];
+	params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
+		SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(4, 2, 16),
+		SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1),
+		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int((1 << SPA_DATA_MemPtr) |
+			(1 << SPA_DATA_MemFd) | (1 << SPA_DATA_DmaBuf)));
+	pw_stream_update_params(p->stream, params, 1);
+}
+
+static void on_process(void *data)
+{
+	struct pwcap *p = data;
+	struct pw_buffer *b;
+	while ((b = pw_stream_dequeue_buffer(p->stream))) {
+		struct spa_data *d = &b->buffer->datas[0];
+		if (b->buffer->n_datas < 1 || !d->chunk || d->chunk->size == 0 ||
+		    (d->chunk->flags & SPA_CHUNK_FLAG_CORRUPTED)) {
+			pw_stream_queue_buffer(p->stream, b);
+			continue;
+		}
+		if (p->held)
+			pw_stream_queue_buffer(p->stream, p->held);
+		p->held = b;
+	}
+}
+
+static const struct pw_stream_events stream_events = {
+	PW_VERSION_STREAM_EVENTS,
+	.state_changed = on_state,
+	.param_changed = on_param_changed,
+	.process = on_process,
+};
+
+/* Run the loop until *flag, a failure or the deadline. */
+static int wait_for(struct pwcap *p, const bool *flag, double deadline)
+{
+	while (!*flag && !p->failed) {
+		double left = deadline - rd_now();
+		if (left <= 0)
+			return RD_ERR_TIMEOUT;
+		pw_loop_iterate(p->loop, (int)(left * 1000) + 1);
+	}
+	return p->failed ? RD_ERR_IO : 0;
+}
+
+static int roundtrip(struct pwcap *p, double deadline)
+{
+	p->synced = false;
+	p->sync_seq = pw_core_sync(p->core, PW_ID_CORE, p->sync_seq);
+	return wait_for(p, &p->synced, deadline);
+}
+
+static int connect_stream(struct pwcap *p)
+{
+	struct pw_properties *props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Video",
+		PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE, "Screen",
+		PW_KEY_NODE_NAME, "rdesk-capture", PW_KEY_NODE_AUTOCONNECT, "false", NULL);
+	p->stream = pw_stream_new(p->core, "rdesk capture", props);
+	if (!p->stream)
+		return RD_ERR_NOMEM;
+	pw_stream_add_listener(p->stream, &p->stream_listener, &stream_events, p);
+	uint8_t buf[1024];
+	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
+	const struct spa_pod *params[1];
+	params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat,
+		SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
+		SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
+		SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(5, SPA_VIDEO_FORMAT_BGRx,
+			SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_RGBx, SPA_VIDEO_FORMAT_BGRA,
+			SPA_VIDEO_FORMAT_RGBA),
+		SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle(&SPA_RECTANGLE(1920, 1080),
+			&SPA_RECTANGLE(1, 1), &SPA_RECTANGLE(8192, 8192)),
+		SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction(&SPA_FRACTION(30, 1),
+			&SPA_FRACTION(0, 1), &SPA_FRACTION(240, 1)));
+	int rc = pw_stream_connect(p->stream, PW_DIRECTION_INPUT, PW_ID_ANY,
+		PW_STREAM_FLAG_MAP_BUFFERS, params, 1);
+	return rc < 0 ? RD_ERR_IO : 0;
+}
+
+/* Link the node's output to our stream's input with the link factory. */
+static int link_node(struct pwcap *p, double deadline)
+{
+	uint32_t self = SPA_ID_INVALID;
+	while ((self = pw_stream_get_node_id(p->stream)) == SPA_ID_INVALID && !p->failed) {
+		if (rd_now() >= deadline)
+			return RD_ERR_TIMEOUT;
+		pw_loop_iterate(p->loop, 50);
+	}
+	if (p->failed)
+		return RD_ERR_IO;
+	int rc = roundtrip(p, deadline);	/* our ports are registered */
+	if (rc < 0)
+		return rc;
+	struct pw_properties *lp = pw_properties_new(NULL, NULL);
+	pw_properties_setf(lp, PW_KEY_LINK_OUTPUT_NODE, "%u", p->target_id);
+	pw_properties_setf(lp, PW_KEY_LINK_INPUT_NODE, "%u", self);
+	pw_properties_set(lp, PW_KEY_OBJECT_LINGER, "false");
+	p->link = pw_core_create_object(p->core, "link-factory", PW_TYPE_INTERFACE_Link,
+		PW_VERSION_LINK, &lp->dict, 0);
+	pw_properties_free(lp);
+	if (!p->link)
+		return RD_ERR_IO;
+	p->linked = true;
+	return 0;
+}
+
+static int parse_target(const struct capture_config *cfg, char *out, size_t len)
+{
+	const char *t = cfg->display ? cfg->display : "";
+	if (strncmp(t, "pipewire:", 9) == 0)
+		t += 9;
+	else if (cfg->probing)
+		t = "";
+	if (!t[0]) {
+		capture_skip_reason("no node configured (display = pipewire:NODE)");
+		return RD_ERR_NOTFOUND;
+	}
+	rd_strlcpy(out, t, len);
+	return 0;
+}
+
+static void pw_global_init(void)
+{
+	static bool done;
+	if (!done) {
+		pw_init(NULL, NULL);
+		done = true;
+	}
+}
+
+static void pwcap_close(struct capture *c);
+
+static int pwcap_open(const struct capture_config *cfg, struct capture **out)
+{
+	struct pwcap *p = xcalloc(1, sizeof(*p));
+	p->base.ops = &capture_pipewire_ops;
+	p->base.format = RD_CAPTURE_FMT_BGRX;
+	p->frame.format = RD_CAPTURE_FMT_BGRX;
+	p->target_id = SPA_ID_INVALID;
+	double deadline = rd_now() + OPEN_TIMEOUT_SECS;
+	int rc = parse_target(cfg, p->target, sizeof(p->target));
+	if (rc < 0) {
+		free(p);
+		return rc;
+	}
+	pw_global_init();
+	p->loop = pw_loop_new(NULL);
+	if (!p->loop) {
+		free(p);
+		return RD_ERR_NOMEM;
+	}
+	pw_loop_enter(p->loop);
+	p->entered = true;
+	p->context = pw_context_new(p->loop, pw_properties_new(PW_KEY_CONFIG_NAME,
+		"client-rt.conf", NULL), 0);
+	if (p->context)
+		p->core = pw_context_connect(p->context, NULL, 0);
+	if (!p->core) {
+		capture_skip_reason("no PipeWire daemon: %s", strerror(errno));
+		rc = RD_ERR_NOTFOUND;
+		goto fail;
+	}
+	pw_core_add_listener(p->core, &p->core_listener, &core_events, p);
+	p->registry = pw_core_get_registry(p->core, PW_VERSION_REGISTRY, 0);
+	pw_registry_add_listener(p->registry, &p->registry_listener, &registry_events, p);
+	rc = roundtrip(p, deadline);
+	if (rc == 0 && p->target_id == SPA_ID_INVALID) {
+		capture_skip_reason("no PipeWire node \"%s\"", rd_esc(p->target));
+		rc = RD_ERR_NOTFOUND;
+	}
+	if (rc == 0)
+		rc = connect_stream(p);
+	if (rc == 0)
+		rc = link_node(p, deadline);
+	if (rc == 0)
+		rc = wait_for(p, &p->have_format, deadline);
+	if (rc < 0) {
+		if (rc == RD_ERR_TIMEOUT)
+			capture_skip_reason("node %s (id %u) negotiated no video format within %.0f s",
+				rd_esc(p->target), p->target_id, OPEN_TIMEOUT_SECS);
+		else if (rc == RD_ERR_IO)
+			capture_skip_reason("node %s: the stream failed", rd_esc(p->target));
+		goto fail;
+	}
+	rc = capture_reinit(&p->base);
+	if (rc < 0)
+		goto fail;
+	log_info("node %s (id %u) linked", rd_esc(p->target), p->target_id);
+	*out = &p->base;
+	return 0;
+fail:
+	pwcap_close(&p->base);
+	return rc;
+}
+
+static void pwcap_close(struct capture *c)
+{
+	struct pwcap *p = (struct pwcap *)c;
+	if (p->stream) {
+		if (p->held)
+			pw_stream_queue_buffer(p->stream, p->held);
+		spa_hook_remove(&p->stream_listener);
+		pw_stream_destroy(p->stream);
+	}
+	if (p->link)
+		pw_proxy_destroy(p->link);
+	if (p->registry) {
+		spa_hook_remove(&p->registry_listener);
+		pw_proxy_destroy((struct pw_proxy *)p->registry);
+	}
+	if (p->core) {
+		spa_hook_remove(&p->core_listener);
+		pw_core_disconnect(p->core);
+	}
+	if (p->context)
+		pw_context_destroy(p->context);
+	if (p->loop) {
+		if (p->entered)
+			pw_loop_leave(p->loop);
+		pw_loop_destroy(p->loop);
+	}
+	drm_scan_free(p->scan);
+	free(p);
+}
+
+static int pwcap_get_fd(struct capture *c)
+{
+	return pw_loop_get_fd(((struct pwcap *)c)->loop);
+}
+
+static int pwcap_dispatch(struct capture *c)
+{
+	struct pwcap *p = (struct pwcap *)c;
+	if (pw_loop_iterate(p->loop, 0) < 0 && errno != EINTR && errno != EAGAIN)
+		p->failed = true;
+	if (p->failed) {
+		log_err("lost the PipeWire stream of node %s", rd_esc(p->target));
+		return RD_CAPTURE_FATAL;
+	}
+	return p->reinit_pending ? RD_CAPTURE_REINIT : RD_CAPTURE_RETRY;
+}
+
+/* The pixels of a held buffer; a dma-buf that PipeWire did not map is
+ * mapped here for the copy (*unmap says so). */
+static const uint8_t *buffer_pixels(struct spa_data *d, void **unmap, size_t *maplen)
+{
+	*unmap = NULL;
+	if (d->data)
+		return (const uint8_t *)d->data + d->chunk->offset;
+	if (d->type != SPA_DATA_DmaBuf || d->fd < 0)
+		return NULL;
+	*maplen = d->maxsize + d->mapoffset;
+	void *m = mmap(NULL, *maplen, PROT_READ, MAP_SHARED, (int)d->fd, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	*unmap = m;
+	struct dma_buf_sync s = { .flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ };
+	ioctl((int)d->fd, DMA_BUF_IOCTL_SYNC, &s);
+	return (const uint8_t *)m + d->mapoffset + d->chunk->offset;
+}
+
+static int pwcap_grab(struct capture *c, bool full, struct capture_frame **out)
+{
+	struct pwcap *p = (struct pwcap *)c;
+	struct capture_frame *f = &p->frame;
+	int rc = pwcap_dispatch(c);
+	if (rc != RD_CAPTURE_RETRY)
+		return rc;
+	f->n_damage = 0;
+	f->width = c->width;
+	f->height = c->height;
+	f->data = drm_scan_pixels(p->scan, &f->stride);
+	if (p->held) {
+		struct spa_data *d = &p->held->buffer->datas[0];
+		int stride = d->chunk->stride ? d->chunk->stride : c->width * 4;
+		void *unmap;
+		size_t maplen = 0;
+		const uint8_t *src = buffer_pixels(d, &unmap, &maplen);
+		if (src && stride >= c->width * 4 &&
+		    (size_t)stride * (size_t)(c->height - 1) + (size_t)c->width * 4 <= d->chunk->size)
+			drm_scan_update(p->scan, src, stride, true, full || p->first, f);
+		else
+			log_debug("buffer too small or unmappable (%u bytes)", d->chunk->size);
+		if (unmap) {
+			struct dma_buf_sync s = { .flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ };
+			ioctl((int)d->fd, DMA_BUF_IOCTL_SYNC, &s);
+			munmap(unmap, maplen);
+		}
+		pw_stream_queue_buffer(p->stream, p->held);
+		p->held = NULL;
+		if (f->n_damage)
+			p->first = false;
+	}
+	if (full && f->n_damage == 0 && !p->first)
+		capture_frame_add_damage(f, (struct capture_rect){ 0, 0, c->width, c->height });
+	if (f->n_damage == 0)
+		return RD_CAPTURE_RETRY;
+	f->cursor_embedded = false;
+	f->seq = p->seq++;
+	*out = f;
+	return RD_CAPTURE_DONE;
+}
+
+static int pwcap_reinit(struct capture *c)
+{
+	struct pwcap *p = (struct pwcap *)c;
+	struct drm_scan *scan;
+	int rc = drm_scan_new(p->fmt_w, p->fmt_h, p->fmt_fourcc, &scan);
+	if (rc < 0)
+		return rc;
+	if (p->scan)
+		log_info("node %s is now %dx%d", rd_esc(p->target), p->fmt_w, p->fmt_h);
+	drm_scan_free(p->scan);
+	p->scan = scan;
+	p->fourcc = p->fmt_fourcc;
+	c->width = p->fmt_w;
+	c->height = p->fmt_h;
+	p->reinit_pending = false;
+	p->first = true;
+	if (p->held) {	/* a buffer of the old format */
+		pw_stream_queue_buffer(p->stream, p->held);
+		p->held = NULL;
+	}
+	return 0;
+}
+
+const struct capture_ops capture_pipewire_ops = {
+	.name = "pipewire",
+	.open = pwcap_open,
+	.close = pwcap_close,
+	.get_fd = pwcap_get_fd,
+	.dispatch = pwcap_dispatch,
+	.grab = pwcap_grab,
+	.reinit = pwcap_reinit,
+};
