@@ -115,6 +115,9 @@ check "a third connection on a paired uuid is refused, the pair goes on" \
 out=$("${P[@]}" -k "$KEY" -t 30 halfclose 3000000 2>&1)
 check "half-close: EOF passed on, the answer still flows back" grep -q "ok 1 failed 0" <<<"$out"
 
+out=$("${P[@]}" -k "$KEY" -t 5 abort)
+check "one side resets: the other is closed at once" closed_within "$out" 0 1.5
+
 # Two sides that pair and then say nothing are closed after --idle-timeout (3 s).
 "${P[@]}" -k "$KEY" -t 10 request idle-pair >"$T_TMP/idle1" &
 i1=$!
@@ -136,6 +139,7 @@ for r in wrong_key missing_key pair_timeout first_frame_timeout garbage not_requ
 	bad_uuid uuid_busy; do
 	check "log: refusal reason $r" grep -qE "refused 127\.0\.0\.1:[0-9]+.*: $r\$" "$L"
 done
+check "log: reset end" grep -qE "pair end uuid=[0-9a-f]+-abort .*, reset$" "$L"
 check "log: idle end" grep -qE "pair end uuid=idle-pair .*, idle$" "$L"
 check "log: no key in any line" bash -c "! grep -qF -- '$KEY' '$L'"
 

@@ -75,6 +75,23 @@ check_eq "open descriptors back where they started after 10,000 cycles" "$fd0" "
 check "the relay is still running" kill -0 "$PID_main"
 t_stop "$PID_main"
 
+# --- out of descriptors: accepting pauses, nothing breaks, service resumes ---
+port=$(t_free_port)
+( ulimit -n 40; exec "$RELAY" --config "$T_TMP/empty.ini" -p "$port" -b 127.0.0.1 -k "$KEY" \
+	--pair-timeout 2 ) >"$T_TMP/relay-fd.log" 2>&1 &
+fd_pid=$!
+T_PIDS+=("$fd_pid")
+t_wait_tcp "$port" 10
+out=$("$PEER" -a "127.0.0.1:$port" -k "$KEY" -t 8 pairs 40 1000 2>&1)
+note "40 pairs against 40 descriptors: $(tail -n1 <<<"$out")"
+check "EMFILE: the relay says it ran out of descriptors" \
+	grep -q "out of file descriptors" "$T_TMP/relay-fd.log"
+check "EMFILE: the relay keeps running" kill -0 "$fd_pid"
+sleep 2.5
+out=$("$PEER" -a "127.0.0.1:$port" -k "$KEY" -t 10 pairs 2 100000 2>&1)
+check "EMFILE: pairs work again once descriptors are free" grep -q "pairs 2 ok 2 failed 0" <<<"$out"
+t_stop "$fd_pid"
+
 # --- bandwidth limits ---
 # One pair limited to 40 Mbit/s (5 MB/s, both directions together): 8 MB each
 # way must take about 3.2 s; accept 0.5x..1.5x of the limit.

@@ -15,6 +15,8 @@
  *   garbage N           send N random bytes, then wait like request.
  *   third               pair A and B on a uuid, then a third connection on the
  *                       same uuid must be closed while A and B still talk.
+ *   abort               pair; A resets its connection; B must be closed
+ *                       promptly: prints "closed SECS" or "open".
  *   stall SECS          pair; A writes as fast as it can for SECS seconds while
  *                       B never reads; prints the bytes A got rid of.
  * Exit status 0 when the command's check passed, 1 otherwise, 2 on usage. */
@@ -447,6 +449,11 @@ static void pair_start(unsigned i)
 			c->tx_left -= pre;
 			E.bytes += pre;
 		}
+		/* The frame goes now: connecting many pairs takes a while, and the
+		 * relay's first-frame deadline runs from the connect. */
+		ssize_t k = send(c->fd, c->hello, c->hello_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k > 0)
+			c->hello_off = (size_t)k;
 		ev_io_init(&c->io, on_pconn, c->fd, EV_READ | EV_WRITE);
 		c->io.data = c;
 		ev_io_start(E.loop, &c->io);
@@ -529,6 +536,27 @@ static int cmd_third(void)
 	return 0;
 }
 
+/* A resets its connection (SO_LINGER 0) after B got its bytes: B must be
+ * told (FIN) at once, not after the idle timeout. */
+static int cmd_abort(void)
+{
+	char uuid[64], buf[5];
+	snprintf(uuid, sizeof(uuid), "%s-abort", run_id);
+	int a = connect_request(uuid), b = connect_request(uuid);
+	if (a < 0 || b < 0)
+		return 1;
+	struct timeval tv = { .tv_sec = (time_t)timeout_secs };
+	setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send_all(a, "hello", 5) < 0 || recv(b, buf, 5, MSG_WAITALL) != 5) {
+		printf("pair did not work\n");
+		return 1;
+	}
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(a);
+	return report_wait(b);
+}
+
 static int cmd_stall(double secs)
 {
 	char uuid[64];
@@ -593,7 +621,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: relay-peer [-a ADDR:PORT] [-k KEY] [-t SECS] "
 		"pairs N BYTES [C] | halfclose BYTES | request UUID | raw HEX | garbage N | "
-		"third | stall SECS\n");
+		"third | abort | stall SECS\n");
 	exit(2);
 }
 
@@ -660,6 +688,8 @@ int main(int argc, char **argv)
 		free(junk);
 		return rc;
 	}
+	if (!strcmp(cmd, "abort") && left == 0)
+		return cmd_abort();
 	if (!strcmp(cmd, "third") && left == 0)
 		return cmd_third();
 	if (!strcmp(cmd, "stall") && left == 1)
