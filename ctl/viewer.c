@@ -130,11 +130,19 @@ static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h
 	const char *argv_mpv[] = { "mpv", "--no-config", "--really-quiet", "--demuxer=rawvideo",
 		wstr, hstr, "--demuxer-rawvideo-mp-format=yuv420p", "--demuxer-rawvideo-fps=60",
 		"--untimed", "--cache=no", "--profile=low-latency", "--keep-open=no", "--osc=no",
-		"--input-default-bindings=yes", title, "-", NULL };
+		"--input-default-bindings=yes", title, "-", NULL, NULL };
 	const char *argv_ffplay[] = { "ffplay", "-loglevel", "error", "-fflags", "nobuffer",
 		"-framedrop", "-f", "rawvideo", "-pixel_format", "yuv420p", "-video_size", geom,
 		"-window_title", v->title, "-i", "-", NULL };
 	const char *const *argv = strcmp(kind, "ffplay") == 0 ? argv_ffplay : argv_mpv;
+
+	/* Without a GPU render node mpv's OpenGL output runs on a software
+	 * renderer that may show nothing (seen on Xvfb); plain X11 output works. */
+	if (access("/dev/dri", F_OK) != 0) {
+		size_t n = sizeof(argv_mpv) / sizeof(argv_mpv[0]);
+		argv_mpv[n - 3] = "--vo=x11";
+		argv_mpv[n - 2] = "-";
+	}
 
 	snprintf(geom, sizeof(geom), "%dx%d", w, h);
 	snprintf(wstr, sizeof(wstr), "--demuxer-rawvideo-w=%d", w);

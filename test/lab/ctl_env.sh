@@ -45,6 +45,15 @@ EOI
 		>>"$d/enroll.log" 2>&1
 }
 
+# A new long-term key for the agent (same ID and uuid), as a reinstall would make.
+ctl_agent_rekey() {
+	local id=$1 d=$T_TMP/agent-$1
+	rm -f "$d/data/id_ed25519" "$d/data/id_ed25519.pub"
+	"$RD_BUILD/rd-agent" enroll --config "$d/agent.ini" --server "$CTL_SERVER_HOST:$CTL_PORT" \
+		--key "$CTL_KEY" --relay "$CTL_SERVER_HOST:$CTL_RELAY_PORT" --id "$id" \
+		--data-dir "$d/data" >>"$d/enroll.log" 2>&1 && test -s "$d/data/id_ed25519"
+}
+
 ctl_agent_start() {
 	local id=$1; shift
 	local d=$T_TMP/agent-$id i

@@ -119,8 +119,10 @@ if check "second Xvfb" t_xvfb 1024x768x24; then
 	check "mpv window appeared" test -n "$wid"
 	sleep 2
 	if [ -n "$wid" ]; then
-		import -window "$wid" -display "$VIEW_DISPLAY" "$T_TMP/mpv.png" 2>/dev/null
-		convert "$T_TMP/mpv.png" -resize '640x480!' "$T_TMP/mpv640.png"
+		eval "$(DISPLAY=$VIEW_DISPLAY xdotool getwindowgeometry --shell "$wid")"
+		import -window root -display "$VIEW_DISPLAY" "$T_TMP/view-root.png"
+		convert "$T_TMP/view-root.png" -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage \
+			-resize '640x480!' "$T_TMP/mpv640.png"
 		mae=$(img_mae "$T_TMP/mpv640.png" "$T_TMP/truth.png")
 		note "mpv window vs the agent's display: MAE $mae"
 		check "mpv shows the remote screen (MAE $mae < 0.06)" float_lt "${mae:-1}" 0.06
@@ -136,7 +138,7 @@ fi
 
 # ---- changed agent key (exit 6) ----
 t_stop "$CTL_AGENT_PID"
-rm -f "$T_TMP/agent-$ID/data/id_ed25519" "$T_TMP/agent-$ID/data/id_ed25519.pub"
+check "agent got a new key" ctl_agent_rekey $ID
 check "agent restarted with a new key" ctl_agent_start $ID
 rdctl_run screenshot $ID -o "$T_TMP/k.png"
 check_eq "changed agent key: exit 6" 6 $CTL_RC || note "$CTL_OUT"
