@@ -8,27 +8,42 @@
 #include "registry.h"
 #include "util.h"
 
-struct rv_registry {
-	struct rv_peer **buckets;
-	size_t nbuckets;         /* power of two */
-	size_t count;
+/* Entries are never removed, so they come from 1 MiB arenas: no per-entry
+ * malloc header, one free per arena. */
+#define RV_ARENA_SIZE (1u << 20)
+
+struct rv_arena {
+	struct rv_arena *next;
+	size_t used;
+	uint8_t mem[];
 };
 
-static uint32_t id_hash(const char *s, size_t len)
+struct rv_registry {
+	/* Open addressing with linear probing; the hashes sit in their own
+	 * array so a probe touches an entry only when its hash matches. */
+	uint32_t *hashes;
+	struct rv_peer **slots;
+	size_t cap;              /* power of two; at most 3/4 full */
+	size_t count;
+	struct rv_arena *arena;
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+};
+
+/* Keyed SipHash: IDs chosen by peers cannot pile up in one probe run. */
+static uint32_t id_hash(const struct rv_registry *r, const char *s, size_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < len; i++) {
-		h ^= (uint8_t)s[i];
-		h *= 16777619u;
-	}
-	return h ^ (h >> 15);
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)s, len, r->hash_key);
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 struct rv_registry *rv_registry_new(void)
 {
 	struct rv_registry *r = xcalloc(1, sizeof(*r));
-	r->nbuckets = 1024;
-	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
+	r->cap = 1024;
+	r->hashes = xcalloc(r->cap, sizeof(*r->hashes));
+	r->slots = xcalloc(r->cap, sizeof(*r->slots));
+	randombytes_buf(r->hash_key, sizeof(r->hash_key));
 	return r;
 }
 
@@ -36,16 +51,29 @@ void rv_registry_free(struct rv_registry *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->nbuckets; i++) {
-		struct rv_peer *p = r->buckets[i];
-		while (p) {
-			struct rv_peer *n = p->next;
-			free(p);
-			p = n;
-		}
+	while (r->arena) {
+		struct rv_arena *n = r->arena->next;
+		free(r->arena);
+		r->arena = n;
 	}
-	free(r->buckets);
+	free(r->hashes);
+	free(r->slots);
 	free(r);
+}
+
+static void *arena_alloc(struct rv_registry *r, size_t n)
+{
+	n = (n + 7) & ~(size_t)7;
+	if (!r->arena || r->arena->used + n > RV_ARENA_SIZE - sizeof(struct rv_arena)) {
+		struct rv_arena *a = xmalloc(RV_ARENA_SIZE);
+		a->next = r->arena;
+		a->used = 0;
+		r->arena = a;
+	}
+	void *p = r->arena->mem + r->arena->used;
+	r->arena->used += n;
+	memset(p, 0, n);
+	return p;
 }
 
 void rv_registry_uuid_digest(const uint8_t *uuid, size_t len, uint8_t out[RV_UUID_DIGEST])
@@ -53,46 +81,61 @@ void rv_registry_uuid_digest(const uint8_t *uuid, size_t len, uint8_t out[RV_UUI
 	crypto_generichash(out, RV_UUID_DIGEST, uuid, len, NULL, 0);
 }
 
+/* Slot of id, or of the empty slot where it would go. */
+static size_t probe(const struct rv_registry *r, const char *id, size_t len, uint32_t h)
+{
+	size_t mask = r->cap - 1, i = h & mask;
+	while (r->slots[i]) {
+		const struct rv_peer *p = r->slots[i];
+		if (r->hashes[i] == h && p->id_len == len && !memcmp(p->id, id, len))
+			return i;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
 struct rv_peer *rv_registry_find(const struct rv_registry *r, const char *id)
 {
 	size_t len = strlen(id);
 	if (len > RV_ID_MAX)
 		return NULL;
-	uint32_t h = id_hash(id, len);
-	for (struct rv_peer *p = r->buckets[h & (r->nbuckets - 1)]; p; p = p->next)
-		if (p->hash == h && p->id_len == len && !memcmp(p->id, id, len))
-			return p;
-	return NULL;
+	return r->slots[probe(r, id, len, id_hash(r, id, len))];
 }
 
 static void grow(struct rv_registry *r)
 {
-	size_t n = r->nbuckets * 2;
-	struct rv_peer **b = xcalloc(n, sizeof(*b));
-	for (size_t i = 0; i < r->nbuckets; i++) {
-		struct rv_peer *p = r->buckets[i];
-		while (p) {
-			struct rv_peer *next = p->next;
-			p->next = b[p->hash & (n - 1)];
-			b[p->hash & (n - 1)] = p;
-			p = next;
-		}
+	size_t ncap = r->cap * 2, mask = ncap - 1;
+	uint32_t *nh = xcalloc(ncap, sizeof(*nh));
+	struct rv_peer **ns = xcalloc(ncap, sizeof(*ns));
+	for (size_t i = 0; i < r->cap; i++) {
+		if (!r->slots[i])
+			continue;
+		size_t j = r->hashes[i] & mask;
+		while (ns[j])
+			j = (j + 1) & mask;
+		nh[j] = r->hashes[i];
+		ns[j] = r->slots[i];
 	}
-	free(r->buckets);
-	r->buckets = b;
-	r->nbuckets = n;
+	free(r->hashes);
+	free(r->slots);
+	r->hashes = nh;
+	r->slots = ns;
+	r->cap = ncap;
 }
 
 struct rv_peer *rv_registry_add(struct rv_registry *r, const char *id,
 	const uint8_t uuid_digest[RV_UUID_DIGEST], const uint8_t pk[RV_PK_LEN], int64_t created)
 {
 	size_t len = strlen(id);
-	if (len == 0 || len > RV_ID_MAX || rv_registry_find(r, id))
+	if (len == 0 || len > RV_ID_MAX)
 		return NULL;
-	if (r->count >= r->nbuckets)
+	if ((r->count + 1) * 4 > r->cap * 3)
 		grow(r);
-	struct rv_peer *p = xcalloc(1, sizeof(*p) + len + 1);
-	p->hash = id_hash(id, len);
+	uint32_t h = id_hash(r, id, len);
+	size_t i = probe(r, id, len, h);
+	if (r->slots[i])
+		return NULL; /* exists */
+	struct rv_peer *p = arena_alloc(r, sizeof(*p) + len + 1);
 	p->id_len = (uint8_t)len;
 	memcpy(p->id, id, len + 1);
 	memcpy(p->uuid_digest, uuid_digest, RV_UUID_DIGEST);
@@ -100,9 +143,8 @@ struct rv_peer *rv_registry_add(struct rv_registry *r, const char *id,
 	p->created = created;
 	p->last_reg = -1e9;
 	p->last_regpk = -1e9;
-	size_t b = p->hash & (r->nbuckets - 1);
-	p->next = r->buckets[b];
-	r->buckets[b] = p;
+	r->hashes[i] = h;
+	r->slots[i] = p;
 	r->count++;
 	return p;
 }
@@ -115,9 +157,9 @@ size_t rv_registry_count(const struct rv_registry *r)
 size_t rv_registry_count_online(const struct rv_registry *r, double now, double window)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < r->nbuckets; i++)
-		for (const struct rv_peer *p = r->buckets[i]; p; p = p->next)
-			n += rv_peer_online(p, now, window);
+	for (size_t i = 0; i < r->cap; i++)
+		if (r->slots[i])
+			n += rv_peer_online(r->slots[i], now, window);
 	return n;
 }
 

@@ -21,8 +21,6 @@ struct rv_registry;
 /* One entry. Fields are the module's; other modules use the accessors below
  * and rv_registry_* calls. */
 struct rv_peer {
-	struct rv_peer *next;
-	uint32_t hash;
 	uint8_t id_len;
 	uint8_t regpk_burst;     /* RegisterPk count in the current burst */
 	uint8_t family;          /* 0 = no live address, AF_INET or AF_INET6 */
