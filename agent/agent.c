@@ -168,13 +168,14 @@ struct video *agent_video(struct agent *a)
 
 /* ---- sessions ---- */
 
-void agent_session_adopt(struct agent *a, struct rd_conn *c, enum session_path path)
+void agent_session_adopt(struct agent *a, struct rd_conn *c, enum session_path path,
+	const struct rd_sockaddr *peer)
 {
 	if (a->stopping) {
 		rd_conn_close(c, RD_ERR_CLOSED);
 		return;
 	}
-	sio_set_add(a->sios, c, path);
+	sio_set_add(a->sios, c, path, peer);
 }
 
 void agent_session_start(struct agent *a, int fd, enum session_path path)
@@ -185,7 +186,7 @@ void agent_session_start(struct agent *a, int fd, enum session_path path)
 		close(fd);
 		return;
 	}
-	agent_session_adopt(a, c, path);
+	agent_session_adopt(a, c, path, NULL);
 }
 
 /* ---- status ---- */

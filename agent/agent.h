@@ -44,8 +44,11 @@ void agent_request_pk(struct agent *a);
 
 /* Take a connected socket (ownership of fd) and run a session on it. */
 void agent_session_start(struct agent *a, int fd, enum session_path path);
-/* Same with a conn already made (the relay: RequestRelay is queued first). */
+/* Same with a conn already made (the relay: RequestRelay is queued first).
+ * peer is the controller's own address when the socket's peer is not it (a
+ * relay): lockout and logs then name the controller, not the relay. */
 struct rd_conn;
-void agent_session_adopt(struct agent *a, struct rd_conn *c, enum session_path path);
+void agent_session_adopt(struct agent *a, struct rd_conn *c, enum session_path path,
+	const struct rd_sockaddr *peer);
 
 #endif

@@ -256,7 +256,7 @@ static void reach__pick_relay(struct reach *r, const struct rd_sockaddr *server,
 
 /* Connect to the relay with RequestRelay{licence_key, uuid} and run the
  * session on that socket (§8.5, §8.6). */
-static void reach__relay_connect(struct reach *r, const struct rd_sockaddr *server, const char *relay,
+static void reach__relay_connect(struct reach *r, const struct rd_sockaddr *ctl, const char *relay,
 	const char *uuid)
 {
 	struct rd_sockaddr ra;
@@ -264,7 +264,6 @@ static void reach__relay_connect(struct reach *r, const struct rd_sockaddr *serv
 		log_warn("cannot resolve relay %s", rd_esc(relay));
 		return;
 	}
-	(void)server;
 	int fd = rd_net_tcp_connect(&ra, NULL);
 	if (fd < 0) {
 		log_warn("cannot connect to relay %s: %s", rd_esc(relay), strerror(errno));
@@ -284,7 +283,7 @@ static void reach__relay_connect(struct reach *r, const struct rd_sockaddr *serv
 	m.request_relay = &rq;
 	rd_conn_send_pb(c, &m.base);
 	log_info("joining relay %s for uuid %.8s...", rd_esc(relay), uuid);
-	agent_session_adopt(r->a, c, SESSION_PATH_RELAY);
+	agent_session_adopt(r->a, c, SESSION_PATH_RELAY, ctl);
 }
 
 /* §8.5: the agent starts the relay (either side symmetric, or forced). */
@@ -309,8 +308,9 @@ static void reach__relay_from_punch(struct reach *r, struct job *j, const struct
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
 	m.relay_response = &rr;
 	job__send(j, &m);
+	struct rd_sockaddr ctl = j->ctl;
 	job__finish(j);
-	reach__relay_connect(r, server, relay, uuid);
+	reach__relay_connect(r, &ctl, relay, uuid);
 }
 
 void reach_punch(struct reach *r, const struct rd_sockaddr *server, const Hbb__PunchHole *ph)
@@ -436,8 +436,9 @@ void reach_relay(struct reach *r, const struct rd_sockaddr *server, const Hbb__R
 		m.relay_response = &rr;
 		job__send(j, &m);
 	}
+	struct rd_sockaddr ctl = j->ctl;
 	job__finish(j);
-	reach__relay_connect(r, server, relay, rq->uuid);
+	reach__relay_connect(r, &ctl, relay, rq->uuid);
 }
 
 /* ---- direct listener ---- */

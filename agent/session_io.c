@@ -14,6 +14,7 @@
 #include "codec.h"
 #include "conn.h"
 #include "err.h"
+#include "input.h"
 #include "log.h"
 #include "util.h"
 #include "video.h"
@@ -27,10 +28,12 @@ struct sio {
 	enum video_codec sub_codec;
 	char peer[RD_ADDRSTRLEN];
 	double started;
+	struct input_peer *ip;       /* keyboard, mouse, clipboard once logged in */
 };
 
 struct sio_set {
 	struct agent *a;
+	struct input_hub *hub;       /* opened at the first login */
 	struct sio *list;
 	unsigned count;
 };
@@ -110,6 +113,14 @@ static void sio__start_video(void *ud, enum video_codec codec)
 	}
 	x->sub_codec = codec;
 	const struct agent_settings *st = agent_settings(x->set->a);
+	if (!x->set->hub) {
+		struct input_hub_config hc = { .backend = st->input_backend, .display = st->display,
+			.capture = video_backend_name(v), .view_only = st->view_only,
+			.clipboard_max = (size_t)st->clipboard_max };
+		x->set->hub = input_hub_new(agent_loop(x->set->a), &hc);
+	}
+	if (!x->ip)
+		x->ip = input_peer_new(x->set->hub, x->peer, sio__send, x);
 	video_set_fps(x->sub, (int)st->fps);
 	video_set_quality(x->sub, (int)st->quality);
 	video_request_keyframe(x->sub);
@@ -135,6 +146,29 @@ static void sio__pk_refresh(void *ud)
 	agent_request_pk(x->set->a);
 }
 
+static void sio__on_key(void *ud, const Hbb__KeyEvent *e)
+{
+	struct sio *x = ud;
+	if (x->ip)
+		input_peer_key(x->ip, e);
+}
+
+static void sio__on_mouse(void *ud, const Hbb__MouseEvent *e)
+{
+	struct sio *x = ud;
+	struct video_display d = { 0 };
+	sio__get_display(x, &d);
+	if (x->ip)
+		input_peer_mouse(x->ip, e, d.width, d.height);
+}
+
+static void sio__on_clipboard(void *ud, const Hbb__Clipboard *c)
+{
+	struct sio *x = ud;
+	if (x->ip)
+		input_peer_clipboard(x->ip, c);
+}
+
 static const struct session_ops sio_ops = {
 	.send = sio__send,
 	.set_crypto = sio__set_crypto,
@@ -143,7 +177,9 @@ static const struct session_ops sio_ops = {
 	.request_keyframe = sio__keyframe,
 	.close = sio__close,
 	.pk_refresh = sio__pk_refresh,
-	/* on_key_event, on_mouse_event, on_clipboard: input injection plugs in here. */
+	.on_key_event = sio__on_key,
+	.on_mouse_event = sio__on_mouse,
+	.on_clipboard = sio__on_clipboard,
 };
 
 static void sio__on_frame(struct rd_conn *c, const uint8_t *p, size_t len, void *ud)
@@ -167,6 +203,7 @@ static void sio__on_close(struct rd_conn *c, int reason, void *ud)
 		session_frames_sent(x->s), session_frames_skipped(x->s));
 	if (x->sub)
 		video_unsubscribe(x->sub);
+	input_peer_free(x->ip);  /* releases keys and buttons still held */
 	for (struct sio **pp = &set->list; *pp; pp = &(*pp)->next) {
 		if (*pp == x) {
 			*pp = x->next;
@@ -183,13 +220,16 @@ static const struct rd_conn_ops sio_conn_ops = {
 	.on_close = sio__on_close,
 };
 
-void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path)
+void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
+	const struct rd_sockaddr *peer)
 {
 	struct sio *x = xcalloc(1, sizeof(*x));
 	x->set = set;
 	x->conn = c;
-	rd_net_addr_str(rd_conn_peer(c), x->peer, sizeof(x->peer));
-	x->s = session_new(agent_session_host(set->a), rd_conn_peer(c), path, &sio_ops, x);
+	if (!peer)
+		peer = rd_conn_peer(c);
+	rd_net_addr_str(peer, x->peer, sizeof(x->peer));
+	x->s = session_new(agent_session_host(set->a), peer, path, &sio_ops, x);
 	x->next = set->list;
 	set->list = x;
 	set->count++;
@@ -263,5 +303,6 @@ struct sio_set *sio_set_new(struct agent *a)
 
 void sio_set_free(struct sio_set *set)
 {
+	input_hub_free(set->hub);
 	free(set);
 }

@@ -19,7 +19,9 @@ struct sio_set *sio_set_new(struct agent *a);
 /* Only when every session is gone (sio_set_count() == 0). */
 void sio_set_free(struct sio_set *set);
 /* Run a session on c (takes it over). Refused (closed) past SIO_MAX_SESSIONS. */
-void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path);
+/* peer: the controller's address when it is not the socket's peer (relay). */
+void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
+	const struct rd_sockaddr *peer);
 void sio_set_tick(struct sio_set *set, double now);
 /* Misc.close_reason to everyone, then close after flushing. */
 void sio_set_close_all(struct sio_set *set, const char *reason);
