@@ -7,10 +7,13 @@
 # "N passed, N failed"; exits non-zero when any target crashed, leaked,
 # timed out or could not run. Crash inputs are kept in $BUILD_FUZZ_DIR/artifacts/.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-dir=${1:?usage: test/fuzz/run.sh BUILD_FUZZ_DIR SECS}
-secs=${2:?usage: test/fuzz/run.sh BUILD_FUZZ_DIR SECS}
+usage="usage: test/fuzz/run.sh BUILD_FUZZ_DIR SECS"
+dir=${1:?$usage}
+secs=${2:?$usage}
 case $secs in ''|*[!0-9]*) echo "SECS must be a whole number of seconds" >&2; exit 2 ;; esac
+[ -d "$dir" ] || { echo "no such folder: $dir" >&2; exit 2; }
+dir=$(cd "$dir" && pwd)
+cd "$(dirname "$0")/../.."
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rdesk-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
