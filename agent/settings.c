@@ -48,6 +48,12 @@ static const struct rd_setting agent_table[] = {
 		"auto, x11, drm, pipewire or testsrc", S(capture_backend), 0, 0, 0 },
 	{ "display", 0, "capture", NULL, "RDESK_DISPLAY", RD_CFG_STR, NULL, "NAME",
 		"X display (:0), DRM card or PipeWire node (default: $DISPLAY)", S(display), 0, 0, 0 },
+	{ "input-backend", 0, "input", "backend", NULL, RD_CFG_STR, "auto", "NAME",
+		"auto (follows the capture backend), xdo, uinput or none", S(input_backend), 0, 0, 0 },
+	{ "view-only", 0, "input", NULL, NULL, RD_CFG_BOOL, "no", NULL,
+		"refuse remote keyboard, mouse and clipboard writes", S(view_only), 0, 0, 0 },
+	{ "clipboard-max", 0, "input", NULL, NULL, RD_CFG_INT, "262144", "BYTES",
+		"largest clipboard text passed either way", S(clipboard_max), 0, 4194304, 0 },
 	{ "codec", 0, "video", NULL, NULL, RD_CFG_STR, "auto", "NAME",
 		"auto (the controller's preference), h264 or vp9", S(codec), 0, 0, 0 },
 	{ "fps", 0, "video", NULL, NULL, RD_CFG_INT, "30", "N", "frames per second", S(fps), 1, 120, 0 },
@@ -117,6 +123,14 @@ static bool settings__check(struct agent_settings *st, char *err, size_t errlen)
 		settings__where(st, "capture-backend", st->capture_backend, where, sizeof(where));
 		snprintf(err, errlen, "%s: unknown capture backend \"%.40s\" (auto, x11, drm, pipewire, "
 			"testsrc)", where, st->capture_backend);
+		return false;
+	}
+	static const char *const inputs[] = { "auto", "xdo", "uinput", "none" };
+	ok = false;
+	for (size_t i = 0; i < RD_ARRAY_LEN(inputs); i++)
+		ok |= !strcmp(st->input_backend, inputs[i]);
+	if (!ok) {
+		snprintf(err, errlen, "[input] backend: unknown backend \"%.40s\"", st->input_backend);
 		return false;
 	}
 	ok = false;

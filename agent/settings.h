@@ -34,6 +34,10 @@ struct agent_settings {
 	/* [capture] */
 	char *capture_backend;
 	char *display;
+	/* [input] */
+	char *input_backend;
+	bool view_only;
+	long clipboard_max;
 	/* [video] */
 	char *codec;
 	long fps;
