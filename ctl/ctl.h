@@ -45,6 +45,11 @@ struct ctl_verb_settings {
 	char *output;
 	double duration;
 	bool help;
+	/* input verbs (input.c) */
+	char *button;    /* click: left | middle | right */
+	bool dbl;        /* click: --double */
+	char *region;    /* wait-for-change: X,Y,W,H */
+	double wait;     /* wait-for-change: --timeout SECS */
 };
 
 /* Paths. */
@@ -138,6 +143,12 @@ int ctl_verb_doctor(struct ctl *c);
 int ctl_verb_connect(struct ctl *c);
 int ctl_verb_screenshot(struct ctl *c);
 int ctl_verb_record(struct ctl *c);
+int ctl_verb_type(struct ctl *c);
+int ctl_verb_key(struct ctl *c);
+int ctl_verb_click(struct ctl *c);
+int ctl_verb_move(struct ctl *c);
+int ctl_verb_clipboard(struct ctl *c);
+int ctl_verb_wait_for_change(struct ctl *c);
 
 /* Usage and man page from the tables (usage.c). */
 struct rd_config;

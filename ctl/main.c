@@ -82,6 +82,23 @@ static const struct rd_setting record_opts[] = {
 	OPT_HELP,
 };
 static const struct rd_setting plain_opts[] = { OPT_HELP };
+static const struct rd_setting click_opts[] = {
+	{ "button", 'b', NULL, NULL, NULL, RD_CFG_STR, "left", "left|middle|right",
+		"which button to click", V(button), 0, 0, RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	{ "double", 0, NULL, NULL, NULL, RD_CFG_BOOL, "no", NULL, "click twice (a double click)",
+		V(dbl), 0, 0, RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	OPT_HELP,
+};
+static const struct rd_setting wait_opts[] = {
+	OPT_CODEC,
+	{ "region", 0, NULL, NULL, NULL, RD_CFG_STR, NULL, "X,Y,W,H",
+		"watch only this rectangle (default: the whole screen)", V(region), 0, 0,
+		RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	{ "timeout", 't', NULL, NULL, NULL, RD_CFG_DOUBLE, "30", "SECS",
+		"give up after SECS once the first frame is in (exit 7)", V(wait), 0.1, 86400,
+		RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	OPT_HELP,
+};
 
 const struct ctl_verb ctl_verbs[] = {
 	{ "connect", "ID", "open a session and show it live",
@@ -100,13 +117,27 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "doctor", "ID", "try every path and explain what works",
 		"Reports this side's NAT type, the peer's, which path worked, the timings, and why any path "
 		"failed.", plain_opts, RD_ARRAY_LEN(plain_opts), 1, 1, ctl_verb_doctor },
-	{ "type", "ID TEXT", "type text on the peer", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 2, 2, NULL },
-	{ "key", "ID KEY", "press a key combination", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 2, 2, NULL },
-	{ "click", "ID X Y", "click at a position", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 3, 3, NULL },
-	{ "move", "ID X Y", "move the pointer", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 3, 3, NULL },
-	{ "clipboard", "ID", "read or set the clipboard", NULL, plain_opts, RD_ARRAY_LEN(plain_opts), 1, 2, NULL },
-	{ "wait-for-change", "ID", "wait until the screen changes", NULL, plain_opts,
-		RD_ARRAY_LEN(plain_opts), 1, 1, NULL },
+	{ "type", "ID TEXT", "type text on the peer",
+		"Types TEXT (UTF-8; characters missing from the peer's keymap are bound for the moment on "
+		"X11; the console takes US-keymap ASCII) into whatever has the focus.",
+		plain_opts, RD_ARRAY_LEN(plain_opts), 2, 2, ctl_verb_type },
+	{ "key", "ID COMBO...", "press key combinations",
+		"Presses and releases each COMBO in turn: modifiers joined with '+' and a key name or one "
+		"character, e.g. ctrl+alt+f2, Return, shift+Tab, ctrl+c, ctrl++.",
+		plain_opts, RD_ARRAY_LEN(plain_opts), 2, 64, ctl_verb_key },
+	{ "click", "ID X Y", "click at a position",
+		"Moves the pointer to X,Y (pixels of the remote screen) and clicks.",
+		click_opts, RD_ARRAY_LEN(click_opts), 3, 3, ctl_verb_click },
+	{ "move", "ID X Y", "move the pointer", "Moves the pointer to X,Y (pixels of the remote screen).",
+		plain_opts, RD_ARRAY_LEN(plain_opts), 3, 3, ctl_verb_move },
+	{ "clipboard", "ID get|set [TEXT]", "read or set the clipboard",
+		"get prints the peer's clipboard text; set puts TEXT (or standard input) on it. A peer "
+		"without a clipboard (a console) is an error.",
+		plain_opts, RD_ARRAY_LEN(plain_opts), 2, 3, ctl_verb_clipboard },
+	{ "wait-for-change", "ID", "wait until the screen changes",
+		"Takes the first frame as reference and returns when the screen (or --region) differs "
+		"from it; exit 7 when --timeout passes first.", wait_opts,
+		RD_ARRAY_LEN(wait_opts), 1, 1, ctl_verb_wait_for_change },
 };
 const size_t ctl_nverbs = RD_ARRAY_LEN(ctl_verbs);
 

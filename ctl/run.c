@@ -182,6 +182,10 @@ static void on_decoded(struct ctl_decoder *d, AVFrame *f, int64_t pts, double ms
 		if (!r->recording && !r->rec)
 			rec_start(r, f->width, f->height);
 		break;
+	case CTL_RUN_HOOKS:
+		if (r->o.hooks->on_frame)
+			r->o.hooks->on_frame(r, f, r->o.hooks->ud);
+		break;
 	case CTL_RUN_VIEW:
 		if (r->viewer && ctl_viewer_frame(r->viewer, f) == RD_ERR_IO)
 			run_fail(r, CTL_EXIT_FAIL, "no_viewer", "neither mpv nor ffplay could be started");
@@ -225,6 +229,15 @@ static void on_ready(struct ctl_session *s, int w, int h, void *ud)
 		run_end(r);
 		return;
 	}
+	if (r->o.mode == CTL_RUN_HOOKS) {
+		if (r->o.hooks->on_frame && !(r->dec = ctl_decoder_new(r->loop, &dec_ops, r)))
+			run_fail(r, CTL_EXIT_FAIL, "internal", "cannot start the decoder");
+		else
+			r->o.hooks->on_ready(r, s, w, h, r->o.hooks->ud);
+		if (r->dec && !r->finished)
+			refresh(r);
+		return;
+	}
 	r->res->width = 0;
 	(void)w;
 	(void)h;
@@ -252,7 +265,7 @@ static void on_video(struct ctl_session *s, enum ctl_codec codec, const uint8_t 
 {
 	struct run *r = ud;
 	(void)s;
-	if (r->finished)
+	if (r->finished || (r->o.mode == CTL_RUN_HOOKS && !r->dec))
 		return;
 	if (!r->got_key) {
 		if (!key) {
@@ -312,8 +325,26 @@ static void on_end(struct ctl_session *s, void *ud)
 	run_end(r);
 }
 
+static void on_message(struct ctl_session *s, const Hbb__Message *m, void *ud)
+{
+	struct run *r = ud;
+	(void)s;
+	if (r->o.mode == CTL_RUN_HOOKS && !r->finished && r->o.hooks->on_message)
+		r->o.hooks->on_message(r, m, r->o.hooks->ud);
+}
+
+void ctl_run_finish(struct run *r)
+{
+	run_end(r);
+}
+
+struct ev_loop *ctl_run_loop(struct run *r)
+{
+	return r->loop;
+}
+
 static const struct ctl_session_ops sess_ops = {
-	.on_ready = on_ready, .on_video = on_video, .on_end = on_end,
+	.on_ready = on_ready, .on_video = on_video, .on_end = on_end, .on_message = on_message,
 };
 
 static void on_connected(struct ctl_connect *cc, int err, struct rd_conn *conn,
@@ -410,7 +441,7 @@ int ctl_run(struct ctl *c, const struct ctl_run_opts *o, struct ctl_result *res,
 	r->cc = ctl_connect_start(r->loop, &co, res, on_connected, r);
 	if (r->cc)
 		ev_run(r->loop, 0);
-	if (r->o.mode == CTL_RUN_VIEW && r->s && !r->res->error)
+	if ((r->o.mode == CTL_RUN_VIEW || r->o.mode == CTL_RUN_HOOKS) && r->s && !r->res->error)
 		ctl_session_close(r->s);
 	ctl_session_free(r->s);
 	ctl_decoder_free(r->dec);

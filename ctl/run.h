@@ -7,18 +7,37 @@
 
 #include "connect.h"
 #include "ctl.h"
+#include "message.pb-c.h"
 
 enum ctl_run_mode {
 	CTL_RUN_ATTEMPT,     /* doctor: stop once the handshake is done */
 	CTL_RUN_SCREENSHOT,
 	CTL_RUN_RECORD,
 	CTL_RUN_VIEW,
+	CTL_RUN_HOOKS,       /* a verb drives the live session through hooks */
 };
+
+/* CTL_RUN_HOOKS (input verbs): called on the loop. A verb ends the run with
+ * ctl_run_finish (a failure goes to res first); queued messages are flushed
+ * before the session closes. */
+struct run;
+struct ctl_session;
+struct AVFrame;
+struct ctl_run_hooks {
+	void (*on_ready)(struct run *r, struct ctl_session *s, int width, int height, void *ud);
+	/* Decoded frames; NULL = the video is not decoded. */
+	void (*on_frame)(struct run *r, const struct AVFrame *f, void *ud);
+	void (*on_message)(struct run *r, const Hbb__Message *m, void *ud);
+	void *ud;
+};
+void ctl_run_finish(struct run *r);
+struct ev_loop *ctl_run_loop(struct run *r);
 
 struct ctl_run_opts {
 	enum ctl_run_mode mode;
 	bool force_relay;
 	bool no_relay;
+	const struct ctl_run_hooks *hooks;  /* CTL_RUN_HOOKS */
 };
 
 /* Common checks and settings (server, key, known_peers). Fills res on error

@@ -226,9 +226,14 @@ static void on_frame(struct rd_conn *c, const uint8_t *p, size_t len, void *ud)
 		break;
 	case HBB__MESSAGE__UNION_MISC:
 		on_misc(s, m->misc);
+		if (!s->ended && s->st == SS_LIVE && s->ops->on_message)
+			s->ops->on_message(s, m, s->ud);
 		break;
 	default:
-		log_debug("ignored %s", rd_pb_message_name(m));
+		if (s->st == SS_LIVE && s->ops->on_message)
+			s->ops->on_message(s, m, s->ud);
+		else
+			log_debug("ignored %s", rd_pb_message_name(m));
 		break;
 	}
 	hbb__message__free_unpacked(m, NULL);
@@ -326,6 +331,13 @@ void ctl_session_refresh_video(struct ctl_session *s)
 	m.misc = &misc;
 	send_msg(s, &m);
 	log_info("asked %s for a keyframe", s->id);
+}
+
+int ctl_session_send(struct ctl_session *s, Hbb__Message *m)
+{
+	if (s->ended || s->st != SS_LIVE || !s->conn || rd_conn_closing(s->conn))
+		return RD_ERR_CLOSED;
+	return rd_conn_send_pb(s->conn, &m->base);
 }
 
 void ctl_session_close(struct ctl_session *s)

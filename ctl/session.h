@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "ctl.h"
 #include "decode.h"
+#include "message.pb-c.h"
 
 struct ev_loop;
 struct rd_conn;
@@ -32,6 +33,8 @@ struct ctl_session_ops {
 	/* The session ended; a failure is in res (ctl_result_fail) unless the verb
 	 * itself closed it. Never free the session inside this callback. */
 	void (*on_end)(struct ctl_session *s, void *ud);
+	/* Optional: other messages once logged in (Clipboard, Misc.permission_info). */
+	void (*on_message)(struct ctl_session *s, const Hbb__Message *m, void *ud);
 };
 
 /* Takes over conn. Checks the pin first: a different pinned key ends the
@@ -41,6 +44,9 @@ struct ctl_session *ctl_session_new(struct ev_loop *loop, struct rd_conn *conn,
 	void *ud);
 /* Ask the agent for a keyframe (Misc.refresh_video). */
 void ctl_session_refresh_video(struct ctl_session *s);
+/* Queue one message to the agent (input, clipboard). RD_ERR_CLOSED unless
+ * logged in. */
+int ctl_session_send(struct ctl_session *s, Hbb__Message *m);
 /* Say goodbye (Misc.close_reason) and close; on_end follows from the loop. */
 void ctl_session_close(struct ctl_session *s);
 bool ctl_session_logged_in(const struct ctl_session *s);
