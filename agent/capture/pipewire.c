@@ -387,14 +387,22 @@ fail:
 static void pwcap_close(struct capture *c)
 {
 	struct pwcap *p = (struct pwcap *)c;
+	/* Unlink first, give the buffers back, and let the daemon finish with
+	 * both (bounded) before the connection goes. */
+	if (p->link)
+		pw_proxy_destroy(p->link);
 	if (p->stream) {
 		if (p->held)
 			pw_stream_queue_buffer(p->stream, p->held);
+		p->held = NULL;
+		pw_stream_disconnect(p->stream);
+	}
+	if (p->core && !p->failed)
+		roundtrip(p, rd_now() + 0.5);
+	if (p->stream) {
 		spa_hook_remove(&p->stream_listener);
 		pw_stream_destroy(p->stream);
 	}
-	if (p->link)
-		pw_proxy_destroy(p->link);
 	if (p->registry) {
 		spa_hook_remove(&p->registry_listener);
 		pw_proxy_destroy((struct pw_proxy *)p->registry);
