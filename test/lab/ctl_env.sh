@@ -5,6 +5,8 @@
 #   ctl_agent_start ID [extra flags]   starts it (sets CTL_AGENT_PID) and waits until the server lists it
 #   rdctl_run ARGS...             rdctl with HOME=$CTL_HOME, --server/--key set; json in $CTL_OUT, exit in $CTL_RC
 CTL_PW=${CTL_PW:-s3cret-pw}
+CTL_WRAP=()        # command prefix for rdctl (e.g. ip netns exec NS)
+CTL_AGENT_WRAP=()  # and for the agent
 CTL_HOME=$T_TMP/home
 mkdir -p "$CTL_HOME"
 for b in rd-rendezvous rd-relay rd-agent rdctl; do
@@ -57,7 +59,7 @@ ctl_agent_rekey() {
 ctl_agent_start() {
 	local id=$1; shift
 	local d=$T_TMP/agent-$id i
-	t_bg "$RD_BUILD/rd-agent" run --config "$d/agent.ini" "$@" >>"$d/agent.log" 2>&1
+	t_bg "${CTL_AGENT_WRAP[@]}" "$RD_BUILD/rd-agent" run --config "$d/agent.ini" "$@" >>"$d/agent.log" 2>&1
 	CTL_AGENT_PID=$T_LAST_PID
 	for i in $(seq 100); do
 		rdctl_run lookup "$id" && return 0
@@ -68,7 +70,7 @@ ctl_agent_start() {
 }
 
 rdctl_run() {
-	CTL_OUT=$(HOME=$CTL_HOME RDESK_PASSWORD=${RDESK_PASSWORD-$CTL_PW} "$RD_BUILD/rdctl" \
+	CTL_OUT=$(HOME=$CTL_HOME RDESK_PASSWORD=${RDESK_PASSWORD-$CTL_PW} "${CTL_WRAP[@]}" "$RD_BUILD/rdctl" \
 		--server "$CTL_SERVER_HOST:$CTL_PORT" --key "$CTL_KEY" --json "$@" 2>>"$T_TMP/rdctl.err")
 	CTL_RC=$?
 	echo "$CTL_OUT" >>"$T_TMP/rdctl.out"
