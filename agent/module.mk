@@ -40,3 +40,4 @@ $(B)/test/tools/drm-pattern: $(B)/test/tools/drm-pattern.o
 TEST_PROGRAMS += $(B)/test/tools/drm-pattern
 test_capture_drm_OBJS := $(LIBAGENT)
 test_capture_drm_LIBS := $(AGENT_LIBS)
+fuzz_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o
