@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# rd-agent and systemd: READY=1 once registered (and only once), watchdog
+# pings, STOPPING=1 on SIGTERM, through a notify socket of our own; and a
+# second agent claiming a taken ID gets UUID_MISMATCH, takes a new ID, says
+# so loudly and registers with it.
+source "$(dirname "$0")/../lib.sh"
+B=$RD_BUILD
+for b in rd-rendezvous rd-agent; do
+	[ -x "$B/$b" ] || { not_ok "$b is not built in $B"; t_done; }
+done
+command -v socat >/dev/null || { not_ok "socat missing (make deps)"; t_done; }
+PORT=$(t_free_port 2)
+mkdir -p "$T_TMP/rv"
+KEY=$("$B/rd-rendezvous" --data-dir "$T_TMP/rv" --print-key 2>/dev/null)
+t_bg "$B/rd-rendezvous" -p "$PORT" -b 127.0.0.1 -k - --data-dir "$T_TMP/rv" --config /dev/null \
+	>"$T_TMP/rendezvous.log" 2>&1
+check "rendezvous up" t_wait_tcp "$PORT" 10
+
+NS=$T_TMP/notify.sock
+t_bg socat -u UNIX-RECV:"$NS" OPEN:"$T_TMP/notify.log",creat,append
+for i in $(seq 50); do [ -S "$NS" ] && break; sleep 0.1; done
+check "notify socket" test -S "$NS"
+
+enroll() { # enroll NAME ID
+	"$B/rd-agent" enroll --config "$T_TMP/$1.ini" --server "127.0.0.1:$PORT" --key "$KEY" --id "$2" \
+		--data-dir "$T_TMP/$1" >/dev/null 2>&1 &&
+	printf '[server]\nregister-interval = 2\n[capture]\nbackend = testsrc\n' >>"$T_TMP/$1.ini"
+}
+check "agent one enrolled" enroll one sdtest01
+NOTIFY_SOCKET=$NS WATCHDOG_USEC=1000000 t_bg "$B/rd-agent" run --config "$T_TMP/one.ini" >"$T_TMP/one.log" 2>&1
+P1=$T_LAST_PID
+t_wait_file "$T_TMP/one.log" "registered with" 10
+check "READY=1 sent once registered" t_wait_file "$T_TMP/notify.log" "READY=1" 5
+check "STATUS names the ID" grep -q "STATUS=registered as sdtest01" "$T_TMP/notify.log"
+sleep 3
+n=$(grep -o "WATCHDOG=1" "$T_TMP/notify.log" | wc -l)
+check "watchdog pings at half the interval ($n in ~3 s)" test "$n" -ge 4
+check_eq "READY=1 only once" 1 "$(grep -o "READY=1" "$T_TMP/notify.log" | wc -l)"
+
+# A second machine claims the same ID: the server says UUID_MISMATCH.
+check "agent two enrolled with the same ID" enroll two sdtest01
+t_bg "$B/rd-agent" run --config "$T_TMP/two.ini" >"$T_TMP/two.log" 2>&1
+P2=$T_LAST_PID
+check "UUID_MISMATCH logged loudly" t_wait_file "$T_TMP/two.log" "ERROR agent: ID sdtest01 is registered to another machine \\(UUID_MISMATCH\\)" 15
+new=$(cat "$T_TMP/two/id")
+check "a new 10-digit ID was stored" grep -qE '^1[0-9]{9}$' <<<"$new"
+check "registered under the new ID" t_wait_file "$T_TMP/two.log" "registered with .* as $new" 10
+check_eq "rd-agent id shows the new ID" "$new" "$(RDESK_DATA_DIR=$T_TMP/two "$B/rd-agent" id --config "$T_TMP/two.ini")"
+check "the first agent keeps its ID" bash -c "! grep -q UUID_MISMATCH '$T_TMP/one.log'"
+
+kill -TERM "$P1"
+for i in $(seq 60); do kill -0 "$P1" 2>/dev/null || break; sleep 0.1; done
+check "STOPPING=1 on SIGTERM" grep -q "STOPPING=1" "$T_TMP/notify.log"
+wait "$P1"; check_eq "clean exit" 0 $?
+t_stop "$P2"
+t_done
