@@ -17,6 +17,14 @@ $(B)/rdctl: $(B)/ctl/main.o $(LIBCTL) $(LIBCOMMON)
 
 PROGRAMS += $(B)/rdctl
 
+# The mpv input script is built into rdctl as a C string (works from a clone
+# and after make install without a data folder).
+$(B)/gen/rdesk_input_lua.h: ctl/rdesk-input.lua
+	$(call msg,GEN,$@)
+	@mkdir -p $(@D)
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@
+$(B)/ctl/mpv_input.o: $(B)/gen/rdesk_input_lua.h
+
 test_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o
 test_ctl_args_OBJS := $(B)/ctl/args.o
 test_ctl_media_OBJS := $(B)/ctl/record.o $(B)/ctl/png.o $(B)/ctl/decode.o

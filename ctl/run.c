@@ -19,6 +19,7 @@
 #include "session.h"
 #include "util.h"
 #include "viewer.h"
+#include "mpv_input.h"
 
 #define MEDIA_WAIT_SECS 15.0
 #define HELD_MAX 256
@@ -40,6 +41,7 @@ struct run {
 	struct ctl_session *s;
 	struct ctl_decoder *dec;
 	struct ctl_viewer *viewer;
+	struct ctl_mpv_input *mpv_input;   /* keyboard and mouse from the mpv window */
 	struct ctl_recorder *rec;
 	ev_timer deadline, media, stop;
 	ev_signal sigint, sigterm;
@@ -251,6 +253,10 @@ static void on_ready(struct ctl_session *s, int w, int h, void *ud)
 		snprintf(title, sizeof(title), "rdctl %s", r->c->id);
 		if (strcmp(r->c->vs.viewer, "none") != 0)
 			r->viewer = ctl_viewer_new(r->loop, r->c->vs.viewer, title, &viewer_ops, r);
+		if (r->viewer && strcmp(r->c->vs.viewer, "mpv") == 0) {
+			r->mpv_input = ctl_mpv_input_new(r->loop, r->s);
+			ctl_viewer_set_input(r->viewer, r->mpv_input);
+		}
 		if (r->c->vs.duration > 0) {
 			ev_timer_set(&r->stop, r->c->vs.duration, 0);
 			ev_timer_start(r->loop, &r->stop);
@@ -446,6 +452,7 @@ int ctl_run(struct ctl *c, const struct ctl_run_opts *o, struct ctl_result *res,
 	ctl_session_free(r->s);
 	ctl_decoder_free(r->dec);
 	ctl_viewer_free(r->viewer);
+	ctl_mpv_input_free(r->mpv_input);
 	if (r->rec)
 		ctl_recorder_free(r->rec);
 	ctl_connect_free(r->cc);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "util.h"
 #include "viewer.h"
+#include "mpv_input.h"
 
 extern char **environ;
 
@@ -45,6 +46,7 @@ struct ctl_viewer {
 	int next_w, next_h;
 	unsigned long frames;
 	bool closed;
+	struct ctl_mpv_input *mi;  /* input from the mpv window, or NULL */
 };
 
 static void player_stop_io(struct player *p)
@@ -123,14 +125,15 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 
 static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h)
 {
-	char geom[64], wstr[32], hstr[32], title[160];
+	char geom[64], wstr[32], hstr[32], title[160], ipc[360] = "--really-quiet",
+		script[360] = "--really-quiet";
 	int pfd[2];
 	posix_spawn_file_actions_t fa;
 	struct player *p;
 	const char *argv_mpv[] = { "mpv", "--no-config", "--really-quiet", "--demuxer=rawvideo",
 		wstr, hstr, "--demuxer-rawvideo-mp-format=yuv420p", "--demuxer-rawvideo-fps=60",
 		"--untimed", "--cache=no", "--profile=low-latency", "--keep-open=no", "--osc=no",
-		"--input-default-bindings=yes", title, "-", NULL, NULL };
+		"--input-default-bindings=yes", ipc, script, title, "-", NULL, NULL };
 	const char *argv_ffplay[] = { "ffplay", "-loglevel", "error", "-fflags", "nobuffer",
 		"-framedrop", "-f", "rawvideo", "-pixel_format", "yuv420p", "-video_size", geom,
 		"-window_title", v->title, "-i", "-", NULL };
@@ -148,6 +151,14 @@ static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h
 	snprintf(wstr, sizeof(wstr), "--demuxer-rawvideo-w=%d", w);
 	snprintf(hstr, sizeof(hstr), "--demuxer-rawvideo-h=%d", h);
 	snprintf(title, sizeof(title), "--title=%s", v->title);
+	/* Keyboard and mouse to the agent: our script and an IPC socket. */
+	bool with_input = v->mi && argv == argv_mpv && ctl_mpv_input_script(v->mi);
+	const char *sock = with_input ? ctl_mpv_input_next_socket(v->mi) : NULL;
+	with_input = sock != NULL;
+	if (with_input) {
+		snprintf(ipc, sizeof(ipc), "--input-ipc-server=%s", sock);
+		snprintf(script, sizeof(script), "--script=%s", ctl_mpv_input_script(v->mi));
+	}
 	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return NULL;
 	posix_spawn_file_actions_init(&fa);
@@ -177,6 +188,8 @@ static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h
 	ev_io_init(&p->io, on_writable, p->fd, EV_WRITE);
 	p->io.data = p;
 	log_info("started %s (pid %d) for %dx%d", argv[0], (int)p->pid, w, h);
+	if (with_input)
+		ctl_mpv_input_attach(v->mi, w, h);
 	return p;
 }
 
@@ -237,6 +250,11 @@ int ctl_viewer_frame(struct ctl_viewer *v, const AVFrame *f)
 	v->next_h = h;
 	start_write(v);
 	return v->closed ? RD_ERR_IO : RD_OK;
+}
+
+void ctl_viewer_set_input(struct ctl_viewer *v, struct ctl_mpv_input *mi)
+{
+	v->mi = mi;
 }
 
 unsigned long ctl_viewer_frames(const struct ctl_viewer *v)

@@ -18,6 +18,10 @@ struct ctl_viewer_ops {
 /* kind: "mpv" or "ffplay". The loop must be the default loop (child watchers). */
 struct ctl_viewer *ctl_viewer_new(struct ev_loop *loop, const char *kind, const char *title,
 	const struct ctl_viewer_ops *ops, void *ud);
+/* Keyboard and mouse in mpv go to the agent through mi (borrowed): each
+ * mpv started from now on loads its script and opens an input socket. */
+struct ctl_mpv_input;
+void ctl_viewer_set_input(struct ctl_viewer *v, struct ctl_mpv_input *mi);
 /* Queue a frame (copied). RD_ERR_IO when no player could be started. */
 int ctl_viewer_frame(struct ctl_viewer *v, const struct AVFrame *f);
 /* Frames written so far. */

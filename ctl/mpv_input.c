@@ -1,0 +1,564 @@
+/* mpv_input: see mpv_input.h. */
+#include "mpv_input.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#define RD_LOG_SUBSYS "viewer"
+#include "err.h"
+#include "input.h"
+#include "log.h"
+#include "session.h"
+#include "util.h"
+
+static const char lua_script[] =
+#include "rdesk_input_lua.h"
+	;
+
+/* ---- a small JSON reader for mpv's event lines ---- */
+
+#define JSON_DEPTH 16
+
+struct jp {
+	const char *p, *end;
+	int depth;
+};
+
+static void ws(struct jp *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+		else return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void put_utf8(char *out, size_t outsz, size_t *o, unsigned cp)
+{
+	char b[4];
+	size_t n;
+	if (cp < 0x80) { b[0] = (char)cp; n = 1; }
+	else if (cp < 0x800) { b[0] = (char)(0xc0 | (cp >> 6)); b[1] = (char)(0x80 | (cp & 0x3f)); n = 2; }
+	else if (cp < 0x10000) { b[0] = (char)(0xe0 | (cp >> 12)); b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f)); n = 3; }
+	else { b[0] = (char)(0xf0 | (cp >> 18)); b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f)); b[3] = (char)(0x80 | (cp & 0x3f)); n = 4; }
+	if (*o + n < outsz) {
+		memcpy(out + *o, b, n);
+		*o += n;
+	}
+}
+
+/* A string into out (NUL-terminated, cut to fit; out may be NULL to skip). */
+static int jstring(struct jp *j, char *out, size_t outsz)
+{
+	size_t o = 0;
+	if (j->p >= j->end || *j->p != '"')
+		return RD_ERR_PROTO;
+	j->p++;
+	while (j->p < j->end && *j->p != '"') {
+		unsigned char c = (unsigned char)*j->p++;
+		if (c < 0x20)
+			return RD_ERR_PROTO;
+		if (c != '\\') {
+			if (out && o + 1 < outsz)
+				out[o++] = (char)c;
+			continue;
+		}
+		if (j->p >= j->end)
+			return RD_ERR_PROTO;
+		char e = *j->p++;
+		unsigned cp;
+		switch (e) {
+		case '"': case '\\': case '/': cp = (unsigned char)e; break;
+		case 'b': cp = '\b'; break;
+		case 'f': cp = '\f'; break;
+		case 'n': cp = '\n'; break;
+		case 'r': cp = '\r'; break;
+		case 't': cp = '\t'; break;
+		case 'u':
+			if (j->end - j->p < 4 || hex4(j->p, &cp))
+				return RD_ERR_PROTO;
+			j->p += 4;
+			if (cp >= 0xd800 && cp < 0xdc00) {
+				unsigned lo;
+				if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || hex4(j->p + 2, &lo) ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return RD_ERR_PROTO;
+				j->p += 6;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+				return RD_ERR_PROTO;
+			}
+			break;
+		default:
+			return RD_ERR_PROTO;
+		}
+		if (out)
+			put_utf8(out, outsz, &o, cp);
+	}
+	if (j->p >= j->end)
+		return RD_ERR_PROTO;
+	j->p++;
+	if (out && outsz)
+		out[o] = '\0';
+	return RD_OK;
+}
+
+static int jnumber(struct jp *j, double *out)
+{
+	char buf[64];
+	size_t n = 0;
+	while (j->p < j->end && n + 1 < sizeof(buf) && strchr("+-0123456789.eE", *j->p) && *j->p)
+		buf[n++] = *j->p++;
+	buf[n] = '\0';
+	if (n == 0)
+		return RD_ERR_PROTO;
+	char *e;
+	double v = strtod(buf, &e);
+	if (*e || !isfinite(v))
+		return RD_ERR_PROTO;
+	*out = v;
+	return RD_OK;
+}
+
+static int jvalue(struct jp *j);
+
+static int jword(struct jp *j, const char *w)
+{
+	size_t n = strlen(w);
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n) != 0)
+		return RD_ERR_PROTO;
+	j->p += n;
+	return RD_OK;
+}
+
+/* Walk an object or array; each member or element goes to fn (NULL = skip). */
+typedef int (*member_fn)(struct jp *j, const char *key, void *ud);
+
+static int jcontainer(struct jp *j, bool object, member_fn fn, void *ud)
+{
+	char key[32];
+	if (++j->depth > JSON_DEPTH)
+		return RD_ERR_PROTO;
+	j->p++;
+	ws(j);
+	if (j->p < j->end && *j->p == (object ? '}' : ']')) {
+		j->p++;
+		j->depth--;
+		return RD_OK;
+	}
+	for (;;) {
+		ws(j);
+		if (object) {
+			if (jstring(j, key, sizeof(key)) != RD_OK)
+				return RD_ERR_PROTO;
+			ws(j);
+			if (j->p >= j->end || *j->p != ':')
+				return RD_ERR_PROTO;
+			j->p++;
+			ws(j);
+		}
+		int rc = fn ? fn(j, object ? key : NULL, ud) : jvalue(j);
+		if (rc != RD_OK)
+			return rc;
+		ws(j);
+		if (j->p >= j->end)
+			return RD_ERR_PROTO;
+		if (*j->p == ',') {
+			j->p++;
+			continue;
+		}
+		if (*j->p != (object ? '}' : ']'))
+			return RD_ERR_PROTO;
+		j->p++;
+		j->depth--;
+		return RD_OK;
+	}
+}
+
+static int jvalue(struct jp *j)
+{
+	double d;
+	ws(j);
+	if (j->p >= j->end)
+		return RD_ERR_PROTO;
+	switch (*j->p) {
+	case '{': return jcontainer(j, true, NULL, NULL);
+	case '[': return jcontainer(j, false, NULL, NULL);
+	case '"': return jstring(j, NULL, 0);
+	case 't': return jword(j, "true");
+	case 'f': return jword(j, "false");
+	case 'n': return jword(j, "null");
+	default: return jnumber(j, &d);
+	}
+}
+
+struct parse_state {
+	struct ctl_mpv_event *ev;
+	char event[32];
+	char name[32];
+	bool have_osd;
+	int osd_fields;
+};
+
+static int on_arg(struct jp *j, const char *key, void *ud)
+{
+	struct parse_state *st = ud;
+	(void)key;
+	if (*j->p != '"' || st->ev->nargs >= CTL_MPV_MAX_ARGS)
+		return jvalue(j);
+	return jstring(j, st->ev->args[st->ev->nargs++], CTL_MPV_ARG_MAX);
+}
+
+static int on_osd(struct jp *j, const char *key, void *ud)
+{
+	struct parse_state *st = ud;
+	static const char *const names[] = { "w", "h", "ml", "mr", "mt", "mb" };
+	int *fields[] = { &st->ev->osd.w, &st->ev->osd.h, &st->ev->osd.ml, &st->ev->osd.mr,
+		&st->ev->osd.mt, &st->ev->osd.mb };
+	for (size_t i = 0; i < RD_ARRAY_LEN(names); i++) {
+		if (strcmp(key, names[i]) != 0)
+			continue;
+		double d;
+		if (jnumber(j, &d) != RD_OK || d < 0 || d > 1e5)
+			return RD_ERR_PROTO;
+		*fields[i] = (int)d;
+		st->osd_fields |= 1 << i;
+		return RD_OK;
+	}
+	return jvalue(j);
+}
+
+static int on_top(struct jp *j, const char *key, void *ud)
+{
+	struct parse_state *st = ud;
+	if (!strcmp(key, "event") && *j->p == '"')
+		return jstring(j, st->event, sizeof(st->event));
+	if (!strcmp(key, "name") && *j->p == '"')
+		return jstring(j, st->name, sizeof(st->name));
+	if (!strcmp(key, "args") && *j->p == '[')
+		return jcontainer(j, false, on_arg, st);
+	if (!strcmp(key, "data") && *j->p == '{') {
+		st->have_osd = true;
+		return jcontainer(j, true, on_osd, st);
+	}
+	return jvalue(j);
+}
+
+int ctl_mpv_parse_event(const char *line, size_t len, struct ctl_mpv_event *out)
+{
+	struct jp j = { line, line + len, 0 };
+	struct parse_state st = { .ev = out };
+	memset(out, 0, sizeof(*out));
+	ws(&j);
+	if (j.p >= j.end || *j.p != '{')
+		return RD_ERR_PROTO;
+	int rc = jcontainer(&j, true, on_top, &st);
+	ws(&j);
+	if (rc != RD_OK || j.p != j.end) {
+		memset(out, 0, sizeof(*out));
+		return RD_ERR_PROTO;
+	}
+	if (!strcmp(st.event, "client-message"))
+		out->kind = CTL_MPV_MESSAGE;
+	else if (!strcmp(st.event, "property-change") && !strcmp(st.name, "osd-dimensions") &&
+	    st.have_osd && (st.osd_fields & 3) == 3)
+		out->kind = CTL_MPV_OSD;
+	return RD_OK;
+}
+
+bool ctl_mpv_map(const struct ctl_mpv_osd *osd, int rw, int rh, int wx, int wy, int *rx, int *ry)
+{
+	int vw = osd->w - osd->ml - osd->mr, vh = osd->h - osd->mt - osd->mb;
+	if (vw <= 0 || vh <= 0 || rw <= 0 || rh <= 0)
+		return false;
+	long x = ((long)(wx - osd->ml) * rw) / vw, y = ((long)(wy - osd->mt) * rh) / vh;
+	*rx = (int)(x < 0 ? 0 : x >= rw ? rw - 1 : x);
+	*ry = (int)(y < 0 ? 0 : y >= rh ? rh - 1 : y);
+	return true;
+}
+
+/* ---- the IPC client ---- */
+
+#define CONNECT_TRIES 100   /* every 50 ms: mpv makes its socket once it runs */
+
+struct ctl_mpv_input {
+	struct ev_loop *loop;
+	struct ctl_session *s;
+	char dir[256];
+	char script[300];
+	char sock[300];
+	unsigned seq;
+	int fd;
+	ev_io io;
+	ev_timer retry;
+	int tries;
+	int rw, rh;
+	struct ctl_mpv_osd osd;
+	bool have_osd;
+	int x, y;             /* last remote pointer position */
+	char line[CTL_MPV_LINE_MAX];
+	size_t len;
+	bool overlong;
+	unsigned long events;
+};
+
+static void mi_close(struct ctl_mpv_input *mi)
+{
+	if (mi->fd >= 0) {
+		ev_io_stop(mi->loop, &mi->io);
+		close(mi->fd);
+		mi->fd = -1;
+	}
+	ev_timer_stop(mi->loop, &mi->retry);
+	mi->len = 0;
+	mi->have_osd = false;
+}
+
+static bool mi_point(struct ctl_mpv_input *mi, const char *sx, const char *sy)
+{
+	char *e1, *e2;
+	long wx = strtol(sx, &e1, 10), wy = strtol(sy, &e2, 10);
+	if (*e1 || *e2 || !mi->have_osd)
+		return false;
+	return ctl_mpv_map(&mi->osd, mi->rw, mi->rh, (int)wx, (int)wy, &mi->x, &mi->y);
+}
+
+static int mi_button(const char *name)
+{
+	if (!strcmp(name, "MBTN_LEFT")) return CTL_BTN_LEFT;
+	if (!strcmp(name, "MBTN_RIGHT")) return CTL_BTN_RIGHT;
+	if (!strcmp(name, "MBTN_MID")) return CTL_BTN_MIDDLE;
+	if (!strcmp(name, "MBTN_BACK")) return CTL_BTN_BACK;
+	if (!strcmp(name, "MBTN_FORWARD")) return CTL_BTN_FORWARD;
+	return 0;
+}
+
+/* Modifiers written before a mouse name ("Ctrl+MBTN_LEFT"): strip them. */
+static const char *mi_strip(const char *name, struct ctl_key *k)
+{
+	const char *plus;
+	memset(k, 0, sizeof(*k));
+	while ((plus = strchr(name, '+')) != NULL && plus[1]) {
+		int m = ctl_keymap_modifier(name, (size_t)(plus - name));
+		if (!m || k->nmods >= CTL_KEY_MAX_MODS)
+			break;
+		k->mods[k->nmods++] = m;
+		name = plus + 1;
+	}
+	return name;
+}
+
+static void mi_message(struct ctl_mpv_input *mi, const struct ctl_mpv_event *ev)
+{
+	const char (*a)[CTL_MPV_ARG_MAX] = ev->args;
+	struct ctl_key k;
+	if (ev->nargs < 2 || strcmp(a[0], "rdesk") != 0)
+		return;
+	if (!strcmp(a[1], "move") && ev->nargs == 4) {
+		if (mi_point(mi, a[2], a[3]) &&
+		    ctl_input_send_mouse(mi->s, CTL_MOUSE_MOVE, 0, mi->x, mi->y, NULL, 0) == RD_OK)
+			mi->events++;
+	} else if (!strcmp(a[1], "key") && ev->nargs == 4) {
+		if (ctl_keymap_parse_mpv(a[3], &k) != RD_OK) {
+			log_debug("mpv key %s has no remote equivalent", rd_esc(a[3]));
+			return;
+		}
+		bool press = !strcmp(a[2], "press"), down = !strcmp(a[2], "down");
+		if (ctl_input_send_key(mi->s, &k, press, down) == RD_OK)
+			mi->events++;
+	} else if (!strcmp(a[1], "btn") && ev->nargs == 6) {
+		const char *name = mi_strip(a[3], &k);
+		int b = mi_button(name);
+		if (!b || !mi_point(mi, a[4], a[5]))
+			return;
+		bool press = !strcmp(a[2], "press");
+		int rc = RD_OK;
+		if (press || !strcmp(a[2], "down"))
+			rc = ctl_input_send_mouse(mi->s, CTL_MOUSE_DOWN, b, mi->x, mi->y, k.mods, k.nmods);
+		if (rc == RD_OK && (press || !strcmp(a[2], "up")))
+			rc = ctl_input_send_mouse(mi->s, CTL_MOUSE_UP, b, mi->x, mi->y, k.mods, k.nmods);
+		if (rc == RD_OK)
+			mi->events++;
+	} else if (!strcmp(a[1], "wheel") && ev->nargs == 5) {
+		const char *name = mi_strip(a[2], &k);
+		int dx = !strcmp(name, "WHEEL_RIGHT") - !strcmp(name, "WHEEL_LEFT");
+		int dy = !strcmp(name, "WHEEL_UP") - !strcmp(name, "WHEEL_DOWN");
+		if ((dx || dy) && ctl_input_send_mouse(mi->s, CTL_MOUSE_WHEEL, 0, dx, dy, k.mods, k.nmods) == RD_OK)
+			mi->events++;
+	} else if (!strcmp(a[1], "ready")) {
+		log_info("mpv input script ready");
+	}
+}
+
+static void mi_line(struct ctl_mpv_input *mi, const char *line, size_t len)
+{
+	struct ctl_mpv_event ev;
+	if (ctl_mpv_parse_event(line, len, &ev) != RD_OK) {
+		log_debug("unreadable line from mpv (%zu bytes)", len);
+		return;
+	}
+	if (ev.kind == CTL_MPV_OSD) {
+		mi->osd = ev.osd;
+		mi->have_osd = true;
+		log_debug("mpv window %dx%d, margins l%d r%d t%d b%d", ev.osd.w, ev.osd.h, ev.osd.ml,
+			ev.osd.mr, ev.osd.mt, ev.osd.mb);
+	} else if (ev.kind == CTL_MPV_MESSAGE) {
+		mi_message(mi, &ev);
+	}
+}
+
+static void mi_on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_mpv_input *mi = w->data;
+	char buf[4096];
+	(void)loop;
+	(void)revents;
+	ssize_t n = read(mi->fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		log_info("mpv closed its input socket");
+		mi_close(mi);
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			if (!mi->overlong)
+				mi_line(mi, mi->line, mi->len);
+			mi->len = 0;
+			mi->overlong = false;
+		} else if (mi->len < sizeof(mi->line)) {
+			mi->line[mi->len++] = buf[i];
+		} else {
+			mi->overlong = true;
+		}
+	}
+}
+
+static void mi_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctl_mpv_input *mi = w->data;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	(void)revents;
+	rd_strlcpy(sa.sun_path, mi->sock, sizeof(sa.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		static const char observe[] = "{\"command\":[\"observe_property\",1,\"osd-dimensions\"]}\n";
+		ev_timer_stop(loop, w);
+		if (write(fd, observe, sizeof(observe) - 1) != (ssize_t)sizeof(observe) - 1) {
+			close(fd);
+			return;
+		}
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		mi->fd = fd;
+		ev_io_init(&mi->io, mi_on_read, fd, EV_READ);
+		mi->io.data = mi;
+		ev_io_start(loop, &mi->io);
+		log_info("connected to mpv's input socket");
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (++mi->tries >= CONNECT_TRIES) {
+		ev_timer_stop(loop, w);
+		log_warn("mpv did not open its input socket; keyboard and mouse stay local");
+	}
+}
+
+struct ctl_mpv_input *ctl_mpv_input_new(struct ev_loop *loop, struct ctl_session *s)
+{
+	struct ctl_mpv_input *mi = xcalloc(1, sizeof(*mi));
+	const char *base = getenv("XDG_RUNTIME_DIR");
+	struct stat sb;
+	mi->loop = loop;
+	mi->s = s;
+	mi->fd = -1;
+	ev_timer_init(&mi->retry, mi_on_retry, 0.05, 0.05);
+	mi->retry.data = mi;
+	if (!base || stat(base, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		base = "/tmp";
+	snprintf(mi->dir, sizeof(mi->dir), "%s/rdctl-mpv-XXXXXX", base);
+	if (!mkdtemp(mi->dir)) {
+		log_warn("cannot make a folder for mpv's input socket in %s", base);
+		mi->dir[0] = '\0';
+		return mi;
+	}
+	snprintf(mi->script, sizeof(mi->script), "%s/rdesk-input.lua", mi->dir);
+	FILE *f = fopen(mi->script, "w");
+	if (!f || fwrite(lua_script, 1, sizeof(lua_script) - 1, f) != sizeof(lua_script) - 1) {
+		log_warn("cannot write %s", mi->script);
+		mi->script[0] = '\0';
+	}
+	if (f && fclose(f) != 0)
+		mi->script[0] = '\0';
+	return mi;
+}
+
+const char *ctl_mpv_input_script(const struct ctl_mpv_input *mi)
+{
+	return mi->script[0] ? mi->script : NULL;
+}
+
+const char *ctl_mpv_input_next_socket(struct ctl_mpv_input *mi)
+{
+	if (!mi->dir[0])
+		return NULL;
+	snprintf(mi->sock, sizeof(mi->sock), "%s/ipc-%u", mi->dir, ++mi->seq);
+	return mi->sock;
+}
+
+void ctl_mpv_input_attach(struct ctl_mpv_input *mi, int rw, int rh)
+{
+	mi_close(mi);
+	mi->rw = rw;
+	mi->rh = rh;
+	mi->tries = 0;
+	ev_timer_again(mi->loop, &mi->retry);
+}
+
+unsigned long ctl_mpv_input_events(const struct ctl_mpv_input *mi)
+{
+	return mi->events;
+}
+
+void ctl_mpv_input_free(struct ctl_mpv_input *mi)
+{
+	char p[320];
+	if (!mi)
+		return;
+	mi_close(mi);
+	if (mi->dir[0]) {
+		for (unsigned i = 1; i <= mi->seq; i++) {
+			snprintf(p, sizeof(p), "%s/ipc-%u", mi->dir, i);
+			unlink(p);
+		}
+		if (mi->script[0])
+			unlink(mi->script);
+		rmdir(mi->dir);
+	}
+	free(mi);
+}
