@@ -1,4 +1,5 @@
 /* rd-relay: pairs two connections by uuid and forwards their bytes. */
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -156,7 +157,7 @@ static int start_metrics(struct rd_metrics *m, struct ev_loop *loop, const char 
 	}
 	rc = rd_metrics_listen(m, loop, &a);
 	if (rc != RD_OK)
-		log_err("metrics on %s: %m", rd_esc(spec));
+		log_err("metrics on %s: %s", rd_esc(spec), strerror(errno));
 	return rc;
 }
 
@@ -190,7 +191,8 @@ static int run(const struct relay_settings *s, const char *key)
 	srv = relay_server_new(&o);
 	rc = relay_server_listen(srv, &addr);
 	if (rc != RD_OK) {
-		log_err("listen on %s: %m", rd_net_addr_str(&addr, buf, sizeof(buf)));
+		int e = errno;
+		log_err("listen on %s: %s", rd_net_addr_str(&addr, buf, sizeof(buf)), strerror(e));
 		goto out;
 	}
 	if (metrics && (rc = start_metrics(metrics, loop, s->metrics)) != RD_OK)

@@ -17,7 +17,7 @@ INSTALL_UNITS += systemd/rd-relay.service
 
 # Test tools: the relay's peer (pairs, streams, half-close, garbage, load) and
 # the benchmark's traffic generator.
-$(B)/test/tools/relay-peer: $(B)/test/tools/relay-peer.o $(LIBCOMMON)
+$(B)/test/tools/relay-peer: $(B)/test/tools/relay-peer.o $(B)/test/tools/relay-peer-pairs.o $(LIBCOMMON)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(COMMON_LIBS)
 $(B)/test/tools/relay-bench: $(B)/test/tools/relay-bench.o $(LIBCOMMON)
@@ -28,3 +28,4 @@ TEST_PROGRAMS += $(B)/test/tools/relay-peer $(B)/test/tools/relay-bench
 test_relay_pairing_OBJS := $(LIBRELAY)
 test_relay_limits_OBJS := $(LIBRELAY)
 fuzz_relay_pairing_OBJS := $(LIBRELAY)
+test_relay_pump_OBJS := $(LIBRELAY)

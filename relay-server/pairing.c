@@ -35,7 +35,9 @@ struct relay_slot {
 	struct relay_entry *entry;
 	uint8_t *buf;                 /* first frame and leftover */
 	size_t len;                   /* bytes in buf */
+	size_t cap;                   /* allocated, grows up to SLOT_BUF_MAX */
 	size_t frame_len;             /* bytes of the first frame (header + payload) */
+	char uuid[RELAY_UUID_MAX + 1];/* from the first frame, for logs */
 };
 
 struct slot_list {
@@ -199,7 +201,7 @@ void *relay_slot_user(const struct relay_slot *s)
 
 const char *relay_slot_uuid(const struct relay_slot *s)
 {
-	return s->entry ? s->entry->uuid : "";
+	return s->uuid;
 }
 
 size_t relay_pairing_waiting(const struct relay_pairing *rp)
@@ -370,8 +372,13 @@ void relay_pairing_input(struct relay_pairing *rp, struct relay_slot *s, const u
 	if (len > room)
 		len = room;
 	if (len) {
-		if (!s->buf)
-			s->buf = xmalloc(SLOT_BUF_MAX);
+		if (s->len + len > s->cap) {
+			size_t cap = s->cap ? s->cap : 256;
+			while (cap < s->len + len)
+				cap *= 2;
+			s->cap = cap < SLOT_BUF_MAX ? cap : SLOT_BUF_MAX;
+			s->buf = xrealloc(s->buf, s->cap);
+		}
 		memcpy(s->buf + s->len, data, len);
 		s->len += len;
 	}
@@ -398,6 +405,7 @@ void relay_pairing_input(struct relay_pairing *rp, struct relay_slot *s, const u
 		return;
 	}
 	s->frame_len = used;
+	memcpy(s->uuid, uuid, sizeof(s->uuid));
 	offer(rp, s, uuid, now, ev);
 }
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define RELAY_UUID_MAX 128          /* longer uuids are refused */
-#define RELAY_FIRST_FRAME_MAX 2048  /* payload limit of the first frame */
+#define RELAY_FIRST_FRAME_MAX 4096  /* payload limit of the first frame */
 #define RELAY_LEFTOVER_MAX 4096     /* bytes kept past the first frame before pairing */
 #define RELAY_KEY_MAX 128           /* longest licence key accepted in the configuration */
 
@@ -87,7 +87,8 @@ double relay_pairing_next_deadline(const struct relay_pairing *rp);
 void relay_pairing_remove(struct relay_pairing *rp, struct relay_slot *s);
 
 void *relay_slot_user(const struct relay_slot *s);
-/* NUL-terminated uuid (empty before the first frame). Peer bytes: escape them. */
+/* NUL-terminated uuid of a valid first frame (empty before one came, or when
+ * it was refused before its uuid was read). Peer bytes: escape them. */
 const char *relay_slot_uuid(const struct relay_slot *s);
 
 /* Connections that sent their first frame and wait for a peer. */

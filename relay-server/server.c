@@ -204,7 +204,7 @@ static void hello_event(struct relay_server *srv, struct hello *h, const struct 
 		pair_up(srv, h, relay_slot_user(ev->peer));
 		break;
 	case RELAY_EV_REFUSE:
-		log_refusal(srv, h->addr, NULL, ev->reason);
+		log_refusal(srv, h->addr, relay_slot_uuid(h->slot), ev->reason);
 		hello_close(h);
 		break;
 	}

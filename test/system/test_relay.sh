@@ -79,7 +79,7 @@ t_stop "$env_pid"
 
 # --- the main relay: closed, short deadlines, metrics ---
 MPORT=$(t_free_port)
-relay_start main -k "$KEY" --pair-timeout 2 --idle-timeout 3 --metrics "127.0.0.1:$MPORT"
+relay_start main -k "$KEY" --pair-timeout 2 --idle-timeout 5 --metrics "127.0.0.1:$MPORT"
 P=("$PEER" -a "127.0.0.1:$PORT_main")
 t_wait_tcp "$MPORT" 5
 
@@ -87,6 +87,7 @@ out=$("${P[@]}" -k "$KEY" -t 120 pairs 1 200000000 2>&1)
 note "$out"
 check "one pair moves 200 MB each way, checksums equal" grep -q "pairs 1 ok 1 failed 0" <<<"$out"
 out=$("${P[@]}" -k "$KEY" -t 60 pairs 16 4000000 2>&1)
+note "$out"
 check "16 pairs at once, 4 MB each way, every byte checked" grep -q "pairs 16 ok 16 failed 0" <<<"$out"
 
 out=$("${P[@]}" -k "$WRONG" -t 3 request w1)
@@ -118,14 +119,14 @@ check "half-close: EOF passed on, the answer still flows back" grep -q "ok 1 fai
 out=$("${P[@]}" -k "$KEY" -t 5 abort)
 check "one side resets: the other is closed at once" closed_within "$out" 0 1.5
 
-# Two sides that pair and then say nothing are closed after --idle-timeout (3 s).
-"${P[@]}" -k "$KEY" -t 10 request idle-pair >"$T_TMP/idle1" &
+# Two sides that pair and then say nothing are closed after --idle-timeout (5 s).
+"${P[@]}" -k "$KEY" -t 12 request idle-pair >"$T_TMP/idle1" &
 i1=$!
-"${P[@]}" -k "$KEY" -t 10 request idle-pair >"$T_TMP/idle2" &
+"${P[@]}" -k "$KEY" -t 12 request idle-pair >"$T_TMP/idle2" &
 i2=$!
 wait $i1 $i2
-check "an idle pair is closed after --idle-timeout" closed_within "$(cat "$T_TMP/idle1")" 2.5 6
-check "both sides of the idle pair are closed" closed_within "$(cat "$T_TMP/idle2")" 2.5 6
+check "an idle pair is closed after --idle-timeout (5 s)" closed_within "$(cat "$T_TMP/idle1")" 4.5 9
+check "both sides of the idle pair are closed" closed_within "$(cat "$T_TMP/idle2")" 4.5 9
 
 out=$("${P[@]}" -k "$KEY" pairs 4 100000 2>&1)
 check "still serving everyone after the bad ones" grep -q "pairs 4 ok 4 failed 0" <<<"$out"
