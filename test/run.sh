@@ -31,6 +31,12 @@ start_all=$SECONDS
 for t in "${tests[@]}"; do
 	name=$(basename "$t"); name=${name%.sh}
 	if [ -n "${RD_TESTS:-}" ] && ! [[ $name =~ $RD_TESTS ]]; then continue; fi
+	case $t in
+	*.sh) kind=$(basename "$(dirname "$t")") ;;
+	*) kind=unit ;;
+	esac
+	name=$kind/$name
+	mkdir -p "$logs/$kind"
 	log=$logs/$name.log
 	t0=$SECONDS
 	if [[ $t == *.sh ]]; then
@@ -50,7 +56,7 @@ for t in "${tests[@]}"; do
 	fi
 	[ "$f" -gt 0 ] && status=FAIL
 	passed=$((passed + p)); failed=$((failed + f))
-	printf '%-4s %-40s %4d ok %3d failed  %4ds\n' "$status" "$name" "$p" "$f" $((SECONDS - t0))
+	printf '%-4s %-44s %4d ok %3d failed  %4ds\n' "$status" "$name" "$p" "$f" $((SECONDS - t0))
 	if [ "$status" = FAIL ]; then
 		grep -E '^not ok' "$log" | sed 's/^/     /'
 		echo "     --- last lines of $log:"
