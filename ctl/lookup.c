@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "log.h"
+#include "nattest.h"
 #include "net.h"
 #include "pb.h"
 #include "run.h"
@@ -159,10 +160,11 @@ static void attempt(struct ctl *c, const char *name, bool relay, char *js, size_
 	if (r.error)
 		ctl_json_str(e, sizeof(e), r.message);
 	snprintf(js + jl, jsz - jl, "%s{\"try\":\"%s\",\"ok\":%s,\"path\":%s%s%s,\"ms\":%.1f,"
-		"\"peer_nat\":%d%s%s%s%s}", jl && js[jl - 1] != '[' ? "," : "", name,
+		"\"peer_nat\":\"%s\"%s%s%s%s}", jl && js[jl - 1] != '[' ? "," : "", name,
 		r.error ? "false" : "true", ctl_path_name(link.path) ? "\"" : "",
 		ctl_path_name(link.path) ? ctl_path_name(link.path) : "null",
-		ctl_path_name(link.path) ? "\"" : "", ms, link.peer_nat,
+		ctl_path_name(link.path) ? "\"" : "", ms,
+		link.peer_nat == 1 ? "asymmetric" : link.peer_nat == 2 ? "symmetric" : "unknown",
 		r.error ? ",\"error\":\"" : "", r.error ? r.error : "", r.error ? "\",\"reason\":" : "",
 		r.error ? e : "");
 	if (r.error)
@@ -177,18 +179,39 @@ static void attempt(struct ctl *c, const char *name, bool relay, char *js, size_
 		ctl_result_fail(&c->res, r.exit_code, r.error, "%s", r.message);
 }
 
+/* Our NAT type (§7.2), or 0 when the test fails. */
+static int self_nat(struct ctl *c, char *why, size_t whysz)
+{
+	struct rd_sockaddr server;
+	struct rd_nattest_result nr;
+	char relay[160];
+	why[0] = '\0';
+	if (!c->set.server || ctl_server_parse(c->set.server, &server, relay, sizeof(relay)) != RD_OK)
+		return 0;
+	int rc = rd_nattest_run(&server, RD_MIN(c->set.timeout, 5.0), &nr);
+	if (rc != RD_OK) {
+		snprintf(why, whysz, " (the NAT test failed: %s)", rd_strerror(rc));
+		return 0;
+	}
+	snprintf(why, whysz, " (the server saw port %u, then %u, from local port %u)", nr.port_main,
+		nr.port_nat, nr.local_port);
+	return (int)nr.nat_type;
+}
+
 int ctl_verb_doctor(struct ctl *c)
 {
-	char js[1600] = "", tx[1800] = "";
+	char js[1600] = "", tx[1800] = "", why[160];
 	int best = 0;
 	snprintf(tx, sizeof(tx), "doctor %s via %s\n", c->id, c->set.server ? c->set.server : "?");
 	int on = lookup_into(c, &c->res);
+	int nat = on >= 0 ? self_nat(c, why, sizeof(why)) : 0;
 	size_t tl = strlen(tx);
-	snprintf(tx + tl, sizeof(tx) - tl, "  server  %s\n  this side's NAT: %s\n", on == 1 ? "says the "
+	snprintf(tx + tl, sizeof(tx) - tl, "  server  %s\n  this side's NAT: %s%s\n", on == 1 ? "says the "
 		"peer is online" : on == 0 ? "says the peer is OFFLINE: is rd-agent running and "
-		"registered?" : c->res.message, nat_words(0));
+		"registered?" : c->res.message, nat_words(nat), on >= 0 ? why : "");
 	if (on == 1) {
-		snprintf(js, sizeof(js), "\"nat\":{\"self\":0},\"attempts\":[");
+		snprintf(js, sizeof(js), "\"nat\":{\"self\":\"%s\"},\"attempts\":[",
+			nat == 1 ? "asymmetric" : nat == 2 ? "symmetric" : "unknown");
 		attempt(c, "direct", false, js, sizeof(js), tx, sizeof(tx), &best);
 		attempt(c, "relay", true, js, sizeof(js), tx, sizeof(tx), &best);
 		size_t jl = strlen(js);

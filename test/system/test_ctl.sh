@@ -28,8 +28,13 @@ convert -size 640x480 gradient:'#1040a0-#f0c020' -fill white -draw 'rectangle 60
 	-fill '#c02020' -draw 'circle 480,330 480,420' -fill black -draw 'rectangle 350,60 600,120' \
 	"$T_TMP/pattern.png"
 DISPLAY=$AGENT_DISPLAY display -window root "$T_TMP/pattern.png" >/dev/null 2>&1 &
-sleep 0.5
-import -window root -display "$AGENT_DISPLAY" "$T_TMP/truth.png"
+for i in $(seq 100); do	# until the pattern is on the screen (busy machines are slow)
+	import -window root -display "$AGENT_DISPLAY" "$T_TMP/truth.png"
+	mae=$(img_mae "$T_TMP/truth.png" "$T_TMP/pattern.png")
+	float_lt "${mae:-1}" 0.01 && break
+	sleep 0.1
+done
+check "the pattern is on the agent's display" float_lt "${mae:-1}" 0.01
 ID=ctltest01
 check "agent enrolled" ctl_agent_enroll $ID "$AGENT_DISPLAY" x11
 check "agent registered" ctl_agent_start $ID || { tail -20 "$T_TMP/agent-$ID/agent.log"; t_done; }
