@@ -231,8 +231,10 @@ int main(int argc, char **argv)
 	rd_log_init("rd-rendezvous");
 	signal(SIGPIPE, SIG_IGN);
 	int rc = rv_options_load(&a.opt, argc, argv);
-	if (rc)
+	if (rc) {
+		rv_options_free(&a.opt);
 		return rc == 1 ? 0 : 2;
+	}
 	enum rd_log_level lvl;
 	if (rd_log_level_parse(a.opt.log_level, &lvl) == RD_OK)
 		rd_log_set_level(lvl);

@@ -566,8 +566,12 @@ static void test_request_relay(void **state)
 	rd_addr_demangle(m->request_relay->socket_addr.data, m->request_relay->socket_addr.len, &got);
 	assert_true(rd_net_addr_equal(&got, &aa));
 	struct rv_tcp *b = open_conn(f, 1, "5.6.7.8:7000", RV_PORT_MAIN);
+	uint8_t echo[RD_ADDR_MANGLE_MAX];
+	size_t echo_len = m->request_relay->socket_addr.len;
+	assert_true(echo_len <= sizeof(echo));
+	memcpy(echo, m->request_relay->socket_addr.data, echo_len);
 	Hbb__RelayResponse rr = HBB__RELAY_RESPONSE__INIT;
-	rr.socket_addr = m->request_relay->socket_addr;
+	rr.socket_addr = (ProtobufCBinaryData){ echo_len, echo };
 	rr.version = "1";
 	in.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
 	in.relay_response = &rr;
@@ -578,14 +582,16 @@ static void test_request_relay(void **state)
 	assert_int_equal(m->union_case, HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE);
 	assert_int_equal(m->relay_response->socket_addr.len, 0);
 	hbb__rendezvous_message__free_unpacked(m, NULL);
-	/* a reply for nobody is dropped */
+	rv_server_tcp_closed(f->s, b, RD_OK);
+	rv_server_tcp_closed(f->s, a, RD_OK);
+	/* once the requester is gone, a reply for it is dropped */
 	struct rv_tcp *c = open_conn(f, 2, "5.6.7.8:7001", RV_PORT_MAIN);
 	size_t n = f->n;
 	tcp_frame(f, c, &in, 3);
 	assert_int_equal(f->n, n + 1); /* only the close */
+	assert_int_equal(f->recs[n].kind, 'c');
+	assert_true(metric(f, "rdesk_rendezvous_drops_total{reason=\"no_route\"}") == 1);
 	rv_server_tcp_closed(f->s, c, RD_OK);
-	rv_server_tcp_closed(f->s, b, RD_OK);
-	rv_server_tcp_closed(f->s, a, RD_OK);
 	fx_free(f);
 }
 
