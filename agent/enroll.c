@@ -7,9 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "crypto.h"
 #include "err.h"
+#include "login.h"
 #include "net.h"
 #include "settings.h"
 #include "util.h"
@@ -105,8 +110,81 @@ struct enroll_out {
 	char id[AGENT_ID_MAX];
 	char pk_b64[RD_B64_PK_LEN + 1];
 	char fp[RD_FINGERPRINT_LEN];
-	bool config_changed, id_created, id_changed, key_created, uuid_created;
+	bool config_changed, id_created, id_changed, key_created, uuid_created, password_changed;
 };
+
+/* The first line of FILE ("-": stdin) into pw (sodium-allocated by the caller). */
+static int enroll__read_password(const char *file, char *pw, size_t pwsz)
+{
+	int fd = strcmp(file, "-") == 0 ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_IO;
+	size_t len = 0;
+	int rc = RD_OK;
+	while (!memchr(pw, '\n', len)) {
+		if (len + 1 >= pwsz) {
+			rc = RD_ERR_TOOBIG;
+			break;
+		}
+		ssize_t n = read(fd, pw + len, pwsz - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = RD_ERR_IO;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	pw[len] = 0;
+	pw[strcspn(pw, "\r\n")] = 0;
+	if (rc == RD_OK && !pw[0])
+		rc = RD_ERR_INVAL;
+	return rc;
+}
+
+/* Store the password's hash unless the stored one already matches it, so a
+ * second run leaves the file (and its salt) alone. */
+static int enroll__password(const char *data_dir, const char *pw, bool *changed)
+{
+	struct login_password cur;
+	if (login_password_load(data_dir, &cur) == RD_OK) {
+		uint8_t h1[32];
+		rd_pw_hash1(pw, cur.salt, h1);
+		bool same = sodium_memcmp(h1, cur.h1, sizeof(h1)) == 0;
+		sodium_memzero(h1, sizeof(h1));
+		login_password_wipe(&cur);
+		if (same)
+			return RD_OK;
+	}
+	int rc = login_password_store(data_dir, pw);
+	if (rc < 0)
+		fprintf(stderr, "rd-agent enroll: %s/%s: %s\n", data_dir, LOGIN_PW_FILE, rd_strerror(rc));
+	else
+		*changed = true;
+	return rc;
+}
+
+/* Take --password-file FILE (or =FILE) out of argv; the rest goes to the
+ * settings parser. Returns the new argc, or -1 when the value is missing. */
+static int enroll__take_password_file(int argc, char **argv, const char **file)
+{
+	int out = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--password-file") == 0) {
+			if (i + 1 >= argc)
+				return -1;
+			*file = argv[++i];
+		} else if (strncmp(argv[i], "--password-file=", 16) == 0) {
+			*file = argv[i] + 16;
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	argv[out] = NULL;
+	return out;
+}
 
 static int enroll__config(const char *path, const struct agent_settings *fl, bool *changed)
 {
@@ -228,7 +306,8 @@ static void enroll__print(const struct agent_settings *st, const char *path, con
 	printf("{\"id\":\"%s\",\"server\":\"%s\",\"relay\":\"%s\",\"config\":\"%s\",\"data_dir\":\"%s\","
 		"\"public_key\":\"%s\",\"fingerprint\":\"%s\",\"changed\":%s}\n",
 		o->id, st->rendezvous, st->relay ? st->relay : "", path, st->data_dir, o->pk_b64, o->fp,
-		(o->config_changed || o->id_created || o->id_changed || o->key_created || o->uuid_created)
+		(o->config_changed || o->id_created || o->id_changed || o->key_created || o->uuid_created ||
+			o->password_changed)
 			? "true" : "false");
 }
 
@@ -237,18 +316,27 @@ int cli_enroll(int argc, char **argv)
 	struct agent_settings fl = { 0 }, st = { 0 };
 	char err[512];
 	int argi = 0, rc, status = 1;
+	const char *pwfile = NULL;
+	char *pw = NULL;
 	char **copy = xcalloc((size_t)argc + 1, sizeof(char *));
 	memcpy(copy, argv, (size_t)argc * sizeof(char *));
-	rc = rd_config_parse_flags(&agent_config, &fl, argc, copy, &argi, err, sizeof(err));
+	int nargs = enroll__take_password_file(argc, copy, &pwfile);
+	if (nargs < 0) {
+		free(copy);
+		fprintf(stderr, "rd-agent enroll: --password-file needs a FILE (- for stdin)\n");
+		status = 2;
+		goto out;
+	}
+	rc = rd_config_parse_flags(&agent_config, &fl, nargs, copy, &argi, err, sizeof(err));
 	free(copy);
-	if (rc < 0 || argi != argc) {
+	if (rc < 0 || argi != nargs) {
 		fprintf(stderr, "rd-agent enroll: %s\n", rc < 0 ? err : "unexpected argument");
 		status = 2;
 		goto out;
 	}
 	if (!fl.rendezvous || !fl.key) {
 		fprintf(stderr, "usage: rd-agent enroll --server HOST[:PORT] --key BASE64 [--relay HOST[:PORT]] "
-			"[--id ID] [--config FILE] [--json]\n");
+			"[--id ID] [--password-file FILE|-] [--config FILE] [--json]\n");
 		status = 2;
 		goto out;
 	}
@@ -269,6 +357,17 @@ int cli_enroll(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	/* The password is read before anything is written: a bad file changes nothing. */
+	if (pwfile) {
+		pw = sodium_malloc(LOGIN_PW_MAX + 1);
+		rc = pw ? enroll__read_password(pwfile, pw, LOGIN_PW_MAX + 1) : RD_ERR_NOMEM;
+		if (rc < 0) {
+			fprintf(stderr, "rd-agent enroll: --password-file %s: %s\n", pwfile,
+				rc == RD_ERR_INVAL ? "empty password" : rc == RD_ERR_TOOBIG ? "password too long"
+				: rd_strerror(rc));
+			goto out;
+		}
+	}
 	const char *path = fl.config ? fl.config : getenv("RDESK_CONFIG");
 	if (!path || !*path)
 		path = AGENT_DEFAULT_CONFIG;
@@ -288,9 +387,13 @@ int cli_enroll(int argc, char **argv)
 	st.json = fl.json;
 	if (enroll__identity(&st, fl.id, &o) < 0)
 		goto out;
+	if (pw && enroll__password(st.data_dir, pw, &o.password_changed) < 0)
+		goto out;
 	enroll__print(&st, path, &o);
 	status = 0;
 out:
+	if (pw)
+		sodium_free(pw);
 	settings_free(&st);
 	rd_config_free(&agent_config, &fl);
 	return status;
