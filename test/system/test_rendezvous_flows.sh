@@ -149,6 +149,24 @@ check "round-robin skips the dead relay" bash -c "! grep -q ':$DEAD' <<<'$relays
 check "round-robin alternates the healthy relays" bash -c "grep -q '127.0.0.1:$HP ' <<<'$relays ' && grep -q '127.0.0.1:$((HP - 1)) ' <<<'$relays '"
 check "relay assignment logged" grep -qE "relay assigned src=127\.0\.0\.1 port=[0-9]+ id=delta01 relay=127\.0\.0\.1:" "$LOG"
 
+# ---- dual stack: the default bind :: serves IPv6 and IPv4 peers together ----
+t_stop "$RVPID"
+P=$(t_free_port 2)
+mkdir -p "$T_TMP/dual"
+LOG=$T_TMP/dual.log
+t_bg "$RV" -p "$P" --data-dir "$T_TMP/dual" --config "$T_TMP/none.ini" >"$LOG" 2>&1
+RVPID=$T_LAST_PID
+t_wait_file "$LOG" 'ready port=.* bind=::' 10 || not_ok "dual-stack server starts"
+K=$("$RV" --print-key --data-dir "$T_TMP/dual")
+out=$("$PEER" -s "[::1]:$P" -k "$K" register v6peer1 uuid-6 seed-6)
+check_eq "IPv6 peer registers over [::1]" OK "$(val result <<<"$out")"
+target_bg "$T_TMP/v4.out" "$PEER" -s "127.0.0.1:$P" target v4peer1 uuid-4 seed-4 20 ||
+	not_ok "IPv4 target registers on the dual-stack socket"
+out=$("$PEER" -s "[::1]:$P" -k "$K" punch v4peer1)
+check_eq "IPv6 requester reaches an IPv4 target (PunchHole over the mapped address)" \
+	127.0.0.1 "$(val socket_addr <<<"$out" | cut -d: -f1)"
+check "IPv4 source logged without the ::ffff: prefix" grep -q 'register new src=127.0.0.1 port=[0-9]* id=v4peer1' "$LOG"
+
 # ---- configuration: INI file and environment, flag > env > INI ----
 t_stop "$RVPID"
 printf '[rendezvous]\nalways-relay = no\nport = 3\n[limits]\nreg-burst = 2\nreg-rate = 0.01\n' >"$T_TMP/rv.ini"
