@@ -44,6 +44,7 @@
 #define PLACEHOLDER_W 640
 #define PLACEHOLDER_H 480
 #define RECHECK_SECS 1.0
+#define N_SPARE 2
 
 /* A framebuffer as GETFB2 describes it. */
 struct drm_fbinfo {
@@ -71,6 +72,7 @@ struct drm {
 	uint32_t crtc_id;
 	struct drm_fbinfo fb;     /* the adopted geometry (fb.fb_id 0: placeholder) */
 	struct drm_scanout map;
+	struct drm_scanout spare[N_SPARE];	/* buffers shown before, still mapped */
 	struct drm_scan *scan;
 	bool dark;                /* no lit CRTC right now */
 	bool reinit_pending;
@@ -284,6 +286,8 @@ static int adopt(struct drm *d)
 		return rc;
 	}
 	map_release(d, &d->map);
+	for (int i = 0; i < N_SPARE; i++)
+		map_release(d, &d->spare[i]);
 	drm_scan_free(d->scan);
 	d->map = m;
 	d->scan = scan;
@@ -401,6 +405,8 @@ static int drm_open(const struct capture_config *cfg, struct capture **out)
 	d->base.ops = &capture_drm_ops;
 	d->base.format = RD_CAPTURE_FMT_BGRX;
 	d->map.prime_fd = -1;
+	for (int i = 0; i < N_SPARE; i++)
+		d->spare[i].prime_fd = -1;
 	d->frame.format = RD_CAPTURE_FMT_BGRX;
 	int rc = choose_card(want, d);
 	if (rc < 0)
@@ -429,6 +435,8 @@ static void drm_close(struct capture *c)
 {
 	struct drm *d = (struct drm *)c;
 	map_release(d, &d->map);
+	for (int i = 0; i < N_SPARE; i++)
+		map_release(d, &d->spare[i]);
 	drm_scan_free(d->scan);
 	if (d->fd >= 0)
 		close(d->fd);
@@ -462,19 +470,33 @@ static int follow(struct drm *d, uint32_t fb_id, uint32_t crtc)
 	}
 	uint64_t ident;
 	int pfd;
-	if (fb_id == d->map.fb_id && buffer_ident(d, handle, &ident, &pfd) == 0) {
+	if (buffer_ident(d, handle, &ident, &pfd) == 0) {
 		if (pfd >= 0)
 			close(pfd);
-		if (ident == d->map.ident) {	/* the same buffer after all */
+		if (fb_id == d->map.fb_id && ident == d->map.ident) {	/* the same buffer after all */
 			drmCloseBufferHandle(d->fd, handle);
 			return RD_CAPTURE_RETRY;
+		}
+		for (int i = 0; i < N_SPARE; i++) {
+			struct drm_scanout *sp = &d->spare[i];
+			if (sp->base && sp->fb_id == fb_id && sp->ident == ident && sp->pitch == fi.pitch) {
+				/* A buffer shown before (double or triple buffering). */
+				drmCloseBufferHandle(d->fd, handle);
+				struct drm_scanout t = d->map;
+				d->map = *sp;
+				*sp = t;
+				goto flipped;
+			}
 		}
 	}
 	struct drm_scanout m;
 	if (map_fb(d, &fi, handle, &m) < 0)
 		return RD_CAPTURE_RETRY;
-	map_release(d, &d->map);
+	map_release(d, &d->spare[N_SPARE - 1]);
+	memmove(&d->spare[1], &d->spare[0], sizeof(d->spare[0]) * (N_SPARE - 1));
+	d->spare[0] = d->map;
 	d->map = m;
+flipped:
 	d->fb = fi;
 	d->crtc_id = crtc;
 	d->flipped = true;

@@ -22,7 +22,8 @@
 #                     DBUS_SESSION_BUS_ADDRESS; every process is ended by PID
 #                     at exit
 # pw_env_wireplumber  start WirePlumber too
-# pw_producer NAME FORMAT WxH   publish videotestsrc SMPTE bars as node NAME;
+# pw_producer NAME FORMAT WxH [FPS]   publish videotestsrc SMPTE bars (10 fps
+#                     unless FPS) as node NAME;
 #                     sets PW_PRODUCER_PID; waits until the node is listed
 # pw_producer_stop    end the producer
 
@@ -54,9 +55,9 @@ pw_env_wireplumber() {
 }
 
 pw_producer() {
-	local name=$1 fmt=$2 size=$3 i
+	local name=$1 fmt=$2 size=$3 fps=${4:-10} i
 	t_bg gst-launch-1.0 -q videotestsrc is-live=true pattern=smpte ! \
-		"video/x-raw,format=$fmt,width=${size%x*},height=${size#*x},framerate=10/1" ! \
+		"video/x-raw,format=$fmt,width=${size%x*},height=${size#*x},framerate=$fps/1" ! \
 		pipewiresink mode=provide \
 		stream-properties="props,media.class=Video/Source,node.name=$name" \
 		>"$T_TMP/producer-$name.log" 2>&1

@@ -3,7 +3,8 @@
 # (bochs-drm on qemu's standard VGA) and /dev/uinput, with this machine's root
 # file system as the VM's root (read-only 9p) and one writable folder.
 #
-#   test/lab/vm.sh [--out DIR] [--timeout SECS] [--mem MB] [--vga ARGS] SCRIPT
+#   test/lab/vm.sh [--out DIR] [--timeout SECS] [--mem MB] [--vga ARGS]
+#                  [--append KERNEL-ARGS] SCRIPT
 #   test/lab/vm.sh --prepare
 #
 # SCRIPT is a bash file that runs inside the VM as root, chrooted into this
@@ -27,7 +28,7 @@ top=$(cd "$here/../.." && pwd)
 build=${RD_BUILD:-build}
 case $build in /*) ;; *) build=$top/$build ;; esac
 cache=$build/lab/vm
-out='' timeout=180 mem=1024 prepare_only=0 script=''
+out='' timeout=180 mem=1024 prepare_only=0 script='' append=''
 vga=(-vga std)
 
 die() { echo "vm.sh: $*" >&2; exit 2; }
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--vga) read -ra vga <<<"$2"; shift 2 ;;
+	--append) append=$2; shift 2 ;;
 	--prepare) prepare_only=1; shift ;;
 	-*) die "unknown option $1" ;;
 	*) script=$1; shift ;;
@@ -125,7 +127,7 @@ prepare() {
 	local ver stamp tmp
 	ver=$(kernel_version)
 	[ -n "$ver" ] || die "apt-cache does not name a linux-image for linux-image-amd64"
-	stamp="$ver $(sha256sum "$0" | cut -c1-16)"
+	stamp="$ver $( { declare -f write_init; echo "${WANT_MODULES[*]}"; } | sha256sum | cut -c1-16)"
 	if [ -f "$cache/stamp" ] && [ "$(cat "$cache/stamp")" = "$stamp" ] &&
 		[ -f "$cache/vmlinuz" ] && [ -f "$cache/initrd.gz" ]; then
 		return 0
@@ -176,7 +178,7 @@ rc=0
 timeout -k 5 "$timeout" qemu-system-x86_64 -accel tcg -m "$mem" -smp 1 \
 	-display none -monitor none -serial "file:$out/serial.log" -no-reboot \
 	-kernel "$cache/vmlinuz" -initrd "$cache/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 rdout=$out" \
+	-append "console=ttyS0 quiet panic=-1 rdout=$out $append" \
 	"${vga[@]}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \

@@ -13,7 +13,10 @@
  * --truth PREFIX writes PREFIX-N.ppm, the picture of step N as the screen
  * shows it (RGB565 expanded the way a display does: high bits repeated).
  * --ready FILE: after each step is on screen, "N WxH\n" is appended to FILE.
- * --timeout S (default 60): restore and exit after S seconds whatever happens. */
+ * --timeout S (default 60): restore and exit after S seconds whatever happens.
+ * --flip HZ: flip HZ times a second between the step's picture and the next
+ * step's picture at the same size (every pixel of the bars changes), for
+ * benchmarks of a screen that changes completely. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <drm_fourcc.h>
 #include <xf86drm.h>
@@ -138,6 +142,32 @@ static void free_buffer(int fd, struct buffer *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Alternate between b and a second buffer with the next step's picture
+ * until a signal comes. */
+static void flip_loop(int fd, uint32_t crtc_id, const struct step *s, int n, struct buffer *b,
+	int hz)
+{
+	struct buffer other = { 0 };
+	make_buffer(fd, s, &other);
+	draw(&other, s, n + 1, NULL);
+	uint32_t fbs[2] = { b->fb_id, other.fb_id };
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	long step_ns = 1000000000L / hz;
+	for (unsigned k = 1; !next_step && !quit; k++) {
+		next.tv_nsec += step_ns;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_nsec -= 1000000000L;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		drmModePageFlip(fd, crtc_id, fbs[k % 2], 0, NULL);
+	}
+	drmModePageFlip(fd, crtc_id, b->fb_id, 0, NULL);
+	usleep(50000);
+	free_buffer(fd, &other);
+}
+
 static int parse_step(const char *a, struct step *s)
 {
 	char fmt[16] = "xrgb8888";
@@ -156,7 +186,7 @@ int main(int argc, char **argv)
 {
 	const char *card = "/dev/dri/card0", *truth = NULL, *ready = NULL;
 	struct step steps[8];
-	int n_steps = 0, limit = 60;
+	int n_steps = 0, limit = 60, flip_hz = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--card") == 0 && i + 1 < argc)
 			card = argv[++i];
@@ -166,11 +196,13 @@ int main(int argc, char **argv)
 			ready = argv[++i];
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
 			limit = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--flip") == 0 && i + 1 < argc)
+			flip_hz = atoi(argv[++i]);
 		else if (n_steps < 8 && parse_step(argv[i], &steps[n_steps]) == 0)
 			n_steps++;
 		else {
 			fprintf(stderr, "usage: drm-pattern [--card PATH] [--truth PREFIX] "
-				"[--ready FILE] [--timeout S] WxH[:xrgb8888|rgb565]...\n");
+				"[--ready FILE] [--timeout S] [--flip HZ] WxH[:xrgb8888|rgb565]...\n");
 			return 2;
 		}
 	}
@@ -238,6 +270,8 @@ int main(int argc, char **argv)
 				fclose(rf);
 			}
 		}
+		if (flip_hz > 0)
+			flip_loop(fd, crtc_id, s, n, &cur, flip_hz);
 		while (!next_step && !quit)
 			pause();
 		next_step = 0;
