@@ -188,6 +188,9 @@ static void prune(struct video *v)
 static void deliver(struct video *v, struct vcodec *vc, struct video_packet *p)
 {
 	bool sent = false;
+	/* Encoded before a size change: subscribers were told of the new size. */
+	if (p->width != (v->disp.width & ~1) || p->height != (v->disp.height & ~1))
+		return;
 	v->in_callback++;
 	for (struct video_sub *s = vc->subs; s; s = s->next) {
 		if (s->dead || (s->need_key && !p->key))

@@ -5,13 +5,20 @@
 # small change yields a small damaged frame; encoded streams decode back to
 # the screen within codec error; a RandR size change is followed.
 source "$(dirname "$0")/../lib.sh"
-DUMP=$RD_BUILD/test/tools/capture-dump
 T=$T_TMP
+# capture-dump; a failing exit (a crash, a sanitizer report) is noted and
+# counted at the end (runs in the background cannot count themselves).
+dump() {
+	timeout 60 "$RD_BUILD/test/tools/capture-dump" "$@"
+	local rc=$?
+	[ $rc -eq 0 ] || echo "capture-dump $* exited with $rc" >>"$T/dump-failures"
+	return $rc
+}
 
 for tool in Xvfb xsetroot display import convert compare xdotool xrandr ffmpeg; do
 	command -v $tool >/dev/null || { not_ok "needs $tool (make deps)"; t_done; }
 done
-[ -x "$DUMP" ] || { not_ok "needs $DUMP (make test-programs)"; t_done; }
+[ -x "$RD_BUILD/test/tools/capture-dump" ] || { not_ok "needs capture-dump (make test-programs)"; t_done; }
 t_xvfb 640x480x24 || { not_ok "Xvfb starts"; t_done; }
 export DISPLAY=$T_DISPLAY
 ok "Xvfb on $DISPLAY"
@@ -33,7 +40,7 @@ xdotool mousemove $PX $PY
 
 # ---- a solid colour ----
 xsetroot -solid '#336699'
-"$DUMP" --backend x11 --frames 1 --ppm "$T/solid.ppm" >"$T/solid.log" 2>&1
+dump --backend x11 --frames 1 --ppm "$T/solid.ppm" >"$T/solid.log" 2>&1
 check "solid: one frame captured" grep -q '^frame 0 640x480' "$T/solid.log"
 import -window root "$T/solid-ref.png"
 check_eq "solid: same pixels as import (pointer masked)" 0 "$(masked_ae "$T/solid.ppm" "$T/solid-ref.png")"
@@ -51,14 +58,14 @@ display -window root "$T/pattern.png" >/dev/null 2>&1
 import -window root "$T/pattern-ref.png"
 check_eq "pattern: background set (import sees it)" 0 \
 	"$(compare -metric AE -fuzz 1% "$T/pattern.png" "$T/pattern-ref.png" null: 2>&1)"
-"$DUMP" --backend x11 --frames 1 --ppm "$T/pattern.ppm" >"$T/pattern.log" 2>&1
+dump --backend x11 --frames 1 --ppm "$T/pattern.ppm" >"$T/pattern.log" 2>&1
 check_eq "pattern: same pixels as import (pointer masked)" 0 \
 	"$(masked_ae "$T/pattern.ppm" "$T/pattern-ref.png")"
 
 # Encoded, then decoded by ffmpeg: within codec error.
 for codec in h264 vp9; do
 	ext=h264; [ $codec = vp9 ] && ext=ivf
-	"$DUMP" --backend x11 --frames 1 --encode $codec --quality 70 --out "$T/p.$ext" \
+	dump --backend x11 --frames 1 --encode $codec --quality 70 --out "$T/p.$ext" \
 		>"$T/enc-$codec.log" 2>&1
 	ffmpeg -v error -y -i "$T/p.$ext" -frames:v 1 "$T/dec-$codec.png" 2>"$T/ffmpeg-$codec.log"
 	q=$(psnr "$T/dec-$codec.png" "$T/pattern-ref.png")
@@ -66,13 +73,13 @@ for codec in h264 vp9; do
 done
 
 # ---- idle: nothing after the first frame ----
-"$DUMP" --backend x11 --seconds 1.5 --encode h264 >"$T/idle.log" 2>&1
+dump --backend x11 --seconds 1.5 --encode h264 >"$T/idle.log" 2>&1
 check_eq "idle: 1 frame in 1.5 s" 1 "$(field frames <"$T/idle.log")"
 check_eq "idle: 1 packet encoded" 1 "$(field encoded <"$T/idle.log")"
 
 # ---- a small change: a small frame ----
 convert -size 48x32 xc:'#00ff00' "$T/small.png"
-"$DUMP" --backend x11 --seconds 2.5 --encode vp9 >"$T/small.log" 2>&1 &
+dump --backend x11 --seconds 2.5 --encode vp9 >"$T/small.log" 2>&1 &
 dump_pid=$!
 sleep 1.2
 t_bg display -geometry +200+150 "$T/small.png"
@@ -90,7 +97,7 @@ check "small: damage where the window appeared" \
 t_stop $win_pid
 
 # ---- the pointer moving is a change too ----
-"$DUMP" --backend x11 --seconds 1.5 >"$T/ptr.log" 2>&1 &
+dump --backend x11 --seconds 1.5 >"$T/ptr.log" 2>&1 &
 dump_pid=$!
 sleep 0.7
 xdotool mousemove 100 100
@@ -101,16 +108,16 @@ check "pointer move: one small frame (${area:-none} px)" between "$area" 0 4000
 xdotool mousemove $PX $PY
 
 # ---- the pipeline (what rd-agent runs) over x11 ----
-"$DUMP" --backend x11 --pipeline --encode h264 --seconds 1.5 --out "$T/pipe.h264" >"$T/pipe.log" 2>&1
+dump --backend x11 --pipeline --encode h264 --seconds 1.5 --out "$T/pipe.h264" >"$T/pipe.log" 2>&1
 check "pipeline: first packet is a keyframe" grep -q '^packet 1 640x480 bytes [0-9]* key 1' "$T/pipe.log"
 ffmpeg -v error -y -i "$T/pipe.h264" -frames:v 1 "$T/pipe.png" 2>/dev/null
 q=$(psnr "$T/pipe.png" "$T/pattern-ref.png")
 check "pipeline: decodes to the screen (PSNR ${q:-?} dB > 30)" [ "${q:-0}" -gt 30 ]
 
 # ---- a RandR size change is followed (REINIT, new keyframe) ----
-"$DUMP" --backend x11 --pipeline --encode vp9 --seconds 4 --out "$T/rs.ivf" >"$T/resize.log" 2>&1 &
+dump --backend x11 --pipeline --encode vp9 --seconds 8 --out "$T/rs.ivf" >"$T/resize.log" 2>&1 &
 dump_pid=$!
-sleep 1.5
+t_wait_file "$T/resize.log" '^packet 1 ' 6
 xrandr --newmode 400x300_rd 20 400 410 420 430 300 305 310 315 >/dev/null 2>&1
 xrandr --addmode screen 400x300_rd && xrandr --output screen --mode 400x300_rd
 wait $dump_pid
@@ -118,4 +125,8 @@ check "resize: reported" grep -q '^resize 400x300' "$T/resize.log"
 check "resize: keyframe of the new size follows" \
 	bash -c "sed -n '/^resize/,\$p' '$T/resize.log' | grep -m1 '^packet' | grep -q '400x300 bytes [0-9]* key 1'"
 check "resize: no error" bash -c "! grep -q '^error' '$T/resize.log'"
+check "resize: no packet of the old size after the resize" \
+	bash -c "! sed -n '/^resize/,\$p' '$T/resize.log' | grep -q '^packet .* 640x480 '"
+[ -s "$T/dump-failures" ] && sed 's/^/# /' "$T/dump-failures"
+check "capture-dump exited cleanly every time" [ ! -s "$T/dump-failures" ]
 t_done
