@@ -169,6 +169,19 @@ int main(int argc, char **argv)
 	c.t0 = rd_now();
 	rd_log_init("rdctl");
 	rd_log_set_level(RD_LOG_WARN);
+	/* `rdctl help [VERB]`: the same text as `rdctl [VERB] --help`, from the verb table. */
+	if (argc >= 2 && argc <= 3 && !strcmp(argv[1], "help")) {
+		const struct ctl_verb *hv = argc == 3 ? verb_find(argv[2]) : NULL;
+		if (argc == 3 && !hv) {
+			fprintf(stderr, "rdctl: unknown verb '%s' (see rdctl --help)\n", argv[2]);
+			return CTL_EXIT_USAGE;
+		}
+		if (hv)
+			ctl_verb_usage(stdout, hv);
+		else
+			ctl_usage(stdout, &global_cfg);
+		return CTL_EXIT_OK;
+	}
 	if (ctl_args_split(argc, argv, &global_cfg, verb_find, &a, err, sizeof(err)) != RD_OK) {
 		c.set.json = a.json_seen;
 		rc = usage_error(&c, NULL, err);

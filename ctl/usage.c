@@ -52,7 +52,7 @@ void ctl_usage(FILE *f, const struct rd_config *global)
 	for (size_t i = 0; i < global->n; i++)
 		opt_line(f, &global->table[i]);
 	fprintf(f, "\nThe password comes from --password-file, RDESK_PASSWORD or a prompt; never argv.\n"
-		"rdctl VERB --help lists a verb's options.\n\nexit status:\n");
+		"rdctl help VERB (or rdctl VERB --help) lists a verb's options.\n\nexit status:\n");
 	for (size_t i = 0; i < sizeof(exit_lines) / sizeof(exit_lines[0]); i++)
 		fprintf(f, "  %s  %s\n", exit_lines[i][0], exit_lines[i][1]);
 }
