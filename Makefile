@@ -82,6 +82,7 @@ include common/module.mk
 -include relay-server/module.mk
 -include agent/module.mk
 -include ctl/module.mk
+-include packaging/module.mk
 include test/module.mk
 
 all: $(PROGRAMS)
