@@ -18,7 +18,8 @@ PROGRAMS += $(B)/rd-rendezvous
 INSTALL_UNITS += systemd/rd-rendezvous.service
 
 # Test peer and load generator: speak the wire protocol through common/ and proto/.
-$(B)/test/tools/rv-peer: $(B)/test/tools/rv-peer.o $(LIBRV) $(LIBCOMMON)
+RV_PEER_OBJ := $(patsubst %.c,$(B)/%.o,test/tools/rv-peer.c test/tools/rv-peer-wire.c test/tools/rv-peer-hostile.c)
+$(B)/test/tools/rv-peer: $(RV_PEER_OBJ) $(LIBRV) $(LIBCOMMON)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(RV_LIBS) $(COMMON_LIBS)
 $(B)/test/bench/rv-load: $(B)/test/bench/rv-load.o $(LIBCOMMON)
@@ -29,6 +30,8 @@ TEST_PROGRAMS += $(B)/test/tools/rv-peer $(B)/test/bench/rv-load
 # Unit tests and fuzzers of the I/O-free core.
 test_rv_server_OBJS := $(LIBRV)
 test_rv_server_LIBS := $(RV_LIBS)
+test_rv_server_tcp_OBJS := $(LIBRV)
+test_rv_server_tcp_LIBS := $(RV_LIBS)
 test_rv_registry_OBJS := $(LIBRV)
 test_rv_registry_LIBS := $(RV_LIBS)
 fuzz_rv_udp_OBJS := $(LIBRV)
