@@ -41,3 +41,6 @@ TEST_PROGRAMS += $(B)/test/tools/drm-pattern
 test_capture_drm_OBJS := $(LIBAGENT)
 test_capture_drm_LIBS := $(AGENT_LIBS)
 fuzz_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o
+# Input: the display-free parts of the input layer.
+test_input_util_OBJS := $(LIBAGENT)
+test_input_util_LIBS := $(AGENT_LIBS)

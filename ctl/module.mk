@@ -24,6 +24,12 @@ $(B)/gen/rdesk_input_lua.h: ctl/rdesk-input.lua
 	@mkdir -p $(@D)
 	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@
 $(B)/ctl/mpv_input.o: $(B)/gen/rdesk_input_lua.h
+# Input: key names, the mpv event reader and coordinate mapping.
+test_ctl_keymap_OBJS := $(B)/ctl/keymap.o
+test_ctl_mpv_input_OBJS := $(LIBCTL)
+test_ctl_mpv_input_LIBS := $(CTL_LIBS) -lev
+fuzz_ctl_keymap_OBJS := $(B)/ctl/keymap.o
+fuzz_ctl_mpv_event_OBJS := $(B)/ctl/mpv_event.o
 
 test_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o
 test_ctl_args_OBJS := $(B)/ctl/args.o

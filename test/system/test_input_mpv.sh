@@ -110,9 +110,22 @@ check "resized 400x300: window 50,50 -> remote 100,100" wait_until 5 near "$(mou
 DISPLAY=$VD xdotool mousemove $((X + 300)) $((Y + 200))
 check "resized 400x300: window 300,200 -> remote 600,400" wait_until 5 near "$(mouse_on $AD)" 600 400
 
+# ---- a key held when the session ends is released on A ----
+DISPLAY=$AD xset r off; DISPLAY=$VD xset r off
+DISPLAY=$VD xdotool mousemove $((X + 75)) $((Y + 60))
+wait_until 5 near "$(mouse_on $AD)" 150 120
+: >"$XEV_LOG"
+DISPLAY=$VD xdotool keydown b
+check "a key held in mpv is down on A" wait_until 5 \
+	bash -c "grep -a -A2 '^KeyPress' '$XEV_LOG' | grep -q '(keysym 0x62, b)'"
+check "and not released yet" bash -c "! grep -a -A2 '^KeyRelease' '$XEV_LOG' | grep -q '(keysym 0x62, b)'"
+
 # ---- closing the window ends the session ----
 DISPLAY=$VD xdotool windowclose "$wid" 2>/dev/null || DISPLAY=$VD xdotool windowkill "$wid"
 check "closing the window ends rdctl" wait_until 10 bash -c "! kill -0 $VPID 2>/dev/null"
 wait $VPID
-check "the agent released held keys and buttons or had none" kill -0 $CTL_AGENT_PID
+check "the agent released the held key when the session ended" wait_until 5 \
+	bash -c "grep -a -A2 '^KeyRelease' '$XEV_LOG' | grep -q '(keysym 0x62, b)'"
+check "the agent logged the release" grep -q 'released 1 held keys and buttons' "$T_TMP/agent-$ID/agent.log"
+DISPLAY=$VD xdotool keyup b
 t_done
