@@ -200,6 +200,7 @@ static int start(struct app *a)
 		free(relays[i]);
 	free(relays);
 	double t0 = rd_now();
+	rv_server_expect_bindings(a->srv, rv_store_estimate(a->store));
 	if ((rc = rv_store_load(a->store, load_cb, a->srv)) != RD_OK)
 		return rc;
 	log_notice("loaded %zu bindings in %.2f s", rv_registry_count(rv_server_registry(a->srv)), rd_now() - t0);

@@ -102,9 +102,9 @@ struct rv_peer *rv_registry_find(const struct rv_registry *r, const char *id)
 	return r->slots[probe(r, id, len, id_hash(r, id, len))];
 }
 
-static void grow(struct rv_registry *r)
+static void resize(struct rv_registry *r, size_t ncap)
 {
-	size_t ncap = r->cap * 2, mask = ncap - 1;
+	size_t mask = ncap - 1;
 	uint32_t *nh = xcalloc(ncap, sizeof(*nh));
 	struct rv_peer **ns = xcalloc(ncap, sizeof(*ns));
 	for (size_t i = 0; i < r->cap; i++) {
@@ -130,7 +130,7 @@ struct rv_peer *rv_registry_add(struct rv_registry *r, const char *id,
 	if (len == 0 || len > RV_ID_MAX)
 		return NULL;
 	if ((r->count + 1) * 4 > r->cap * 3)
-		grow(r);
+		resize(r, r->cap * 2);
 	uint32_t h = id_hash(r, id, len);
 	size_t i = probe(r, id, len, h);
 	if (r->slots[i])
@@ -147,6 +147,15 @@ struct rv_peer *rv_registry_add(struct rv_registry *r, const char *id,
 	r->slots[i] = p;
 	r->count++;
 	return p;
+}
+
+void rv_registry_reserve(struct rv_registry *r, size_t n)
+{
+	size_t cap = r->cap;
+	while (n * 4 > cap * 3)
+		cap *= 2;
+	if (cap != r->cap)
+		resize(r, cap);
 }
 
 size_t rv_registry_count(const struct rv_registry *r)

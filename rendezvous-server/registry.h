@@ -45,6 +45,8 @@ struct rv_peer *rv_registry_find(const struct rv_registry *r, const char *id);
 /* Add a binding for a new ID (must not exist). The entry starts offline. */
 struct rv_peer *rv_registry_add(struct rv_registry *r, const char *id,
 	const uint8_t uuid_digest[RV_UUID_DIGEST], const uint8_t pk[RV_PK_LEN], int64_t created);
+/* Make room for n entries at once (loading), instead of doubling as they come. */
+void rv_registry_reserve(struct rv_registry *r, size_t n);
 size_t rv_registry_count(const struct rv_registry *r);
 /* Entries whose last registration is younger than window seconds. O(n). */
 size_t rv_registry_count_online(const struct rv_registry *r, double now, double window);

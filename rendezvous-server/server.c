@@ -129,7 +129,16 @@ void rv__drop(struct rv_server *s, enum rv_drop why, const struct rd_sockaddr *s
 	const char *id, const char *what)
 {
 	rd_metric_inc(s->m_drop[why]);
-	bool limit = why == RV_DROP_RATE || why == RV_DROP_ID_CAP || why == RV_DROP_PENDING_CAP;
+	/* "limit" and "malformed" lines are what fail2ban may count against a
+	 * source; "ignored" covers what stock clients do in good faith (newer
+	 * message kinds, a reply after the requester left, an ID they must change). */
+	const char *kind = "ignored";
+	if (why == RV_DROP_MALFORMED)
+		kind = "malformed";
+	else if (why == RV_DROP_RATE || why == RV_DROP_ID_CAP || why == RV_DROP_PENDING_CAP ||
+		 why == RV_DROP_DEADLINE || why == RV_DROP_TOO_BIG)
+		kind = "limit";
+	bool limit = kind[0] == 'l';
 	struct rd_log_ratelimit *rl = limit ? &s->limit_log : &s->bad_log;
 	unsigned suppressed = 0;
 	if (!rd_log_ratelimit_ok(rl, rd_now(), 20, 10.0, &suppressed))
@@ -140,8 +149,8 @@ void rv__drop(struct rv_server *s, enum rv_drop why, const struct rd_sockaddr *s
 		rv__src(src, ip, &port);
 	if (suppressed)
 		log_notice("%u similar lines suppressed", suppressed);
-	log_notice("%s %s src=%s port=%u id=%s %s", limit ? "limit" : "malformed", drop_names[why],
-		ip, port, id ? rd_esc(id) : "-", what);
+	rd_log(kind[0] == 'i' ? RD_LOG_INFO : RD_LOG_NOTICE, RD_LOG_SUBSYS,
+		"%s %s src=%s port=%u id=%s %s", kind, drop_names[why], ip, port, id ? rd_esc(id) : "-", what);
 }
 
 void rv__outcome(struct rv_server *s, enum rv_outcome o)
@@ -301,6 +310,11 @@ int rv_server_load_binding(struct rv_server *s, const struct rv_binding *b)
 	uint8_t dig[RV_UUID_DIGEST];
 	rv_registry_uuid_digest(b->uuid, b->uuid_len, dig);
 	return rv_registry_add(s->reg, b->id, dig, b->pk, b->created) ? RD_OK : RD_ERR_EXISTS;
+}
+
+void rv_server_expect_bindings(struct rv_server *s, size_t n)
+{
+	rv_registry_reserve(s->reg, n);
 }
 
 const struct rv_registry *rv_server_registry(const struct rv_server *s)

@@ -68,6 +68,8 @@ void rv_server_free(struct rv_server *s);
 /* A binding from the store at start. RD_ERR_PROTO for a malformed row
  * (logged and skipped by the caller), RD_ERR_EXISTS for a duplicate. */
 int rv_server_load_binding(struct rv_server *s, const struct rv_binding *b);
+/* Size the registry for about n bindings before loading them. */
+void rv_server_expect_bindings(struct rv_server *s, size_t n);
 const struct rv_registry *rv_server_registry(const struct rv_server *s);
 
 void rv_server_udp_input(struct rv_server *s, const struct rd_sockaddr *from,

@@ -22,6 +22,8 @@ struct rv_binding {
 
 /* Open (creating when missing) the store in dir. */
 int rv_store_open(const char *dir, struct rv_store **out);
+/* Rough number of stored bindings, cheap (from the file size), for sizing. */
+size_t rv_store_estimate(struct rv_store *st);
 /* Call cb for every binding; stops and returns cb's error when it fails. */
 int rv_store_load(struct rv_store *st, int (*cb)(void *ud, const struct rv_binding *b), void *ud);
 /* Insert or replace the binding of b->id. */

@@ -107,6 +107,23 @@ int rv_store_load(struct rv_store *st, int (*cb)(void *ud, const struct rv_bindi
 	return rc;
 }
 
+static long long pragma_int(struct rv_store *st, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	long long v = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+size_t rv_store_estimate(struct rv_store *st)
+{
+	/* A row with a typical ID, uuid and key takes about 80 bytes of a page. */
+	long long bytes = pragma_int(st, "PRAGMA page_count") * pragma_int(st, "PRAGMA page_size");
+	return bytes > 0 ? (size_t)(bytes / 80) : 0;
+}
+
 int rv_store_put(struct rv_store *st, const struct rv_binding *b)
 {
 	if (!st->in_tx) {

@@ -124,7 +124,7 @@ bound=$(sed -n 's/^answered=//p' <<<"$fill")
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$RVPID/status")
 note "bound $bound IDs in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s" \
 	"($(sed -n 's/^rate=//p' <<<"$fill")/s, each a new SQLite row); RSS $((rss / 1024)) MB"
-check_eq "all $NIDS IDs bound" "$NIDS" "$bound"
+[ "$bound" = "$NIDS" ] || note "$((NIDS - bound)) replies came after the generator's 1 s timeout (the reload below counts the bindings)"
 check "$NIDS IDs held in <= 256 MB RSS ($((rss / 1024)) MB)" test "$rss" -le $((256 * 1024))
 kill -TERM "$RVPID"
 ts=$(date +%s.%N)
@@ -141,7 +141,7 @@ rss2=$(awk '/^VmRSS/ { print $2 }' "/proc/$RVPID/status")
 note "restart: ${loaded%% *} bindings loaded in ${loaded##* } s, answering after $ready s" \
 	"using $cpu s of CPU (load average $(cut -d' ' -f1 /proc/loadavg));" \
 	"database $dbsize MB; RSS after restart $((rss2 / 1024)) MB"
-check_eq "every binding reloaded" "$NIDS" "${loaded%% *}"
+check_eq "every one of the $NIDS IDs was bound and reloaded" "$NIDS" "${loaded%% *}"
 check "restart with $NIDS IDs ready in < 5 s ($ready s)" awk -v t="$ready" 'BEGIN { exit !(t + 0 > 0 && t < 5) }'
 t_stop "$RVPID"
 t_done

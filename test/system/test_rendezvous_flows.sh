@@ -64,6 +64,8 @@ out=$(peer2 register-pk alpha01 uuid-a seed-newer)
 check_eq "same uuid but new address and new key: UUID_MISMATCH" UUID_MISMATCH "$(val result <<<"$out")"
 out=$(peer register-pk abc12 uuid-s seed-s)
 check_eq "ID shorter than 6: UUID_MISMATCH (client picks a new ID)" UUID_MISMATCH "$(val result <<<"$out")"
+check "a good-faith refusal is logged as ignored, not for fail2ban" \
+	bash -c "grep -q 'ignored bad_id src=127.0.0.1 port=[0-9]* id=abc12' '$LOG' && ! grep -qE 'rendezvous: (limit|refused|malformed) .* id=abc12' '$LOG'"
 out=$(peer register-pk 'bad id!' uuid-s seed-s)
 check_eq "ID with bad characters: INVALID_ID_FORMAT" INVALID_ID_FORMAT "$(val result <<<"$out")"
 out=$(peer register-pk "$(printf 'x%.0s' $(seq 70))" uuid-s seed-s)

@@ -66,7 +66,7 @@ out=$(peer 127.0.0.10 silent-tcp 5)
 t=$(sed 's/.*closed_after=//' <<<"$out")
 check "first-message deadline closes a silent connection (1 s, took $t s)" \
 	awk -v t="$t" 'BEGIN { exit !(t >= 0.8 && t < 3) }'
-check "deadline drop logged" grep -qE 'malformed deadline src=127\.0\.0\.10 port=[0-9]+' "$LOG"
+check "deadline drop logged" grep -qE 'limit deadline src=127\.0\.0\.10 port=[0-9]+' "$LOG"
 out=$(peer 127.0.0.10 silent-tcp 5 nat)
 t=$(sed 's/.*closed_after=//' <<<"$out")
 check "first-message deadline on PORT-1 too (took $t s)" awk -v t="$t" 'BEGIN { exit !(t >= 0.8 && t < 3) }'
@@ -75,7 +75,7 @@ t=$(sed 's/.*closed_after=//' <<<"$out")
 check "idle deadline after a heartbeat (1.5 s, took $t s)" awk -v t="$t" 'BEGIN { exit !(t >= 1.3 && t < 4) }'
 out=$(peer 127.0.0.11 big-tcp)
 check "a frame over 64 KiB closes that connection" grep -q '^closed=1 reply=0' <<<"$out"
-check "oversized frame logged" grep -qE 'malformed too_big src=127\.0\.0\.11 port=[0-9]+' "$LOG"
+check "oversized frame logged" grep -qE 'limit too_big src=127\.0\.0\.11 port=[0-9]+' "$LOG"
 out=$(peer 127.0.0.12 conns 30)
 r=$(sed 's/.*refused=//' <<<"$out")
 check "connection cap: at most 20 open, the rest refused ($r of 30)" test "$r" -ge 10
