@@ -17,6 +17,11 @@
 
 #define DIR_BUDGET 8          /* pipe loads per wakeup, so one pair cannot hog the loop */
 #define DRAIN_CHUNK 65536
+/* Pipes count against a per-user page budget (fs.pipe-user-pages-soft,
+ * 64 MiB by default for unprivileged users); past it the kernel makes
+ * two-page pipes. Only the first pairs get big pipes, so thousands of pairs
+ * keep the default 64 KiB ones. */
+#define RELAY_BIG_PIPE_PAIRS 32
 
 struct pair;
 struct side;
@@ -467,7 +472,7 @@ int relay_pump_start(struct relay_pump *pump, int fd_a, int fd_b, const uint8_t 
 	}
 	int err = RD_OK;
 	for (int i = 0; i < 2 && err == RD_OK; i++)
-		err = make_pipe(&p->d[i], pump->o.pipe_size);
+		err = make_pipe(&p->d[i], pump->nactive < RELAY_BIG_PIPE_PAIRS ? pump->o.pipe_size : 0);
 	if (err != RD_OK) {
 		int saved = errno;
 		for (int i = 0; i < 2; i++) {

@@ -32,7 +32,7 @@ struct relay_pump_opts {
 	struct ev_loop *loop;
 	struct relay_limits *limits; /* may be NULL */
 	double idle_timeout;         /* seconds; 0 = none */
-	size_t pipe_size;            /* requested pipe capacity (F_SETPIPE_SZ); 0 = default */
+	size_t pipe_size;            /* pipe capacity for the first pairs (F_SETPIPE_SZ); 0 = default */
 	/* Called once per pair when it ended, after both sockets are closed. */
 	void (*on_end)(void *user, const struct relay_pair_end *e, void *ud);
 	/* Bytes moved (for counters); may be NULL. */
