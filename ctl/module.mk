@@ -30,6 +30,14 @@ test_ctl_mpv_input_OBJS := $(LIBCTL)
 test_ctl_mpv_input_LIBS := $(CTL_LIBS) -lev
 fuzz_ctl_keymap_OBJS := $(B)/ctl/keymap.o
 fuzz_ctl_mpv_event_OBJS := $(B)/ctl/mpv_event.o
+# Input benchmark tools: a window that flips on each key, and the latency meter.
+$(B)/test/tools/xflip: $(B)/test/tools/xflip.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,xcb)
+$(B)/test/tools/input-latency: $(B)/test/tools/input-latency.o $(LIBCTL) $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(CTL_LIBS) $(COMMON_LIBS)
+TEST_PROGRAMS += $(B)/test/tools/xflip $(B)/test/tools/input-latency
 
 test_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o
 test_ctl_args_OBJS := $(B)/ctl/args.o
