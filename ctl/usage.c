@@ -124,4 +124,12 @@ void ctl_man(FILE *f, const struct rd_config *global)
 		"Remove a line to accept a peer's new key.\n.SH EXIT STATUS\n", f);
 	for (size_t i = 0; i < sizeof(exit_lines) / sizeof(exit_lines[0]); i++)
 		fprintf(f, ".TP\n.B %s\n%s.\n", exit_lines[i][0], exit_lines[i][1]);
+	fputs(".SH EXAMPLES\n"
+		"View and control a machine live (server and key once in ~/.config/rdesk/rdctl.ini):\n"
+		".PP\n.EX\nrdctl \\-\\-server rdesk.example.net \\-\\-key BASE64 connect 123456789\n.EE\n"
+		".PP\nA screenshot and a 10 s recording from a script, the password from a file:\n"
+		".PP\n.EX\nrdctl \\-\\-password\\-file pw screenshot 123456789 \\-o screen.png\n"
+		"rdctl \\-\\-password\\-file pw record 123456789 \\-o run.mkv \\-d 10\n.EE\n"
+		".PP\nIs it online, and which path works?\n"
+		".PP\n.EX\nrdctl \\-\\-json lookup 123456789\nrdctl doctor 123456789\n.EE\n", f);
 }
