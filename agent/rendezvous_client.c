@@ -139,7 +139,9 @@ static void rc__send_register_pk(struct rc *rc, double now)
 /* One step of the 1 s timer: send what is due. */
 static void rc__step(struct rc *rc, double now)
 {
-	if (rc->sent_at > 0 && now - rc->sent_at >= RC_REG_TIMEOUT) {
+	/* A short interval gets a shorter timeout, so a returning server is
+	 * seen within about one interval either way. */
+	if (rc->sent_at > 0 && now - rc->sent_at >= RD_MIN(RC_REG_TIMEOUT, rc->interval / 2)) {
 		rc->sent_at = 0;
 		rc->failures++;
 		/* 1, 2, 4, 8 ... seconds, never more than the interval: back
