@@ -127,6 +127,20 @@ check "resize: keyframe of the new size follows" \
 check "resize: no error" bash -c "! grep -q '^error' '$T/resize.log'"
 check "resize: no packet of the old size after the resize" \
 	bash -c "! sed -n '/^resize/,\$p' '$T/resize.log' | grep -q '^packet .* 640x480 '"
+# ---- the X server going away ends capture with an error, not a crash ----
+if t_xvfb 320x240x24; then
+	dump --backend x11 --display "$T_DISPLAY" --pipeline --encode h264 --seconds 10 \
+		>"$T/gone.log" 2>&1 &
+	dump_pid=$!
+	t_wait_file "$T/gone.log" '^packet 1 ' 6
+	t_stop "$T_LAST_PID"
+	wait $dump_pid
+	check "X server gone: subscribers get an error" grep -q '^error' "$T/gone.log"
+	check "X server gone: logged" grep -q 'connection to the X server lost' "$T/gone.log"
+else
+	not_ok "second Xvfb starts"
+fi
+
 [ -s "$T/dump-failures" ] && sed 's/^/# /' "$T/dump-failures"
 check "capture-dump exited cleanly every time" [ ! -s "$T/dump-failures" ]
 t_done
