@@ -145,7 +145,8 @@ static void session__on_handshake(struct session *s, const uint8_t *p, size_t le
 	if (rd_handshake_host_pk_refresh_wanted(s->hs) && s->ops->pk_refresh)
 		s->ops->pk_refresh(s->ud);
 	if (oc == RD_HANDSHAKE_PLAIN) {
-		if (!s->host->allow_plain) {
+		/* Never in plaintext through a relay, whatever the configuration. */
+		if (!s->host->allow_plain || s->path == SESSION_PATH_RELAY) {
 			log_warn("%s: controller declined encryption; unencrypted session refused",
 				s->peer_str);
 			session__refuse(s, "Unencrypted sessions are refused by this host", RD_ERR_REFUSED);

@@ -38,7 +38,7 @@ static const struct rd_setting agent_table[] = {
 	{ "direct-bind", 0, "agent", NULL, NULL, RD_CFG_STR, "::", "ADDR",
 		"address of the direct listener", S(direct_bind), 0, 0, 0 },
 	{ "allow-unencrypted", 0, "agent", NULL, NULL, RD_CFG_BOOL, "no", NULL,
-		"accept controllers that decline encryption (never over a relay)", S(allow_unencrypted), 0, 0, 0 },
+		"accept controllers that decline encryption on direct, LAN or punched paths (never over a relay)", S(allow_unencrypted), 0, 0, 0 },
 	{ "control-socket", 0, "agent", NULL, NULL, RD_CFG_STR, NULL, "PATH",
 		"status socket (default $RUNTIME_DIRECTORY/control.sock or DATA_DIR/control.sock)",
 		S(control_socket), 0, 0, 0 },

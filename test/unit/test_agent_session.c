@@ -348,6 +348,14 @@ static void test_plain_allowed_when_configured(void **state)
 	Hbb__Message *m = h_next(h);
 	assert_int_equal(m->union_case, HBB__MESSAGE__UNION_HASH);
 	hbb__message__free_unpacked(m, NULL);
+	/* ... but never through a relay. */
+	session_free(h->s);
+	h_reset_wire(h);
+	h->s = session_new(&h->host, &h->peer, SESSION_PATH_RELAY, &h_ops, h);
+	assert_int_equal(session_start(h->s, 0.0, 0.0), RD_OK);
+	session_on_frame(h->s, NULL, 0, 0.1, 0.1);
+	assert_true(h->closed);
+	assert_int_equal(h->close_reason, RD_ERR_REFUSED);
 }
 
 static void test_bad_public_key_closes(void **state)
