@@ -22,7 +22,8 @@ struct drm_scan {
 	int ostride;
 	int tx, ty;              /* tiles across and down */
 	uint8_t *dirty;          /* tx * ty flags */
-	unsigned phase;          /* which row of every RD_DRM_SCAN_STEP is read next */
+	unsigned tick;           /* sampled updates so far: picks the rows read */
+	unsigned idle;           /* updates in a row without a change */
 	uint64_t bytes_read;
 };
 
@@ -194,12 +195,18 @@ int drm_scan_update(struct drm_scan *s, const uint8_t *src, int pitch, bool all_
 {
 	if (copy_all) {
 		memset(s->dirty, 1, (size_t)s->tx * s->ty);
+	} else if (all_rows) {
+		for (int y = 0; y < s->h; y++)
+			compare_row(s, src + (size_t)y * pitch, y);
 	} else {
-		int step = all_rows ? 1 : RD_DRM_SCAN_STEP;
-		int first = all_rows ? 0 : (int)(s->phase % RD_DRM_SCAN_STEP);
+		/* Row offsets tick * 13 cover every residue of 8 within 8 ticks and
+		 * of 32 within 32 (13 is odd), spread out rather than in order. */
+		int step = s->idle >= RD_DRM_SCAN_IDLE_AFTER ? RD_DRM_SCAN_STEP_IDLE : RD_DRM_SCAN_STEP;
+		int first = (int)((s->tick++ * 13u) % (unsigned)step);
 		for (int y = first; y < s->h; y += step)
 			compare_row(s, src + (size_t)y * pitch, y);
-		s->phase = (s->phase + 5) % RD_DRM_SCAN_STEP;	/* 5 is coprime with 8 */
 	}
-	return collect(s, src, pitch, f);
+	int tiles = collect(s, src, pitch, f);
+	s->idle = tiles ? 0 : s->idle + 1;
+	return tiles;
 }

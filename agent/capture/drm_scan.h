@@ -4,8 +4,9 @@
  * A scan keeps a mirror of the source in its own format. Each update
  * compares source rows with the mirror tile by tile (64x64); changed tiles
  * are copied into the mirror, converted to BGRX and reported as damage. An
- * idle update reads only every 8th row (a different row each time, so every
- * row is looked at within 8 updates); a full update reads every row. For
+ * update reads only every 8th row (a different one each time, so every row
+ * is looked at within 8 updates), and once nothing has changed for 30
+ * updates only every 32nd row; a full update reads every row. For
  * XRGB8888 and ARGB8888 the mirror is the BGRX image itself (no conversion). */
 #ifndef RD_AGENT_DRM_SCAN_H
 #define RD_AGENT_DRM_SCAN_H
@@ -17,6 +18,8 @@
 
 #define RD_DRM_SCAN_TILE 64
 #define RD_DRM_SCAN_STEP 8
+#define RD_DRM_SCAN_STEP_IDLE 32
+#define RD_DRM_SCAN_IDLE_AFTER 30
 
 struct drm_scan;
 

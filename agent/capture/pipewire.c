@@ -430,8 +430,11 @@ static int pwcap_get_fd(struct capture *c)
 static int pwcap_dispatch(struct capture *c)
 {
 	struct pwcap *p = (struct pwcap *)c;
-	if (pw_loop_iterate(p->loop, 0) < 0 && errno != EINTR && errno != EAGAIN)
+	int r = pw_loop_iterate(p->loop, 0);
+	if (r < 0 && r != -EINTR && r != -EAGAIN) {
+		log_warn("PipeWire loop: %s", spa_strerror(r));
 		p->failed = true;
+	}
 	if (p->failed) {
 		log_err("lost the PipeWire stream of node %s", rd_esc(p->target));
 		return RD_CAPTURE_FATAL;

@@ -84,7 +84,7 @@ static void test_damage_found(void **state)
 	assert_int_equal(drm_scan_new(W, H, DRM_FORMAT_XRGB8888, &s), 0);
 	new_frame(&f);
 	drm_scan_update(s, src, pitch, false, true, &f);
-	for (int i = 0; i < RD_DRM_SCAN_STEP * 2; i++) {
+	for (int i = 0; i < RD_DRM_SCAN_IDLE_AFTER / 2; i++) {
 		new_frame(&f);
 		assert_int_equal(drm_scan_update(s, src, pitch, false, false, &f), 0);
 		assert_int_equal(f.n_damage, 0);
@@ -110,6 +110,27 @@ static void test_damage_found(void **state)
 	int stride;
 	const uint8_t *out = drm_scan_pixels(s, &stride);
 	assert_int_equal(out[101 * stride + 150 * 4 + 1], src[101 * pitch + 150 * 4 + 1]);
+	/* Idle for long: only one row in RD_DRM_SCAN_STEP_IDLE is read, and a
+	 * change is still found within that many updates. */
+	for (int i = 0; i < RD_DRM_SCAN_IDLE_AFTER + 1; i++) {
+		new_frame(&f);
+		assert_int_equal(drm_scan_update(s, src, pitch, false, false, &f), 0);
+	}
+	before = drm_scan_bytes_read(s);
+	new_frame(&f);
+	drm_scan_update(s, src, pitch, false, false, &f);
+	assert_true(drm_scan_bytes_read(s) - before <=
+		(uint64_t)pitch * (H / RD_DRM_SCAN_STEP_IDLE + 1));
+	src[33 * pitch + 10 * 4] ^= 0x0f;
+	found_after = -1;
+	for (int i = 0; i < RD_DRM_SCAN_STEP_IDLE && found_after < 0; i++) {
+		new_frame(&f);
+		if (drm_scan_update(s, src, pitch, false, false, &f) > 0)
+			found_after = i;
+	}
+	assert_true(found_after >= 0);
+	assert_int_equal(f.damage[0].x, 0);
+	assert_int_equal(f.damage[0].y, 0);
 	/* all_rows finds a change on any row at the first update. */
 	src[3 * pitch + 5 * 4] ^= 0xff;
 	new_frame(&f);
