@@ -311,6 +311,31 @@ static void enroll__print(const struct agent_settings *st, const char *path, con
 			? "true" : "false");
 }
 
+/* The flags enroll needs, checked before anything is written: 0 or exit 2. */
+static int enroll__check_flags(const struct agent_settings *fl)
+{
+	uint8_t pk[RD_PK_LEN];
+	if (!fl->rendezvous || !fl->key) {
+		fprintf(stderr, "usage: rd-agent enroll --server HOST[:PORT] --key BASE64 [--relay HOST[:PORT]] "
+			"[--id ID] [--password-file FILE|-] [--config FILE] [--json]\n");
+		return 2;
+	}
+	if (rd_pk_from_b64(fl->key, pk) < 0) {
+		fprintf(stderr, "rd-agent enroll: --key: not a base64 Ed25519 public key\n");
+		return 2;
+	}
+	if (!enroll__valid_server(fl->rendezvous) || (fl->relay && !enroll__valid_server(fl->relay))) {
+		fprintf(stderr, "rd-agent enroll: --server/--relay: expected HOST[:PORT]\n");
+		return 2;
+	}
+	if (fl->id && !settings_id_valid(fl->id)) {
+		fprintf(stderr, "rd-agent enroll: --id: \"%s\" is not a valid ID (6-16 digits, or a letter "
+			"then 5-15 letters, digits, '_' or '-')\n", fl->id);
+		return 2;
+	}
+	return 0;
+}
+
 int cli_enroll(int argc, char **argv)
 {
 	struct agent_settings fl = { 0 }, st = { 0 };
@@ -334,29 +359,9 @@ int cli_enroll(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	if (!fl.rendezvous || !fl.key) {
-		fprintf(stderr, "usage: rd-agent enroll --server HOST[:PORT] --key BASE64 [--relay HOST[:PORT]] "
-			"[--id ID] [--password-file FILE|-] [--config FILE] [--json]\n");
-		status = 2;
+	if ((status = enroll__check_flags(&fl)) != 0)
 		goto out;
-	}
-	uint8_t pk[RD_PK_LEN];
-	if (rd_pk_from_b64(fl.key, pk) < 0) {
-		fprintf(stderr, "rd-agent enroll: --key: not a base64 Ed25519 public key\n");
-		status = 2;
-		goto out;
-	}
-	if (!enroll__valid_server(fl.rendezvous) || (fl.relay && !enroll__valid_server(fl.relay))) {
-		fprintf(stderr, "rd-agent enroll: --server/--relay: expected HOST[:PORT]\n");
-		status = 2;
-		goto out;
-	}
-	if (fl.id && !settings_id_valid(fl.id)) {
-		fprintf(stderr, "rd-agent enroll: --id: \"%s\" is not a valid ID (6-16 digits, or a letter "
-			"then 5-15 letters, digits, '_' or '-')\n", fl.id);
-		status = 2;
-		goto out;
-	}
+	status = 1;
 	/* The password is read before anything is written: a bad file changes nothing. */
 	if (pwfile) {
 		pw = sodium_malloc(LOGIN_PW_MAX + 1);
