@@ -20,6 +20,10 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $want_fds ]; then
 fi
 ulimit -n $want_fds 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 note "open files limit $(ulimit -n)"
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then
+	not_ok "1,000 pairs need at least 8192 open files (ulimit -Hn is $(ulimit -Hn)); run as root or raise it"
+	t_done
+fi
 
 relay_start() { # relay_start NAME ARGS...: sets PORT_<NAME> PID_<NAME> LOG_<NAME>
 	local name=$1 port log; shift
