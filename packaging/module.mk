@@ -37,7 +37,7 @@ deb:
 		while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
 		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src
 	$(Q)cp -a packaging/debian $(DEB_DIR)/src/debian
-	$(Q)cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+	$(Q)cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc -Jauto >../build.log 2>&1 || \
 		{ tail -n 40 ../build.log; echo "deb: dpkg-buildpackage failed, log in $(DEB_DIR)/build.log"; exit 1; }
 	$(Q)ls -1 $(DEB_DIR)/*.deb
 
