@@ -34,8 +34,12 @@ run_codec() { # run_codec CODEC
 		--count "$EVENTS" --codec "$codec" $ID >"$T_TMP/lat-$codec.txt" 2>"$T_TMP/lat-$codec.err"
 	local rc=$? n
 	n=$(wc -l <"$T_TMP/lat-$codec.txt")
-	check "$codec: $EVENTS key presses measured" test "$rc" -eq 0 -a "$n" -eq "$EVENTS" ||
-		{ sed 's/^/# /' "$T_TMP/lat-$codec.err"; return 1; }
+	if [ "$rc" -ne 0 ] || [ "$n" -ne "$EVENTS" ]; then
+		not_ok "$codec: $EVENTS key presses measured (got $n, exit $rc)"
+		sed 's/^/# /' "$T_TMP/lat-$codec.err"
+		return 1
+	fi
+	ok "$codec: $EVENTS key presses measured"
 	local med p95 in_med
 	med=$(cut -d' ' -f1 "$T_TMP/lat-$codec.txt" | pct 50)
 	p95=$(cut -d' ' -f1 "$T_TMP/lat-$codec.txt" | pct 95)
