@@ -26,6 +26,7 @@ struct rv_registry {
 	size_t cap;              /* power of two; at most 3/4 full */
 	size_t count;
 	struct rv_arena *arena;
+	size_t arena_size;       /* size of the current arena */
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 };
 
@@ -64,8 +65,10 @@ void rv_registry_free(struct rv_registry *r)
 static void *arena_alloc(struct rv_registry *r, size_t n)
 {
 	n = (n + 7) & ~(size_t)7;
-	if (!r->arena || r->arena->used + n > RV_ARENA_SIZE - sizeof(struct rv_arena)) {
-		struct rv_arena *a = xmalloc(RV_ARENA_SIZE);
+	if (!r->arena || r->arena->used + n > r->arena_size - sizeof(struct rv_arena)) {
+		/* 16 KiB first, doubling up to RV_ARENA_SIZE: small registries stay small. */
+		r->arena_size = r->arena ? RD_MIN(r->arena_size * 2, (size_t)RV_ARENA_SIZE) : 16384;
+		struct rv_arena *a = xmalloc(r->arena_size);
 		a->next = r->arena;
 		a->used = 0;
 		r->arena = a;
