@@ -81,6 +81,18 @@ printf '%s\n' "$CTL_PW" >"$T_TMP/pwfile"
 	--password-file "$T_TMP/pwfile" screenshot $ID -o "$T_TMP/pf.png" </dev/null >/dev/null 2>&1 ); rc=$?
 check_eq "password from --password-file: exit 0" 0 $rc
 
+# password typed at a prompt on a terminal (script gives rdctl a pty), not echoed
+if command -v script >/dev/null; then
+	# typed once the prompt is up, as a person would
+	( sleep 1.5; printf '%s\n' "$CTL_PW"; sleep 3 ) | ( unset RDESK_PASSWORD; HOME=$CTL_HOME timeout 30 \
+		script -qec "'$B/rdctl' --server 127.0.0.1:$CTL_PORT --key $CTL_KEY screenshot $ID \
+		-o '$T_TMP/tty.png'" /dev/null >"$T_TMP/tty.out" 2>&1 )
+	rc=$?
+	check_eq "password prompt on a terminal: exit 0" 0 $rc
+	check "password prompt: asked for it" grep -q "password for $ID" "$T_TMP/tty.out"
+	check "password prompt: not echoed" bash -c "! grep -q '$CTL_PW' '$T_TMP/tty.out'"
+fi
+
 # ---- recordings ----
 for spec in h264:mkv vp9:webm h264:mp4; do
 	codec=${spec%:*} ext=${spec#*:} f=$T_TMP/rec-$codec.$ext
