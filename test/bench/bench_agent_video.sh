@@ -20,6 +20,8 @@ T=$T_TMP
 for tool in Xvfb mpv ffmpeg xterm xsetroot; do
 	command -v $tool >/dev/null || { not_ok "needs $tool (make deps)"; t_done; }
 done
+# `make bench` builds the programs only: build the tool when it is missing.
+[ -x "$DUMP" ] || make -C "$RD_TOP" --no-print-directory BUILD="$RD_BUILD" "$DUMP" >/dev/null
 [ -x "$DUMP" ] || { not_ok "needs $DUMP (make test-programs)"; t_done; }
 t_xvfb 1920x1080x24 || { not_ok "Xvfb 1920x1080"; t_done; }
 export DISPLAY=$T_DISPLAY
@@ -76,7 +78,7 @@ theirs() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
-result() { echo "RESULT $*"; }
+result() { echo "# $*"; }
 
 # ---- 1. full motion ----
 t_bg mpv --no-config --really-quiet --vo=x11 --fs --no-audio --loop=inf \
