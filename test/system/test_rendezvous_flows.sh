@@ -41,6 +41,26 @@ k2=$("$RV" --print-key --data-dir "$T_TMP/keyonly" 2>/dev/null)
 check "--print-key creates the pair once and prints a 44-char key" test ${#k1} = 44 -a "$k1" = "$k2"
 check_eq "key files are RustDesk's id_ed25519{,.pub}" "$k1" "$(cat "$T_TMP/keyonly/id_ed25519.pub")"
 
+check_eq "--print-key -k SECRET prints that key's public half" "$k1" \
+	"$("$RV" --print-key -k "$(cat "$T_TMP/keyonly/id_ed25519")" --data-dir "$T_TMP/empty" 2>/dev/null)"
+
+# ---- -k with a plain licence string: enforced, nothing signed ----
+P=$(t_free_port 2)
+mkdir -p "$T_TMP/plain"
+t_bg "$RV" -p "$P" -b 127.0.0.1 -k plain-licence --data-dir "$T_TMP/plain" --config "$T_TMP/none.ini" \
+	>"$T_TMP/plain.log" 2>&1
+PLAINPID=$T_LAST_PID
+t_wait_file "$T_TMP/plain.log" 'ready port=' 10 || not_ok "server with a licence string starts"
+target_bg "$T_TMP/plain.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target plain001 uuid-p seed-p 15 ||
+	not_ok "target plain001 registers"
+out=$("$PEER" -s "127.0.0.1:$P" punch plain001 wrong)
+check_eq "licence string enforced" LICENSE_MISMATCH "$(val failure <<<"$out")"
+out=$("$PEER" -s "127.0.0.1:$P" punch plain001 plain-licence)
+check_eq "right licence string: answered" 127.0.0.2 "$(val socket_addr <<<"$out" | cut -d: -f1)"
+check_eq "without a signing key the IdPk stays empty" empty "$(val pk <<<"$out")"
+check "no key pair is created for a licence string" test ! -e "$T_TMP/plain/id_ed25519"
+t_stop "$PLAINPID"
+
 # ---- registration ----
 MPORT=$(t_free_port)
 start_rv main --metrics "127.0.0.1:$MPORT" || { not_ok "server starts"; t_done; }
