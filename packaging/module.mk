@@ -27,13 +27,13 @@ install-doc: man
 	install -m 0644 $(filter %.8,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(COMPLETIONS) $(DESTDIR)$(COMPLETIONDIR)/
 
-# The packages are built from a copy of the tree as committed plus the
-# working tree's changes to tracked files (no build folders, no untracked
-# files), with packaging/debian as debian/.
+# The packages are built from a clean copy of the working tree: the files git
+# tracks plus new ones it does not ignore (no build folders, no objects), with
+# packaging/debian as debian/.
 DEB_DIR := $(BUILD)/deb
 deb:
 	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
-	$(Q)git ls-files -z --cached | \
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
 		while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
 		tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/src
 	$(Q)cp -a packaging/debian $(DEB_DIR)/src/debian

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The Debian packages: `make deb` builds the four, lintian finds no errors,
+# they install into a clean Debian root (debootstrap, from the mirror this
+# machine's apt already uses; cached as a tarball under the build folder),
+# each program runs there, the configuration is conffiles under /etc/rdesk,
+# the units are installed (and enabled) as the packaging says, removing keeps
+# /var/lib/rdesk and purging removes it. The units pass `systemd-analyze
+# verify`, and `systemd-analyze security --offline=true` scores the two
+# server units at 2.0 or lower (the scores are printed).
+# Needs root (debootstrap, chroot); the first run downloads a minimal Debian
+# (about 40 MB) and the packages' libraries, later runs reuse the caches.
+source "$(dirname "$0")/../lib.sh"
+if [ "$(id -u)" -ne 0 ]; then
+	not_ok "test_packages: needs root (debootstrap and chroot); run as root"
+	t_done
+fi
+for tool in dpkg-buildpackage lintian debootstrap systemd-analyze; do
+	command -v "$tool" >/dev/null || { not_ok "$tool is missing (make deps)"; t_done; }
+done
+cd "$RD_TOP"
+DEB=$RD_BUILD/deb
+CACHE=$RD_BUILD/pkg-cache
+mkdir -p "$CACHE/archives/partial" "$CACHE/lists/partial"
+PKGS=(rd-rendezvous rd-relay rd-agent rdctl)
+
+# 1. Build, unless the packages were built from exactly this tree.
+stamp=$( { git rev-parse HEAD; git diff HEAD; git ls-files -z --others --exclude-standard |
+	xargs -0r sha256sum; } | sha256sum | cut -c1-16)
+if [ "$(cat "$DEB/.stamp" 2>/dev/null)" = "$stamp" ] && ls "$DEB"/rdctl_*.deb >/dev/null 2>&1; then
+	note "packages already built from this tree ($stamp)"
+	ok "make deb (cached)"
+else
+	t0=$SECONDS
+	if make --no-print-directory BUILD="$RD_BUILD" deb >"$T_TMP/deb.log" 2>&1; then
+		echo "$stamp" >"$DEB/.stamp"
+		ok "make deb ($((SECONDS - t0)) s)"
+	else
+		not_ok "make deb"; tail -n 30 "$T_TMP/deb.log" | sed 's/^/# /'; t_done
+	fi
+fi
+for p in "${PKGS[@]}"; do
+	f=$(ls "$DEB"/${p}_*.deb 2>/dev/null | head -n1)
+	if [ -n "$f" ]; then
+		ok "$p package built: $(basename "$f"), $(stat -c %s "$f") bytes, installed size $(dpkg-deb -f "$f" Installed-Size) KiB"
+	else
+		not_ok "$p package built"
+	fi
+done
+mapfile -t debs < <(ls "$DEB"/*.deb | grep -v -- '-dbgsym_')
+
+# 2. Depends from shlibs, and lintian.
+dep=$(dpkg-deb -f "$DEB"/rd-agent_*.deb Depends)
+check "rd-agent Depends comes from shlibs (libsodium, libvpx)" \
+	bash -c "grep -q 'libsodium23' <<<'$dep' && grep -q 'libvpx' <<<'$dep'"
+lintian --tag-display-limit 0 "${debs[@]}" >"$T_TMP/lintian.log" 2>&1
+sed 's/^/# lintian: /' "$T_TMP/lintian.log"
+errs=$(grep -c '^E: ' "$T_TMP/lintian.log")
+check_eq "lintian: no errors" 0 "$errs"
+
+# 3. The units: verify and security scores (installed paths rewritten to the
+# binaries of this build for `verify`, which checks that ExecStart exists).
+mkdir -p "$T_TMP/units"
+for u in systemd/rd-*.service; do
+	sed "s,/usr/local/bin/,$RD_BUILD/," "$u" >"$T_TMP/units/$(basename "$u")"
+done
+for u in "$T_TMP"/units/*.service; do
+	out=$(systemd-analyze verify "$u" 2>&1); rc=$?
+	[ -n "$out" ] && sed 's/^/# verify: /' <<<"$out"
+	check "systemd-analyze verify $(basename "$u")" test "$rc" -eq 0 -a -z "$(grep -v 'is not a file\|^$' <<<"$out")"
+done
+for u in rd-rendezvous rd-relay; do
+	systemd-analyze security --offline=true --no-pager "$T_TMP/units/$u.service" >"$T_TMP/sec-$u" 2>&1
+	score=$(sed -nE 's/.*Overall exposure level for [^:]*: ([0-9.]+).*/\1/p' "$T_TMP/sec-$u")
+	note "systemd-analyze security $u.service: ${score:-?}"
+	check "$u.service exposure ${score:-?} <= 2.0" awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.0) }'
+done
+u=rd-agent
+systemd-analyze security --offline=true --no-pager "$T_TMP/units/$u.service" >"$T_TMP/sec-$u" 2>&1
+note "systemd-analyze security $u.service (root by design, for capture and input): $(sed -nE 's/.*Overall exposure level for [^:]*: ([0-9.]+ [A-Z]+).*/\1/p' "$T_TMP/sec-$u")"
+
+# 4. A clean Debian root, from the mirror apt already uses here.
+codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+mirror=$(
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] && awk -v c="$codename" '$1 == "deb" { u = ""; for (i = 2; i <= NF; i++) {
+			if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; continue } if (u == "") { u = $i; continue }
+			if ($i == c) { print u; exit } break } }' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && awk -v c="$codename" 'BEGIN { RS = ""; FS = "\n" } {
+			u = ""; s = ""; for (i = 1; i <= NF; i++) {
+				if ($i ~ /^URIs:/) { u = $i; sub(/^URIs:[ \t]*/, "", u); sub(/[ \t].*/, "", u) }
+				if ($i ~ /^Suites:/) s = " " substr($i, 8) " " }
+			if (u != "" && index(s, " " c " ")) print u }' "$f"
+	done | head -n1)
+if [ -z "$mirror" ]; then not_ok "a Debian mirror for $codename in /etc/apt/sources.list*"; t_done; fi
+note "mirror: $mirror ($codename)"
+tarball=$CACHE/$codename-minbase.tar
+if [ ! -s "$tarball" ]; then
+	t0=$SECONDS
+	if debootstrap --variant=minbase "$codename" "$T_TMP/boot" "$mirror" >"$T_TMP/debootstrap.log" 2>&1 &&
+		tar -C "$T_TMP/boot" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"; then
+		ok "debootstrap $codename ($((SECONDS - t0)) s, cached in $tarball)"
+	else
+		not_ok "debootstrap $codename"; tail -n 20 "$T_TMP/debootstrap.log" | sed 's/^/# /'; t_done
+	fi
+	rm -rf "$T_TMP/boot"
+fi
+R=$T_TMP/root
+mkdir -p "$R" && tar -C "$R" -xf "$tarball"
+check "clean root unpacked" test -x "$R/usr/bin/dpkg" -a ! -e "$R/usr/bin/rd-agent"
+# The package caches and apt's lists stay between runs; proc for apt and dpkg.
+mount --bind "$CACHE/archives" "$R/var/cache/apt/archives"
+t_on_exit "umount '$R/var/cache/apt/archives'"
+mount --bind "$CACHE/lists" "$R/var/lib/apt/lists"
+t_on_exit "umount '$R/var/lib/apt/lists'"
+mount -t proc proc "$R/proc"
+t_on_exit "umount '$R/proc'"
+cp /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null
+mkdir -p "$R/tmp/debs" && cp "${debs[@]}" "$R/tmp/debs/"
+in_root() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
+
+if [ -z "$(find "$CACHE/lists" -name '*Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then
+	in_root apt-get update -qq >"$T_TMP/update.log" 2>&1
+	check "apt-get update in the root" test $? -eq 0
+fi
+t0=$SECONDS
+in_root apt-get install -y -qq --no-install-recommends /tmp/debs/*.deb >"$T_TMP/install.log" 2>&1
+rc=$?
+check "apt-get install the four packages into the clean root ($((SECONDS - t0)) s)" test $rc -eq 0
+[ $rc -eq 0 ] || { tail -n 30 "$T_TMP/install.log" | sed 's/^/# /'; t_done; }
+for p in "${PKGS[@]}"; do
+	check_eq "$p installed" "install ok installed" "$(in_root dpkg-query -W -f='${Status}' "$p" 2>&1)"
+done
+
+# 5. The programs run.
+for p in "${PKGS[@]}"; do
+	v=$(in_root "$p" --version 2>&1); rc=$?
+	check "$p --version: '$v'" test $rc -eq 0 -a -n "$v"
+	in_root "$p" --help >"$T_TMP/help-$p" 2>&1; rc=$?
+	check "$p --help ($(wc -l <"$T_TMP/help-$p") lines)" test $rc -eq 0 -a "$(grep -c -- '--' "$T_TMP/help-$p")" -gt 3
+done
+key=$(in_root rd-rendezvous --print-key --data-dir /var/lib/rdesk 2>/dev/null)
+check "rd-rendezvous --print-key prints a base64 Ed25519 key" grep -qE '^[A-Za-z0-9+/]{43}=$' <<<"$key"
+check "the key pair is in /var/lib/rdesk" test -s "$R/var/lib/rdesk/id_ed25519"
+check "the packaged config files are accepted" bash -c "
+	chroot '$R' rd-relay --config /etc/rdesk/relay.ini --version >/dev/null &&
+	chroot '$R' rd-rendezvous --config /etc/rdesk/rendezvous.ini --data-dir /var/lib/rdesk --print-key >/dev/null 2>&1"
+ID=$(in_root rd-agent enroll --server 127.0.0.1 --key "$key" 2>"$T_TMP/enroll.err")
+check "rd-agent enroll in the root prints an ID" grep -qE '^[0-9]{9,10}$' <<<"$ID"
+check "enroll wrote the packaged /etc/rdesk/agent.ini" grep -qx "key = $key" "$R/etc/rdesk/agent.ini"
+for f in usr/share/man/man8/rd-rendezvous.8.gz usr/share/man/man8/rd-relay.8.gz \
+	usr/share/man/man8/rd-agent.8.gz usr/share/man/man1/rdctl.1.gz \
+	usr/share/bash-completion/completions/rdctl usr/share/bash-completion/completions/rd-agent; do
+	check "installed /$f" test -s "$R/$f"
+done
+
+# 6. Conffiles, units and their state.
+for p in rd-rendezvous rd-relay rd-agent; do
+	ini=${p#rd-}.ini
+	check "$p: /etc/rdesk/$ini is a conffile" \
+		bash -c "chroot '$R' dpkg-query -W -f='\${Conffiles}' $p | grep -q ' /etc/rdesk/$ini '"
+	check "$p: unit installed with /usr/bin paths" \
+		bash -c "grep -q '^ExecStart=/usr/bin/$p' '$R/lib/systemd/system/$p.service'"
+	check "$p: enabled (multi-user.target.wants)" test -L "$R/etc/systemd/system/multi-user.target.wants/$p.service"
+done
+
+# 7. Remove keeps data and configuration; purge removes them.
+in_root apt-get remove -y -qq "${PKGS[@]}" >"$T_TMP/remove.log" 2>&1
+check "apt-get remove" test $? -eq 0
+check "removed: binaries gone" test ! -e "$R/usr/bin/rd-agent" -a ! -e "$R/usr/bin/rdctl"
+check "removed: /var/lib/rdesk kept (server key, agent ID)" \
+	test -s "$R/var/lib/rdesk/id_ed25519" -a -s "$R/var/lib/rdesk/agent/id"
+check "removed: /etc/rdesk kept" test -f "$R/etc/rdesk/agent.ini" -a -f "$R/etc/rdesk/relay.ini"
+in_root dpkg --purge "${PKGS[@]}" >"$T_TMP/purge.log" 2>&1
+check "dpkg --purge" test $? -eq 0
+check "purged: /var/lib/rdesk gone" test ! -e "$R/var/lib/rdesk" -a ! -L "$R/var/lib/rdesk"
+check "purged: /etc/rdesk gone" test ! -e "$R/etc/rdesk"
+check "purged: no unit links left" bash -c "! ls '$R'/etc/systemd/system/*/rd-* >/dev/null 2>&1"
+left=$(in_root dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null | grep -v 'not-installed$' | grep -c .)
+check_eq "dpkg knows none of the four any more" 0 "$left"
+t_done
