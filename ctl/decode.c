@@ -45,6 +45,7 @@ struct ctl_decoder {
 	struct dec_out out[DEC_OUTQ_MAX];
 	size_t out_head, out_n;
 	int pending_err;        /* reported on the loop */
+	enum ctl_codec warm;    /* open this decoder before the first packet */
 	bool wait_key_loop;     /* loop side: drop until a keyframe (queue overflow) */
 	/* worker only */
 	AVCodecContext *ctx;
@@ -158,6 +159,15 @@ static void *worker(void *arg)
 	struct ctl_decoder *d = arg;
 	pthread_mutex_lock(&d->mu);
 	while (!d->stop) {
+		if (d->warm && d->in_n == 0) {
+			enum ctl_codec w = d->warm;
+			d->warm = CTL_CODEC_NONE;
+			pthread_mutex_unlock(&d->mu);
+			if (d->cur != w && ctx_open(d, w) == RD_OK)
+				d->wait_key = true;
+			pthread_mutex_lock(&d->mu);
+			continue;
+		}
 		if (d->in_n == 0) {
 			pthread_cond_wait(&d->cv, &d->mu);
 			continue;
@@ -257,6 +267,14 @@ int ctl_decoder_push(struct ctl_decoder *d, enum ctl_codec codec, const uint8_t 
 	}
 	d->wait_key_loop = false;
 	return RD_OK;
+}
+
+void ctl_decoder_prepare(struct ctl_decoder *d, enum ctl_codec codec)
+{
+	pthread_mutex_lock(&d->mu);
+	d->warm = codec;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
 }
 
 void ctl_decoder_free(struct ctl_decoder *d)

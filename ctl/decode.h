@@ -34,6 +34,9 @@ struct ctl_decoder *ctl_decoder_new(struct ev_loop *loop, const struct ctl_decod
  * packet is dropped and the decoder waits for a keyframe). */
 int ctl_decoder_push(struct ctl_decoder *d, enum ctl_codec codec, const uint8_t *data, size_t len,
 	bool key, int64_t pts_ms);
+/* Open the decoder for codec on the worker now (while the first keyframe is
+ * on its way), so the first frame does not wait for the decoder's setup. */
+void ctl_decoder_prepare(struct ctl_decoder *d, enum ctl_codec codec);
 /* Stops the worker and frees everything; not from inside a callback. */
 void ctl_decoder_free(struct ctl_decoder *d);
 

@@ -51,7 +51,7 @@ int ctl_png_write(const AVFrame *f, const char *path)
 	if (av_frame_get_buffer(rgb, 0) < 0)
 		goto out;
 	sws = sws_getContext(f->width, f->height, f->format, f->width, f->height, AV_PIX_FMT_RGB24,
-		SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
+		SWS_BILINEAR, NULL, NULL, NULL);
 	if (!sws) {
 		rc = RD_ERR_UNSUPPORTED;
 		goto out;

@@ -92,7 +92,10 @@ static void rec_stop(struct run *r)
 {
 	double dur = 0;
 	long frames = 0;
-	int64_t end = r->rec_pts0 + (int64_t)(r->c->vs.duration * 1000.0);
+	/* The file covers the time recorded: all of --duration, or less when the
+	 * session ended early; an idle screen at the end still counts. */
+	double secs = RD_MIN(r->c->vs.duration, rd_now() - r->rec_t0);
+	int64_t end = r->rec_pts0 + (int64_t)(secs * 1000.0);
 	if (!r->rec)
 		return;
 	if (end < r->rec_last_pts)
@@ -248,6 +251,9 @@ static void on_ready(struct ctl_session *s, int w, int h, void *ud)
 		run_fail(r, CTL_EXIT_FAIL, "internal", "cannot start the decoder");
 		return;
 	}
+	/* The agent picks our preference, H.264 when we have none. */
+	ctl_decoder_prepare(r->dec, r->c->vs.codec && !strcmp(r->c->vs.codec, "vp9") ? CTL_CODEC_VP9
+		: CTL_CODEC_H264);
 	if (r->o.mode == CTL_RUN_VIEW) {
 		char title[160];
 		snprintf(title, sizeof(title), "rdctl %s", r->c->id);
