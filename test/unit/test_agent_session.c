@@ -114,7 +114,7 @@ static const struct session_ops h_ops = {
 	.on_key_event = h_key_event,
 };
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 static int setup(void **state)
 {
@@ -122,7 +122,8 @@ static int setup(void **state)
 	rd_log_set_level(RD_LOG_ERR);
 	struct harness *h = calloc(1, sizeof(*h));
 	assert_int_equal(rd_key_generate(&h->kp, false), RD_OK);
-	strcpy(tmpdir, "/tmp/rd-agent-unit.XXXXXX");
+	const char *td = getenv("TMPDIR");
+	snprintf(tmpdir, sizeof(tmpdir), "%s/rd-agent-unit.XXXXXX", td && *td ? td : "/tmp");
 	assert_non_null(mkdtemp(tmpdir));
 	assert_int_equal(login_password_store(tmpdir, PASSWORD), RD_OK);
 	assert_int_equal(login_password_load(tmpdir, &h->pw), RD_OK);
@@ -147,7 +148,7 @@ static int teardown(void **state)
 	session_free(h->s);
 	h_reset_wire(h);
 	login_guard_free(h->guard);
-	char path[128];
+	char path[320];
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, LOGIN_PW_FILE);
 	unlink(path);
 	rmdir(tmpdir);
@@ -634,7 +635,7 @@ static void test_password_file(void **state)
 	assert_false(login_password_check(&pw, "abcdeg", resp, 32));
 	assert_false(login_password_check(&pw, "abcdef", resp, 31));
 	(void)h;
-	char path[128];
+	char path[320];
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, LOGIN_PW_FILE);
 	assert_int_equal(chmod(path, 0644), 0);
 	assert_int_equal(login_password_load(tmpdir, &pw), RD_ERR_PERM);
