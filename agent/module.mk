@@ -40,6 +40,11 @@ $(B)/test/tools/drm-pattern: $(B)/test/tools/drm-pattern.o
 TEST_PROGRAMS += $(B)/test/tools/drm-pattern
 test_capture_drm_OBJS := $(LIBAGENT)
 test_capture_drm_LIBS := $(AGENT_LIBS)
+# PipeWire lab: a video source that changes size on request.
+$(B)/test/tools/pipewire-pattern: $(B)/test/tools/pipewire-pattern.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libpipewire-0.3)
+TEST_PROGRAMS += $(B)/test/tools/pipewire-pattern
 fuzz_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o
 # Input: the display-free parts of the input layer.
 test_input_util_OBJS := $(LIBAGENT)

@@ -21,7 +21,6 @@
 #define RD_LOG_SUBSYS "drm"
 #include "capture.h"
 
-#include <dirent.h>
 #include <drm_fourcc.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,12 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "drm_fb.h"
 #include "drm_scan.h"
 #include "err.h"
 #include "log.h"
@@ -46,24 +44,6 @@
 #define RECHECK_SECS 1.0
 #define N_SPARE 2
 
-/* A framebuffer as GETFB2 describes it. */
-struct drm_fbinfo {
-	uint32_t fb_id;
-	uint32_t width, height, format, pitch, offset;
-	uint64_t modifier;
-};
-
-/* The mapped scanout buffer. */
-struct drm_scanout {
-	uint32_t fb_id;
-	uint32_t handle;
-	uint64_t ident;           /* dumb mmap offset or dma-buf inode: the buffer's identity */
-	int prime_fd;             /* dma-buf when mapped that way, else -1 */
-	uint8_t *base;
-	size_t len;
-	const uint8_t *pix;       /* first pixel */
-	uint32_t pitch;
-};
 
 struct drm {
 	struct capture base;
@@ -82,106 +62,6 @@ struct drm {
 	struct capture_frame frame;
 	uint64_t seq;
 };
-
-static void map_release(struct drm *d, struct drm_scanout *m)
-{
-	if (m->base)
-		munmap(m->base, m->len);
-	if (m->prime_fd >= 0)
-		close(m->prime_fd);
-	if (m->handle)
-		drmCloseBufferHandle(d->fd, m->handle);
-	memset(m, 0, sizeof(*m));
-	m->prime_fd = -1;
-}
-
-/* Describe framebuffer fb_id; *handle gets a GEM handle the caller closes
- * (0 when the kernel withheld it). */
-static int fb_describe(struct drm *d, uint32_t fb_id, struct drm_fbinfo *fi, uint32_t *handle)
-{
-	*handle = 0;
-	drmModeFB2Ptr fb2 = drmModeGetFB2(d->fd, fb_id);
-	if (fb2) {
-		*fi = (struct drm_fbinfo){ fb_id, fb2->width, fb2->height, fb2->pixel_format,
-			fb2->pitches[0], fb2->offsets[0],
-			(fb2->flags & DRM_MODE_FB_MODIFIERS) ? fb2->modifier : DRM_FORMAT_MOD_LINEAR };
-		*handle = fb2->handles[0];
-		for (int i = 1; i < 4; i++)
-			if (fb2->handles[i] && fb2->handles[i] != fb2->handles[0])
-				drmCloseBufferHandle(d->fd, fb2->handles[i]);
-		drmModeFreeFB2(fb2);
-		return 0;
-	}
-	if (errno != EINVAL && errno != ENOTTY)
-		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_IO;
-	drmModeFBPtr fb = drmModeGetFB(d->fd, fb_id);	/* kernels before GETFB2 */
-	if (!fb)
-		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_IO;
-	uint32_t fmt = fb->bpp == 32 && fb->depth >= 24 ? DRM_FORMAT_XRGB8888 :
-		fb->bpp == 16 && fb->depth == 16 ? DRM_FORMAT_RGB565 : 0;
-	*fi = (struct drm_fbinfo){ fb_id, fb->width, fb->height, fmt, fb->pitch, 0,
-		DRM_FORMAT_MOD_LINEAR };
-	*handle = fb->handle;
-	drmModeFreeFB(fb);
-	return 0;
-}
-
-/* Identity of the buffer behind a handle: its dumb mmap offset (unique among
- * live buffers), else the inode of its dma-buf. */
-static int buffer_ident(struct drm *d, uint32_t handle, uint64_t *ident, int *prime_fd)
-{
-	struct drm_mode_map_dumb md = { .handle = handle };
-	*prime_fd = -1;
-	if (drmIoctl(d->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0) {
-		*ident = md.offset;
-		return 0;
-	}
-	int pfd;
-	struct stat st;
-	if (drmPrimeHandleToFD(d->fd, handle, DRM_CLOEXEC, &pfd) != 0)
-		return RD_ERR_IO;
-	if (fstat(pfd, &st) != 0) {
-		close(pfd);
-		return RD_ERR_IO;
-	}
-	*ident = (uint64_t)st.st_ino;
-	*prime_fd = pfd;
-	return 0;
-}
-
-static int map_fb(struct drm *d, const struct drm_fbinfo *fi, uint32_t handle, struct drm_scanout *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->prime_fd = -1;
-	m->fb_id = fi->fb_id;
-	m->handle = handle;
-	m->pitch = fi->pitch;
-	int rc = buffer_ident(d, handle, &m->ident, &m->prime_fd);
-	if (rc < 0) {
-		log_warn("%s: framebuffer %u can be neither dumb-mapped nor exported: %s", d->path,
-			fi->fb_id, strerror(errno));
-		goto fail;
-	}
-	long page = sysconf(_SC_PAGESIZE);
-	size_t need = (size_t)fi->offset + (size_t)fi->pitch * fi->height;
-	m->len = (need + (size_t)page - 1) & ~((size_t)page - 1);
-	void *p = m->prime_fd >= 0 ?
-		mmap(NULL, m->len, PROT_READ, MAP_SHARED, m->prime_fd, 0) :
-		mmap(NULL, m->len, PROT_READ, MAP_SHARED, d->fd, (off_t)m->ident);
-	if (p == MAP_FAILED) {
-		log_warn("%s: cannot map framebuffer %u: %s", d->path, fi->fb_id, strerror(errno));
-		m->base = NULL;
-		rc = RD_ERR_IO;
-		goto fail;
-	}
-	m->base = p;
-	m->pix = m->base + fi->offset;
-	return 0;
-fail:
-	map_release(d, m);
-	return rc;
-}
-
 /* The framebuffer a lit CRTC shows: d->crtc_id first, else the first lit one. */
 static uint32_t find_scanout(struct drm *d, uint32_t *crtc_out)
 {
@@ -207,45 +87,6 @@ static uint32_t find_scanout(struct drm *d, uint32_t *crtc_out)
 	return fb;
 }
 
-static const char *fourcc_str(uint32_t f, char buf[8])
-{
-	for (int i = 0; i < 4; i++) {
-		char ch = (char)((f >> (8 * i)) & 0xff);
-		buf[i] = ch >= 32 && ch < 127 ? ch : '?';
-	}
-	buf[4] = 0;
-	return buf;
-}
-
-/* Can this framebuffer be read? If not, why into why. */
-static int fb_check(struct drm *d, const struct drm_fbinfo *fi, uint32_t handle, char *why,
-	size_t wlen)
-{
-	char fs[8];
-	if (!handle) {
-		snprintf(why, wlen, "%s: the kernel withholds framebuffer handles: reading another "
-			"client's framebuffer needs CAP_SYS_ADMIN", d->path);
-		return RD_ERR_PERM;
-	}
-	if (!drm_scan_bpp(fi->format)) {
-		snprintf(why, wlen, "%s: framebuffer format %s is not supported", d->path,
-			fourcc_str(fi->format, fs));
-		return RD_ERR_UNSUPPORTED;
-	}
-	if (fi->modifier != DRM_FORMAT_MOD_LINEAR && fi->modifier != DRM_FORMAT_MOD_INVALID) {
-		snprintf(why, wlen, "%s: framebuffer is not linear (modifier 0x%llx)", d->path,
-			(unsigned long long)fi->modifier);
-		return RD_ERR_UNSUPPORTED;
-	}
-	if (fi->width == 0 || fi->height == 0 ||
-	    fi->pitch < fi->width * (uint32_t)drm_scan_bpp(fi->format)) {
-		snprintf(why, wlen, "%s: framebuffer geometry %ux%u pitch %u is invalid", d->path,
-			fi->width, fi->height, fi->pitch);
-		return RD_ERR_UNSUPPORTED;
-	}
-	return 0;
-}
-
 /* Take the framebuffer the display shows now as the geometry. With no lit
  * CRTC keep the last geometry (or make a black placeholder) and wait; a
  * framebuffer that cannot be read is sent as black at its size. */
@@ -256,7 +97,7 @@ static int adopt(struct drm *d)
 	uint32_t handle = 0, crtc = 0;
 	char why[200];
 	uint32_t fb_id = find_scanout(d, &crtc);
-	if (!fb_id || fb_describe(d, fb_id, &fi, &handle) < 0) {
+	if (!fb_id || drm_fb_describe(d->fd, fb_id, &fi, &handle) < 0) {
 		if (d->scan) {
 			d->dark = true;
 			return 0;
@@ -264,13 +105,13 @@ static int adopt(struct drm *d)
 		fi = (struct drm_fbinfo){ 0, PLACEHOLDER_W, PLACEHOLDER_H, DRM_FORMAT_XRGB8888,
 			PLACEHOLDER_W * 4, 0, DRM_FORMAT_MOD_LINEAR };
 	} else {
-		int rc = fb_check(d, &fi, handle, why, sizeof(why));
+		int rc = drm_fb_check(d->path, &fi, handle, why, sizeof(why));
 		if (rc < 0) {
 			log_warn("%s; sending black", why);
 			if (handle)
 				drmCloseBufferHandle(d->fd, handle);
 		} else {
-			rc = map_fb(d, &fi, handle, &m);	/* closes handle on failure */
+			rc = drm_fb_map(d->fd, d->path, &fi, handle, &m);	/* closes handle on failure */
 		}
 		if (rc < 0) {
 			m.fb_id = fi.fb_id;	/* known, not readable: not followed again */
@@ -282,12 +123,12 @@ static int adopt(struct drm *d)
 	struct drm_scan *scan;
 	int rc = drm_scan_new((int)fi.width, (int)fi.height, fi.format, &scan);
 	if (rc < 0) {
-		map_release(d, &m);
+		drm_scanout_release(d->fd, &m);
 		return rc;
 	}
-	map_release(d, &d->map);
+	drm_scanout_release(d->fd, &d->map);
 	for (int i = 0; i < N_SPARE; i++)
-		map_release(d, &d->spare[i]);
+		drm_scanout_release(d->fd, &d->spare[i]);
 	drm_scan_free(d->scan);
 	d->map = m;
 	d->scan = scan;
@@ -380,12 +221,12 @@ static int probe_readable(struct drm *d, bool probing)
 			"%dx%d and looking again every frame", d->path, PLACEHOLDER_W, PLACEHOLDER_H);
 		return 0;
 	}
-	int rc = fb_describe(d, fb_id, &fi, &handle);
+	int rc = drm_fb_describe(d->fd, fb_id, &fi, &handle);
 	if (rc < 0) {
 		capture_skip_reason("%s: framebuffer %u: %s", d->path, fb_id, strerror(errno));
 		return rc;
 	}
-	rc = fb_check(d, &fi, handle, why, sizeof(why));
+	rc = drm_fb_check(d->path, &fi, handle, why, sizeof(why));
 	if (handle)
 		drmCloseBufferHandle(d->fd, handle);
 	if (rc < 0)
@@ -420,7 +261,7 @@ static int drm_open(const struct capture_config *cfg, struct capture **out)
 	char fs[8];
 	if (!d->dark)
 		log_info("%s: CRTC %u shows framebuffer %u, %ux%u %s, %s", d->path, d->crtc_id,
-			d->fb.fb_id, d->fb.width, d->fb.height, fourcc_str(d->fb.format, fs),
+			d->fb.fb_id, d->fb.width, d->fb.height, drm_fourcc_str(d->fb.format, fs),
 			d->map.prime_fd >= 0 ? "PRIME mapped" : "dumb mapped");
 	*out = &d->base;
 	return 0;
@@ -434,9 +275,9 @@ fail:
 static void drm_close(struct capture *c)
 {
 	struct drm *d = (struct drm *)c;
-	map_release(d, &d->map);
+	drm_scanout_release(d->fd, &d->map);
 	for (int i = 0; i < N_SPARE; i++)
-		map_release(d, &d->spare[i]);
+		drm_scanout_release(d->fd, &d->spare[i]);
 	drm_scan_free(d->scan);
 	if (d->fd >= 0)
 		close(d->fd);
@@ -451,7 +292,7 @@ static int follow(struct drm *d, uint32_t fb_id, uint32_t crtc)
 	uint32_t handle;
 	if (fb_id == d->map.fb_id && !d->map.pix && d->fb.fb_id)
 		return RD_CAPTURE_RETRY;	/* known unreadable: stays black */
-	int rc = fb_describe(d, fb_id, &fi, &handle);
+	int rc = drm_fb_describe(d->fd, fb_id, &fi, &handle);
 	if (rc < 0)
 		return RD_CAPTURE_RETRY;	/* removed meanwhile: look again next tick */
 	if (fi.width != d->fb.width || fi.height != d->fb.height || fi.format != d->fb.format ||
@@ -462,7 +303,7 @@ static int follow(struct drm *d, uint32_t fb_id, uint32_t crtc)
 		return RD_CAPTURE_REINIT;
 	}
 	char why[200];
-	if (fb_check(d, &fi, handle, why, sizeof(why)) < 0) {
+	if (drm_fb_check(d->path, &fi, handle, why, sizeof(why)) < 0) {
 		if (handle)
 			drmCloseBufferHandle(d->fd, handle);
 		d->reinit_pending = true;
@@ -470,7 +311,7 @@ static int follow(struct drm *d, uint32_t fb_id, uint32_t crtc)
 	}
 	uint64_t ident;
 	int pfd;
-	if (buffer_ident(d, handle, &ident, &pfd) == 0) {
+	if (drm_fb_ident(d->fd, handle, &ident, &pfd) == 0) {
 		if (pfd >= 0)
 			close(pfd);
 		if (fb_id == d->map.fb_id && ident == d->map.ident) {	/* the same buffer after all */
@@ -490,9 +331,9 @@ static int follow(struct drm *d, uint32_t fb_id, uint32_t crtc)
 		}
 	}
 	struct drm_scanout m;
-	if (map_fb(d, &fi, handle, &m) < 0)
+	if (drm_fb_map(d->fd, d->path, &fi, handle, &m) < 0)
 		return RD_CAPTURE_RETRY;
-	map_release(d, &d->spare[N_SPARE - 1]);
+	drm_scanout_release(d->fd, &d->spare[N_SPARE - 1]);
 	memmove(&d->spare[1], &d->spare[0], sizeof(d->spare[0]) * (N_SPARE - 1));
 	d->spare[0] = d->map;
 	d->map = m;
@@ -582,7 +423,7 @@ static int drm_reinit(struct capture *c)
 		return rc;
 	char a[8], b[8];
 	log_info("%s: framebuffer %u, %ux%u %s -> %ux%u %s", d->path, d->fb.fb_id, old_w, old_h,
-		fourcc_str(old_fmt, a), d->fb.width, d->fb.height, fourcc_str(d->fb.format, b));
+		drm_fourcc_str(old_fmt, a), d->fb.width, d->fb.height, drm_fourcc_str(d->fb.format, b));
 	return 0;
 }
 

@@ -215,10 +215,19 @@ static void on_process(void *data)
 	}
 }
 
+/* Buffers go away when the format changes: never keep a pointer to one. */
+static void on_remove_buffer(void *data, struct pw_buffer *b)
+{
+	struct pwcap *p = data;
+	if (p->held == b)
+		p->held = NULL;
+}
+
 static const struct pw_stream_events stream_events = {
 	PW_VERSION_STREAM_EVENTS,
 	.state_changed = on_state,
 	.param_changed = on_param_changed,
+	.remove_buffer = on_remove_buffer,
 	.process = on_process,
 };
 

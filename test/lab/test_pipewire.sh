@@ -3,7 +3,8 @@
 # publishing SMPTE colour bars as a Video/Source node, and the agent's
 # pipewire backend (through capture-dump) capturing it. The bars are checked
 # by colour at their centres and pixel for pixel against a frame GStreamer
-# renders on its own. Recipe: test/lab/pipewire-env.sh.
+# renders on its own; a producer of our own changes its size and the capture
+# must follow. Recipe: test/lab/pipewire-env.sh.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pipewire-env.sh"
 t_require_root
@@ -41,6 +42,8 @@ same_top() {
 	ae=$(compare -metric AE "$T_TMP/top-a.ppm" "$T_TMP/top-b.ppm" null: 2>&1)
 	[ "$ae" = 0 ] || { note "pixels differing from the reference: $ae"; return 1; }
 }
+
+[ -x "$RD_BUILD/test/tools/pipewire-pattern" ] || { not_ok "pipewire-pattern not built"; t_done; }
 
 # Ground truth: one frame of the same pattern, rendered by GStreamer alone.
 timeout 30 gst-launch-1.0 -q videotestsrc pattern=smpte num-buffers=1 ! \
@@ -88,7 +91,41 @@ check_eq "capture-dump under wireplumber exits 0" 0 $?
 check "SMPTE bars recognised under wireplumber" bars_ok "$out.ppm"
 pw_producer_stop
 
-# 4. A node that is not there: a clear error, no hang.
+# 4. A format change: pipewire-pattern offers 640x360, then 800x600.
+pat=$RD_BUILD/test/tools/pipewire-pattern
+out=$T_TMP/resize
+t_bg "$pat" rd-resize 640x360 800x600 >"$out-producer.log" 2>&1
+ppid=$T_LAST_PID
+node_listed() {
+	local i
+	for i in $(seq 50); do
+		timeout 5 pw-cli ls Node 2>/dev/null | grep -q "node.name = \"$1\"" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "producer rd-resize published" node_listed rd-resize
+timeout 30 "$dump" --backend pipewire --display rd-resize --seconds 6 --fps 10 \
+	--ppm "$out.ppm" >"$out.log" 2>&1 &
+dpid=$!
+t_wait_file "$out.log" '^frame 0 640x360' 10 && kill -USR1 $ppid
+wait $dpid
+check_eq "capture across the format change exits 0" 0 $?
+check "the capture saw 640x360, then REINIT to 800x600" grep -q '^reinit 800x600' "$out.log"
+check "a frame at the new size followed" grep -q '^frame [0-9]* 800x600' "$out.log"
+check "the producer renegotiated to 800x600" grep -q '^step 1 800x600' "$out-producer.log"
+quarters() { # the four bars of step 1: green, blue, white, red
+	local want=("0 255 0" "0 0 255" "255 255 255" "255 0 0") i got
+	for i in 0 1 2 3; do
+		got=$(rgb_at "$1" $((100 + 200 * i)) 300)
+		[ "$got" = "${want[$i]}" ] || { note "bar $i: $got"; return 1; }
+	done
+}
+check_eq "the last frame is 800x600" "800 600" "$(sed -n 2p "$out.ppm")"
+check "and shows the new picture, not the old" quarters "$out.ppm"
+t_stop $ppid
+
+# 5. A node that is not there: a clear error, no hang.
 out=$T_TMP/missing
 timeout 30 "$dump" --backend pipewire --display rd-no-such-node --frames 1 >"$out.log" 2>&1
 rc=$?

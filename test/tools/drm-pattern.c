@@ -182,6 +182,66 @@ static int parse_step(const char *a, struct step *s)
 	return s->w > 64 && s->h > 64 ? 0 : -1;
 }
 
+/* The first connected connector with modes, and the CRTC that drives it. */
+static drmModeConnectorPtr find_output(int fd, drmModeResPtr res, uint32_t *crtc_id)
+{
+	drmModeConnectorPtr conn = NULL;
+	for (int i = 0; i < res->count_connectors && !conn; i++) {
+		conn = drmModeGetConnector(fd, res->connectors[i]);
+		if (conn && (conn->connection != DRM_MODE_CONNECTED || !conn->count_modes)) {
+			drmModeFreeConnector(conn);
+			conn = NULL;
+		}
+	}
+	if (!conn)
+		die("no connected connector");
+	*crtc_id = res->crtcs[0];
+	drmModeEncoderPtr enc = conn->encoder_id ? drmModeGetEncoder(fd, conn->encoder_id) : NULL;
+	if (enc && enc->crtc_id)
+		*crtc_id = enc->crtc_id;
+	drmModeFreeEncoder(enc);
+	return conn;
+}
+
+/* Draw step n into a new buffer (and its truth file) and put it on screen;
+ * the previous buffer is freed. */
+static int show_step(int fd, drmModeConnectorPtr conn, uint32_t crtc_id, const struct step *s,
+	int n, const char *truth, struct buffer *cur)
+{
+	drmModeModeInfoPtr mode = NULL;
+	for (int i = 0; i < conn->count_modes && !mode; i++)
+		if (conn->modes[i].hdisplay == s->w && conn->modes[i].vdisplay == s->h)
+			mode = &conn->modes[i];
+	if (!mode) {
+		fprintf(stderr, "drm-pattern: the connector has no mode %dx%d\n", s->w, s->h);
+		return -1;
+	}
+	struct buffer old = *cur;
+	make_buffer(fd, s, cur);
+	FILE *tf = NULL;
+	if (truth) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s-%d.ppm", truth, n);
+		tf = fopen(path, "wb");
+	}
+	draw(cur, s, n, tf);
+	if (tf)
+		fclose(tf);
+	if (drmModeSetCrtc(fd, crtc_id, cur->fb_id, 0, 0, &conn->connector_id, 1, mode) != 0)
+		die("set mode");
+	free_buffer(fd, &old);
+	return 0;
+}
+
+static void append_line(const char *path, int n, const struct step *s)
+{
+	FILE *f = path ? fopen(path, "a") : NULL;
+	if (f) {
+		fprintf(f, "%d %dx%d\n", n, s->w, s->h);
+		fclose(f);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *card = "/dev/dri/card0", *truth = NULL, *ready = NULL;
@@ -216,64 +276,32 @@ int main(int argc, char **argv)
 	drmModeResPtr res = drmModeGetResources(fd);
 	if (!res)
 		die("get resources");
-	drmModeConnectorPtr conn = NULL;
-	for (int i = 0; i < res->count_connectors && !conn; i++) {
-		conn = drmModeGetConnector(fd, res->connectors[i]);
-		if (conn && (conn->connection != DRM_MODE_CONNECTED || !conn->count_modes)) {
-			drmModeFreeConnector(conn);
-			conn = NULL;
-		}
-	}
-	if (!conn)
-		die("no connected connector");
-	uint32_t crtc_id = res->crtcs[0];
-	drmModeEncoderPtr enc = conn->encoder_id ? drmModeGetEncoder(fd, conn->encoder_id) : NULL;
-	if (enc && enc->crtc_id)
-		crtc_id = enc->crtc_id;
-	drmModeFreeEncoder(enc);
+	uint32_t crtc_id;
+	drmModeConnectorPtr conn = find_output(fd, res, &crtc_id);
 	drmModeCrtcPtr saved = drmModeGetCrtc(fd, crtc_id);
+	/* Signals stay blocked except inside sigsuspend: none is lost. */
 	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
+	sigset_t block, wait_mask;
+	sigemptyset(&block);
+	int sigs[] = { SIGUSR1, SIGTERM, SIGINT, SIGALRM };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(&block, sigs[i]);
+	}
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	alarm(limit > 0 ? (unsigned)limit : 60);
-	struct buffer cur = { 0 }, old = { 0 };
+	struct buffer cur = { 0 };
 	for (int n = 0; n < n_steps && !quit; n++) {
-		const struct step *s = &steps[n];
-		drmModeModeInfoPtr mode = NULL;
-		for (int i = 0; i < conn->count_modes && !mode; i++)
-			if (conn->modes[i].hdisplay == s->w && conn->modes[i].vdisplay == s->h)
-				mode = &conn->modes[i];
-		if (!mode) {
-			fprintf(stderr, "drm-pattern: the connector has no mode %dx%d\n", s->w, s->h);
+		if (show_step(fd, conn, crtc_id, &steps[n], n, truth, &cur) < 0)
 			break;
+		append_line(ready, n, &steps[n]);
+		if (flip_hz > 0) {
+			sigprocmask(SIG_SETMASK, &wait_mask, NULL);
+			flip_loop(fd, crtc_id, &steps[n], n, &cur, flip_hz);
+			sigprocmask(SIG_BLOCK, &block, NULL);
 		}
-		old = cur;
-		make_buffer(fd, s, &cur);
-		FILE *tf = NULL;
-		if (truth) {
-			char path[512];
-			snprintf(path, sizeof(path), "%s-%d.ppm", truth, n);
-			tf = fopen(path, "wb");
-		}
-		draw(&cur, s, n, tf);
-		if (tf)
-			fclose(tf);
-		if (drmModeSetCrtc(fd, crtc_id, cur.fb_id, 0, 0, &conn->connector_id, 1, mode) != 0)
-			die("set mode");
-		free_buffer(fd, &old);
-		if (ready) {
-			FILE *rf = fopen(ready, "a");
-			if (rf) {
-				fprintf(rf, "%d %dx%d\n", n, s->w, s->h);
-				fclose(rf);
-			}
-		}
-		if (flip_hz > 0)
-			flip_loop(fd, crtc_id, s, n, &cur, flip_hz);
 		while (!next_step && !quit)
-			pause();
+			sigsuspend(&wait_mask);
 		next_step = 0;
 	}
 	/* Give the screen back as it was (the console's framebuffer and mode). */
