@@ -15,6 +15,7 @@ export CMOCKA_MESSAGE_OUTPUT=TAP
 if [ "${RD_ASAN:-0}" = 1 ]; then
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66:strict_string_checks=1}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=67}
+	export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$RD_TOP/test/data/lsan.supp}
 fi
 
 tests=()

@@ -128,4 +128,12 @@ check "the agent released the held key when the session ended" wait_until 5 \
 	bash -c "grep -a -A2 '^KeyRelease' '$XEV_LOG' | grep -q '(keysym 0x62, b)'"
 check "the agent logged the release" grep -q 'released 1 held keys and buttons' "$T_TMP/agent-$ID/agent.log"
 DISPLAY=$VD xdotool keyup b
+# the agent stops cleanly (under ASan: no report, no leak)
+t_stop $CTL_AGENT_PID
+if grep -q 'Sanitizer\|runtime error' "$T_TMP/agent-$ID/agent.log"; then
+	not_ok "agent log has no sanitizer report"
+	grep -A25 'Sanitizer\|runtime error' "$T_TMP/agent-$ID/agent.log" | head -40 | sed 's/^/# /'
+else
+	ok "agent log has no sanitizer report"
+fi
 t_done
