@@ -231,6 +231,19 @@ static void job__poke_done(struct ev_loop *loop, ev_timer *w, int revents)
 	struct job *j = w->data;
 	(void)loop, (void)revents;
 	if (j->poke_fd >= 0) {
+		/* The controller's SYN met ours (TCP simultaneous open): the poke
+		 * socket itself is the session, the listener never sees it. */
+		struct rd_sockaddr peer;
+		char ps[RD_ADDRSTRLEN];
+		if (rd_net_peer_addr(j->poke_fd, &peer) == RD_OK && rd_net_addr_equal(&peer, &j->ctl)) {
+			int fd = j->poke_fd;
+			j->poke_fd = -1;
+			log_info("%s: controller connected by simultaneous open",
+				rd_net_addr_str(&peer, ps, sizeof(ps)));
+			agent_session_start(j->r->a, fd, SESSION_PATH_PUNCH);
+			job__finish(j);
+			return;
+		}
 		close(j->poke_fd);
 		j->poke_fd = -1;
 	}
