@@ -37,8 +37,8 @@ struct lat {
 static int centre_level(const AVFrame *f)
 {
 	long sum = 0, n = 0;
-	for (int y = f->height / 2 - 16; y < f->height / 2 + 16; y++)
-		for (int x = f->width / 2 - 16; x < f->width / 2 + 16; x++, n++)
+	for (int y = f->height / 2 - 8; y < f->height / 2 + 8; y++)
+		for (int x = f->width / 2 - 8; x < f->width / 2 + 8; x++, n++)
 			sum += f->data[0][(size_t)y * (size_t)f->linesize[0] + (size_t)x];
 	long mean = n ? sum / n : 0;
 	return mean < 60 ? 0 : mean > 190 ? 1 : -1;
