@@ -3,7 +3,8 @@
 # loopback, with the same load generator (rv-load: many UDP sockets, a window
 # of requests in flight on each, bounded count and time).
 #   1. RegisterPeer rate, p50/p99 latency and server CPU (utime + stime from
-#      /proc/PID/stat); coturn's Binding rate, latency and CPU the same way.
+#      /proc/PID/stat); coturn's Binding rate, latency and CPU the same way;
+#      then latency at light load (one request in flight per socket).
 #      Both servers run pinned to CPU 0 ("one core"), the generator to the
 #      other CPU when there is one. The rates per CPU-second of the server
 #      show capacity on one core even when the generator cannot fill it.
@@ -103,6 +104,12 @@ note "lost requests: rd-rendezvous $(awk '{ s += $5 } END { print s }' "$T_TMP/r
 	"coturn $(awk '{ s += $5 } END { print s }' "$T_TMP/res-turn")"
 check "RegisterPeer rate per core >= 1.5x coturn's Binding rate per core" \
 	awk -v a="$RV_C" -v b="$TU_C" 'BEGIN { exit !(a >= 1.5 * b) }'
+# Latency without queueing: one request in flight per socket.
+RV_LOAD_WINDOW=1 load "$RVPID" light-rv reg "127.0.0.1:$P" 100000 20000 3
+RV_LOAD_WINDOW=1 load "$TURNPID" light-turn stun "127.0.0.1:$CP" 20000 3
+note "light load (32 requests in flight): rd-rendezvous p50 $(median "$T_TMP/light-rv" 2) us," \
+	"p99 $(median "$T_TMP/light-rv" 3) us; coturn p50 $(median "$T_TMP/light-turn" 2) us," \
+	"p99 $(median "$T_TMP/light-turn" 3) us"
 t_stop "$TURNPID"
 t_stop "$RVPID"
 
@@ -133,14 +140,16 @@ wait "$RVPID" 2>/dev/null
 rc=$?
 note "stop took $(awk -v a="$ts" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s, exit $rc"
 dbsize=$(du -m "$T_TMP/rv/rendezvous.db" | cut -f1)
+ts=$(date +%s.%N)
 start_rv
-ready=$("$LOAD" probe "127.0.0.1:$P" big 60 | sed -n 's/^ready_after=//p')
+"$LOAD" probe "127.0.0.1:$P" big 60 >/dev/null
+ready=$(awk -v a="$ts" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 cpu=$(awk -v hz="$HZ" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$RVPID/stat")
 loaded=$(sed -n 's/.*loaded \([0-9]*\) bindings in \([0-9.]*\) s.*/\1 \2/p' "$T_TMP/rv-big.log" | tail -1)
 rss2=$(awk '/^VmRSS/ { print $2 }' "/proc/$RVPID/status")
 note "restart: ${loaded%% *} bindings loaded in ${loaded##* } s, answering after $ready s" \
 	"using $cpu s of CPU (load average $(cut -d' ' -f1 /proc/loadavg));" \
-	"database $dbsize MB; RSS after restart $((rss2 / 1024)) MB"
+	"database $dbsize MB; RSS after restart $((rss2 / 1024)) MB (answering = from the exec to the first UDP reply)"
 check_eq "every one of the $NIDS IDs was bound and reloaded" "$NIDS" "${loaded%% *}"
 check "restart with $NIDS IDs ready in < 5 s ($ready s)" awk -v t="$ready" 'BEGIN { exit !(t + 0 > 0 && t < 5) }'
 t_stop "$RVPID"
