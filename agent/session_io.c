@@ -220,6 +220,16 @@ static const struct rd_conn_ops sio_conn_ops = {
 	.on_close = sio__on_close,
 };
 
+static unsigned sio__pending_from(const struct sio_set *set, const struct rd_sockaddr *peer)
+{
+	unsigned n = 0;
+	for (const struct sio *x = set->list; x; x = x->next)
+		if (!rd_conn_closing(x->conn) && session_state(x->s) < SESSION_ACTIVE &&
+			rd_net_addr_same_ip(session_peer(x->s), peer))
+			n++;
+	return n;
+}
+
 void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
 	const struct rd_sockaddr *peer)
 {
@@ -228,6 +238,7 @@ void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
 	x->conn = c;
 	if (!peer)
 		peer = rd_conn_peer(c);
+	unsigned pending = sio__pending_from(set, peer);
 	rd_net_addr_str(peer, x->peer, sizeof(x->peer));
 	x->s = session_new(agent_session_host(set->a), peer, path, &sio_ops, x);
 	x->next = set->list;
@@ -238,8 +249,12 @@ void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
 		.idle_timeout = SESSION_IDLE_TIMEOUT + 5 };
 	rd_conn_set_limits(c, &lim);
 	rd_conn_set_ops(c, &sio_conn_ops, x);
-	if (set->count > SIO_MAX_SESSIONS) {
-		log_warn("%s: too many sessions (%u); refused", x->peer, SIO_MAX_SESSIONS);
+	if (set->count > SIO_MAX_SESSIONS || pending >= SIO_MAX_PENDING_PER_SOURCE) {
+		if (pending >= SIO_MAX_PENDING_PER_SOURCE)
+			log_warn("%s: %u connections from this address are not logged in yet; refused",
+				x->peer, pending);
+		else
+			log_warn("%s: too many sessions (%u); refused", x->peer, SIO_MAX_SESSIONS);
 		session_close(x->s, "Too many sessions on this host");
 		rd_conn_close(c, RD_ERR_LIMIT);
 		return;

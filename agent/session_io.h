@@ -11,6 +11,7 @@ struct rd_conn;
 struct sio_set;
 
 #define SIO_MAX_SESSIONS 16
+#define SIO_MAX_PENDING_PER_SOURCE 4         /* not yet logged in, from one IP */
 #define SIO_FRAME_MAX_PRELOGIN (64u * 1024)  /* before login, frames are small */
 #define SIO_SNDQ_SOFT (2u << 20)             /* over this a session skips frames */
 #define SIO_SNDQ_HARD (32u << 20)            /* over this it is closed */
@@ -18,7 +19,9 @@ struct sio_set;
 struct sio_set *sio_set_new(struct agent *a);
 /* Only when every session is gone (sio_set_count() == 0). */
 void sio_set_free(struct sio_set *set);
-/* Run a session on c (takes it over). Refused (closed) past SIO_MAX_SESSIONS. */
+/* Run a session on c (takes it over). Refused (closed) past SIO_MAX_SESSIONS,
+ * or when its source already has SIO_MAX_PENDING_PER_SOURCE sessions that
+ * have not logged in (so one address cannot hold every slot). */
 /* peer: the controller's address when it is not the socket's peer (relay). */
 void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
 	const struct rd_sockaddr *peer);

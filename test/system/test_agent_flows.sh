@@ -129,6 +129,29 @@ check "direct listener starts with SignedId" grep -qx signed_id <<<"$OUT"
 check "direct listener refuses plaintext with a reason" grep -qx close_reason <<<"$OUT"
 check "direct listener closes after refusing" grep -qx eof <<<"$OUT"
 check "refusal logged" grep -q "unencrypted session refused" "$AG"
+# One address cannot hold every slot with handshakes it never finishes.
+cat >"$T_TMP/pending.py" <<'PY'
+import socket, sys, time
+socks = []
+for i in range(5):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    socks.append(s)
+    time.sleep(0.2)
+for i, s in enumerate(socks):
+    got = s.recv(4096)
+    rest = b""
+    s.settimeout(1.0)
+    try:
+        rest = s.recv(4096)
+    except socket.timeout:
+        rest = None
+    print(i, "signed_id" if got[1:2] == b"\x1a" or got[2:3] == b"\x1a" else "other",
+          "closed" if rest == b"" else "open")
+PY
+OUT=$(timeout 20 python3 "$T_TMP/pending.py" "$DPORT")
+check_eq "four pending handshakes from one address are served" 4 "$(grep -c 'signed_id open' <<<"$OUT")"
+check "the fifth is closed at once" grep -qE '^4 .* closed$' <<<"$OUT"
+check "pending limit logged" grep -q "are not logged in yet; refused" "$AG"
 
 # ---- two controllers at once, an idle screen, status ----
 rdctl connect $ID --viewer none --duration 14 >"$T_TMP/c1.json" &
