@@ -3,8 +3,9 @@
 # kernel, bochs-drm, this machine's root over 9p) in which
 #  A. text and colour cells are written to the console (/dev/tty1) and the drm
 #     backend's capture (capture-dump) must equal what fbdev shows (/dev/fb0),
-#  B. a program (drm-pattern) sets 1024x768, then 800x600, then gives the
-#     console back: captures must equal the pictures it drew, and one capture
+#  B. a program (drm-pattern) sets 1024x768, switches the output off, sets
+#     800x600, then gives the console back: captures must equal the pictures
+#     it drew, a dark output is reported and waited for, and one capture
 #     running throughout must follow every change (REINIT, no crash),
 #  C. the freshly built rd-agent (capture backend auto) registers with
 #     rd-rendezvous on this machine (10.0.2.2 from the guest) and rdctl
@@ -77,16 +78,22 @@ setpriv --inh-caps -all,+sys_admin,+dac_read_search --ambient-caps -all,+sys_adm
 echo "exit $?" >>"$O/unitcaps.log"
 
 echo "guest: B, modes"
-"$dump" --backend drm --seconds 16 --fps 10 --ppm "$O/cont.ppm" >"$O/cont.log" 2>&1 &
+"$dump" --backend drm --seconds 24 --fps 10 --ppm "$O/cont.ppm" >"$O/cont.log" 2>&1 &
 cont=$!
 wait_for "$O/cont.log" '^frame 0 ' 30
-"$pattern" --timeout 40 --truth "$O/truth" --ready "$O/ready" 1024x768 800x600 \
+"$pattern" --timeout 60 --truth "$O/truth" --ready "$O/ready" 1024x768 off 800x600 \
 	>"$O/pattern.log" 2>&1 &
 pat=$!
 wait_for "$O/ready" '^0 ' 20 && sleep 0.5
 "$dump" --backend drm --frames 1 --ppm "$O/mode0.ppm" >"$O/mode0.log" 2>&1
 kill -USR1 $pat
 wait_for "$O/ready" '^1 ' 20 && sleep 0.5
+# No active output: named explicitly, drm says so and sends black; auto passes it over.
+"$dump" --backend drm --frames 1 --ppm "$O/dark.ppm" >"$O/dark.log" 2>&1
+echo "exit $?" >>"$O/dark.log"
+"$dump" --backend auto --frames 1 >"$O/dark-auto.log" 2>&1
+kill -USR1 $pat
+wait_for "$O/ready" '^2 ' 20 && sleep 0.5
 "$dump" --backend drm --frames 1 --ppm "$O/mode1.ppm" >"$O/mode1.log" 2>&1
 kill -USR1 $pat
 wait $pat
@@ -214,7 +221,17 @@ check "and the picture is the console" exact "$O/unitcaps.ppm" "$T_TMP/fb0.ppm"
 check_eq "drm-pattern showed both modes and restored the console" "pattern exit 0" \
 	"$(tail -n1 "$O/pattern.log")"
 check "1024x768 capture equals the picture drawn" exact "$O/mode0.ppm" "$O/truth-0.ppm"
-check "800x600 capture equals the picture drawn" exact "$O/mode1.ppm" "$O/truth-1.ppm"
+check "800x600 capture equals the picture drawn" exact "$O/mode1.ppm" "$O/truth-2.ppm"
+check "no active output: drm says so and sends black" \
+	grep -q "no active output (no CRTC shows a framebuffer); sending black 640x480" "$O/dark.log"
+check_eq "no active output: the capture does not fail" "exit 0" "$(tail -n1 "$O/dark.log")"
+check_eq "no active output: the frame is black 640x480" "640x480 0" \
+	"$(identify -format '%wx%h %[fx:int(maxima*255)]' "$O/dark.ppm")"
+check "no active output: auto passes drm over and says why" \
+	grep -q "backend drm skipped: /dev/dri/card0: no active output" "$O/dark-auto.log"
+check "the running capture waited while the output was off" \
+	grep -q "no active output any more; waiting for one" "$O/cont.log"
+check "and went on when it came back" grep -q "shows framebuffer [0-9]* again" "$O/cont.log"
 check "after the program, the console is captured again" exact "$O/back.ppm" "$T_TMP/fb0-back.ppm"
 check "the console shows the text again" colour_cells "$O/back.ppm" 0
 check_eq "one capture followed every change: reinit lines" \

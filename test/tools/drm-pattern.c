@@ -3,7 +3,8 @@
  *
  *   drm-pattern [--card PATH] [--truth PREFIX] [--ready FILE] [--timeout S] STEP...
  *
- * STEP is WxH[:FORMAT] with FORMAT xrgb8888 (default) or rgb565. The program
+ * STEP is WxH[:FORMAT] with FORMAT xrgb8888 (default) or rgb565, or "off"
+ * (the CRTC is switched off: no active output). The program
  * becomes DRM master, sets the first mode the connected connector offers at
  * WxH with a dumb buffer holding a picture of that size (colour bars with a
  * step-specific order, a white frame and a checker square), then waits. On
@@ -171,6 +172,10 @@ static void flip_loop(int fd, uint32_t crtc_id, const struct step *s, int n, str
 static int parse_step(const char *a, struct step *s)
 {
 	char fmt[16] = "xrgb8888";
+	if (strcmp(a, "off") == 0) {
+		s->w = s->h = 0;
+		return 0;
+	}
 	if (sscanf(a, "%dx%d:%15s", &s->w, &s->h, fmt) < 2)
 		return -1;
 	if (strcmp(fmt, "xrgb8888") == 0)
@@ -208,6 +213,14 @@ static drmModeConnectorPtr find_output(int fd, drmModeResPtr res, uint32_t *crtc
 static int show_step(int fd, drmModeConnectorPtr conn, uint32_t crtc_id, const struct step *s,
 	int n, const char *truth, struct buffer *cur)
 {
+	if (s->w == 0) {	/* off */
+		if (drmModeSetCrtc(fd, crtc_id, 0, 0, 0, NULL, 0, NULL) != 0)
+			die("switch the CRTC off");
+		struct buffer old = *cur;
+		memset(cur, 0, sizeof(*cur));
+		free_buffer(fd, &old);
+		return 0;
+	}
 	drmModeModeInfoPtr mode = NULL;
 	for (int i = 0; i < conn->count_modes && !mode; i++)
 		if (conn->modes[i].hdisplay == s->w && conn->modes[i].vdisplay == s->h)
@@ -295,7 +308,7 @@ int main(int argc, char **argv)
 		if (show_step(fd, conn, crtc_id, &steps[n], n, truth, &cur) < 0)
 			break;
 		append_line(ready, n, &steps[n]);
-		if (flip_hz > 0) {
+		if (flip_hz > 0 && steps[n].w) {
 			sigprocmask(SIG_SETMASK, &wait_mask, NULL);
 			flip_loop(fd, crtc_id, &steps[n], n, &cur, flip_hz);
 			sigprocmask(SIG_BLOCK, &block, NULL);
