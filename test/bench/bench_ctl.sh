@@ -29,6 +29,7 @@ bench_path() { # bench_path NAME [rdctl flags...]: sets MED_<NAME>
 	local name=$1; shift
 	local i t0 t1 ph fails=0
 	: >"$T_TMP/$name.wall"
+	: >"$T_TMP/$name.outside"
 	for ph in $PHASES; do : >"$T_TMP/$name.$ph"; done
 	for i in $(seq "$RUNS"); do
 		rm -f "$T_TMP/b.png"
@@ -38,6 +39,9 @@ bench_path() { # bench_path NAME [rdctl flags...]: sets MED_<NAME>
 		if [ "$CTL_RC" != 0 ] || [ ! -s "$T_TMP/b.png" ]; then fails=$((fails + 1)); continue; fi
 		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' >>"$T_TMP/$name.wall"
 		for ph in $PHASES; do jfield "$ph" >>"$T_TMP/$name.$ph"; done
+		# outside main(): exec, the dynamic loader (libav* and their ~140 libraries), exit
+		awk -v a="$t0" -v b="$t1" -v m="$(jfield total_ms)" 'BEGIN { printf "%.3f\n", b - a - m }' \
+			>>"$T_TMP/$name.outside"
 	done
 	local med; med=$(median <"$T_TMP/$name.wall")
 	eval "MED_$name=$med"
@@ -47,6 +51,8 @@ bench_path() { # bench_path NAME [rdctl flags...]: sets MED_<NAME>
 		line+=" $ph $(awk -v m="$m" -v t="$med" 'BEGIN { printf "%.1f ms (%.0f%%)", m, (t > 0 ? 100 * m / t : 0) }'),"
 	done
 	note "$name: median $med ms from start to PNG over $((RUNS - fails)) runs, path $(jfield path); failures $fails"
+	local o; o=$(median <"$T_TMP/$name.outside")
+	line+=" outside main (exec, loader, exit) $(awk -v m="$o" -v t="$med" 'BEGIN { printf "%.1f ms (%.0f%%)", m, (t > 0 ? 100 * m / t : 0) }'),"
 	note "  phases (medians, share of the total):${line%,}"
 	check "$name: all $RUNS screenshots written" test "$fails" -eq 0
 }
