@@ -232,6 +232,11 @@ int clipboard_set(struct clipboard *cb, const char *text, size_t len)
 	return cb->owner ? RD_OK : RD_ERR_IO;
 }
 
+bool clipboard_broken(const struct clipboard *cb)
+{
+	return xcb_connection_has_error(cb->xc) != 0;
+}
+
 const char *clipboard_text(const struct clipboard *cb, size_t *len, bool *known)
 {
 	*len = cb->len;

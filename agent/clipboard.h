@@ -29,6 +29,8 @@ int clipboard_new(struct ev_loop *loop, const char *display, size_t max, const s
 void clipboard_free(struct clipboard *cb);
 /* Own the CLIPBOARD selection with this text (copied). RD_ERR_TOOBIG over max. */
 int clipboard_set(struct clipboard *cb, const char *text, size_t len);
+/* The X connection broke (the display went away). */
+bool clipboard_broken(const struct clipboard *cb);
 /* The text last read or set; *known is false before the first read finished. */
 const char *clipboard_text(const struct clipboard *cb, size_t *len, bool *known);
 

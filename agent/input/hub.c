@@ -12,6 +12,8 @@
 #include "util.h"
 
 struct input_hub {
+	struct ev_loop *loop;
+	struct input_hub_config cfg;   /* strings borrowed from the agent's settings */
 	struct input *in;          /* NULL: no backend, or view-only */
 	struct clipboard *cb;      /* NULL: no clipboard here */
 	bool view_only;
@@ -75,10 +77,15 @@ static void hub__on_clip_change(const char *text, size_t len, void *ud)
 
 static const struct clipboard_ops hub_clip_ops = { .on_change = hub__on_clip_change };
 
-struct input_hub *input_hub_new(struct ev_loop *loop, const struct input_hub_config *cfg)
+/* Open (or, after the display went away, reopen) the backend and the
+ * clipboard. Only while no session uses them. */
+static void hub__open(struct input_hub *h)
 {
-	struct input_hub *h = xcalloc(1, sizeof(*h));
-	h->view_only = cfg->view_only;
+	const struct input_hub_config *cfg = &h->cfg;
+	input_close(h->in);
+	h->in = NULL;
+	clipboard_free(h->cb);
+	h->cb = NULL;
 	if (cfg->view_only) {
 		log_notice("view-only: remote keyboard, mouse and clipboard writes are refused");
 	} else {
@@ -86,13 +93,24 @@ struct input_hub *input_hub_new(struct ev_loop *loop, const struct input_hub_con
 			.capture = cfg->capture };
 		input_open(&ic, &h->in);
 	}
-	bool console = cfg->capture && strcmp(cfg->capture, "x11") != 0 && strcmp(cfg->capture, "testsrc") != 0;
-	if (console || cfg->view_only || clipboard_new(loop, cfg->display, cfg->clipboard_max, &hub_clip_ops, h, &h->cb) != RD_OK) {
+	bool console = cfg->capture && strcmp(cfg->capture, "x11") != 0 &&
+		strcmp(cfg->capture, "testsrc") != 0;
+	if (console || cfg->view_only || clipboard_new(h->loop, cfg->display, cfg->clipboard_max,
+	    &hub_clip_ops, h, &h->cb) != RD_OK) {
 		h->cb = NULL;
 		if (!cfg->view_only)
 			log_notice("no clipboard on this host (%s capture has no X selections)",
 				cfg->capture ? cfg->capture : "no");
 	}
+}
+
+struct input_hub *input_hub_new(struct ev_loop *loop, const struct input_hub_config *cfg)
+{
+	struct input_hub *h = xcalloc(1, sizeof(*h));
+	h->loop = loop;
+	h->cfg = *cfg;
+	h->view_only = cfg->view_only;
+	hub__open(h);
 	return h;
 }
 
@@ -107,6 +125,13 @@ void input_hub_free(struct input_hub *h)
 
 struct input_peer *input_peer_new(struct input_hub *h, const char *peer, input_send_fn send, void *ud)
 {
+	/* Nobody uses them: a display that went away (or was not there) may be
+	 * back, so try again. */
+	bool x11 = h->cfg.capture && (!strcmp(h->cfg.capture, "x11") || !strcmp(h->cfg.capture, "testsrc"));
+	bool none = h->cfg.backend && !strcmp(h->cfg.backend, "none");
+	if (!h->peers && !h->view_only && ((!none && (!h->in || h->in->broken)) ||
+	    (x11 && (!h->cb || clipboard_broken(h->cb)))))
+		hub__open(h);
 	struct input_peer *p = xcalloc(1, sizeof(*p));
 	p->hub = h;
 	rd_strlcpy(p->peer, peer ? peer : "", sizeof(p->peer));

@@ -32,7 +32,37 @@ struct input_xdo {
 	bool pinned[XDO_SCRATCH_MAX];  /* in use by the text being typed */
 	int nscratch;
 	int next;                      /* round-robin victim */
+	int min_kc, max_kc;            /* the server's keycode range */
+	bool dead;                     /* the X connection broke: refuse everything */
 };
+
+/* Xlib's defaults end the process on a protocol error (say a keycode the
+ * server refuses) and on a broken connection; the agent must outlive both. */
+static int xdo__on_error(Display *dpy, XErrorEvent *e)
+{
+	(void)dpy;
+	log_warn("xdo: X error %d on request %d.%d ignored", e->error_code, e->request_code,
+		e->minor_code);
+	return 0;
+}
+
+/* Returns, so that Xlib calls the display's exit handler below instead of
+ * ending the process. */
+static int xdo__on_io_error(Display *dpy)
+{
+	(void)dpy;
+	return 0;
+}
+
+static void xdo__on_io_exit(Display *dpy, void *ud)
+{
+	struct input_xdo *x = ud;
+	(void)dpy;
+	if (!x->dead)
+		log_warn("xdo: the X connection broke; remote input is refused from now on");
+	x->dead = true;
+	x->base.broken = true;
+}
 
 static const struct {
 	uint32_t ck;
@@ -167,6 +197,8 @@ static int xdo__sym(struct input_xdo *x, KeySym sym, bool down)
 static int xdo__key(struct input *in, enum input_key_kind kind, uint32_t code, bool down)
 {
 	struct input_xdo *x = (struct input_xdo *)in;
+	if (x->dead)
+		return RD_ERR_IO;
 	switch (kind) {
 	case RD_INPUT_KEY_CONTROL: {
 		const char *name = xdo__control_sym(code);
@@ -184,7 +216,7 @@ static int xdo__key(struct input *in, enum input_key_kind kind, uint32_t code, b
 		return sym == NoSymbol ? RD_ERR_UNSUPPORTED : xdo__sym(x, sym, down);
 	}
 	case RD_INPUT_KEY_CODE: {
-		if (code < 8 || code > 255)
+		if ((int)code < x->min_kc || (int)code > x->max_kc)
 			return RD_ERR_INVAL;
 		charcodemap_t k;
 		memset(&k, 0, sizeof(k));
@@ -199,6 +231,8 @@ static int xdo__key(struct input *in, enum input_key_kind kind, uint32_t code, b
 static int xdo__text(struct input *in, const char *utf8, size_t len)
 {
 	struct input_xdo *x = (struct input_xdo *)in;
+	if (x->dead)
+		return RD_ERR_IO;
 	/* All or nothing: check the whole text first. */
 	for (size_t i = 0, used; i < len; i += used) {
 		int32_t cp = input_utf8_next(utf8 + i, len - i, &used);
@@ -243,6 +277,8 @@ static int xdo__text(struct input *in, const char *utf8, size_t len)
 static int xdo__move(struct input *in, int px, int py)
 {
 	struct input_xdo *x = (struct input_xdo *)in;
+	if (x->dead)
+		return RD_ERR_IO;
 	return xdo_move_mouse(x->xdo, px, py, 0) == XDO_SUCCESS ? RD_OK : RD_ERR_IO;
 }
 
@@ -264,6 +300,8 @@ static int xdo__button(struct input *in, enum input_button b, bool down)
 	int xb = xdo__xbutton(b);
 	if (!xb)
 		return RD_ERR_INVAL;
+	if (x->dead)
+		return RD_ERR_IO;
 	int rc = down ? xdo_mouse_down(x->xdo, CURRENTWINDOW, xb) : xdo_mouse_up(x->xdo, CURRENTWINDOW, xb);
 	return rc == XDO_SUCCESS ? RD_OK : RD_ERR_IO;
 }
@@ -272,6 +310,8 @@ static int xdo__wheel(struct input *in, int dx, int dy)
 {
 	struct input_xdo *x = (struct input_xdo *)in;
 	int rc = XDO_SUCCESS;
+	if (x->dead)
+		return RD_ERR_IO;
 	for (int i = 0; i < abs(dy) && rc == XDO_SUCCESS; i++)
 		rc = xdo_click_window(x->xdo, CURRENTWINDOW, dy > 0 ? 4 : 5);
 	for (int i = 0; i < abs(dx) && rc == XDO_SUCCESS; i++)
@@ -282,7 +322,8 @@ static int xdo__wheel(struct input *in, int dx, int dy)
 static void xdo__flush(struct input *in)
 {
 	struct input_xdo *x = (struct input_xdo *)in;
-	XFlush(x->xdo->xdpy);
+	if (!x->dead)
+		XFlush(x->xdo->xdpy);
 }
 
 /* Keycodes without any symbol, highest first. */
@@ -325,6 +366,10 @@ static int xdo__open(const struct input_config *cfg, struct input **out)
 	struct input_xdo *x = xcalloc(1, sizeof(*x));
 	x->xdo = xdo;
 	xdo__find_scratch(x);
+	XDisplayKeycodes(xdo->xdpy, &x->min_kc, &x->max_kc);
+	XSetErrorHandler(xdo__on_error);
+	XSetIOErrorHandler(xdo__on_io_error);
+	XSetIOErrorExitHandler(xdo->xdpy, xdo__on_io_exit, x);
 	xdo->quiet = 1;
 	x->base.max_x = DisplayWidth(xdo->xdpy, DefaultScreen(xdo->xdpy)) - 1;
 	x->base.max_y = DisplayHeight(xdo->xdpy, DefaultScreen(xdo->xdpy)) - 1;
@@ -337,7 +382,7 @@ static int xdo__open(const struct input_config *cfg, struct input **out)
 static void xdo__close(struct input *in)
 {
 	struct input_xdo *x = (struct input_xdo *)in;
-	for (int i = 0; i < x->nscratch; i++)
+	for (int i = 0; i < x->nscratch && !x->dead; i++)
 		if (x->scratch_sym[i]) {
 			KeySym none[2] = { NoSymbol, NoSymbol };
 			XChangeKeyboardMapping(x->xdo->xdpy, x->scratch[i], 2, none, 1);
