@@ -19,9 +19,9 @@ SRV=198.51.100.1
 CTL_SERVER_HOST=$SRV CTL_PORT=21116 CTL_RELAY_PORT=21117
 mkdir -p "$T_TMP/rv"
 CTL_KEY=$("$RD_BUILD/rd-rendezvous" --data-dir "$T_TMP/rv" --print-key 2>/dev/null)
-t_bg nsx rs "$RD_BUILD/rd-rendezvous" -p $CTL_PORT -b 0.0.0.0 -k - --data-dir "$T_TMP/rv" \
+t_bg ip netns exec "$(ns rs)" "$RD_BUILD/rd-rendezvous" -p $CTL_PORT -b 0.0.0.0 -k - --data-dir "$T_TMP/rv" \
 	-r $SRV:$CTL_RELAY_PORT --config /dev/null >"$T_TMP/rendezvous.log" 2>&1
-t_bg nsx rs "$RD_BUILD/rd-relay" -p $CTL_RELAY_PORT -b 0.0.0.0 -k "$CTL_KEY" --config /dev/null \
+t_bg ip netns exec "$(ns rs)" "$RD_BUILD/rd-relay" -p $CTL_RELAY_PORT -b 0.0.0.0 -k "$CTL_KEY" --config /dev/null \
 	>"$T_TMP/relay.log" 2>&1
 for i in $(seq 100); do
 	nsx rs ss -Htln "sport = :$CTL_PORT" | grep -q . && nsx rs ss -Htln "sport = :$CTL_RELAY_PORT" |
