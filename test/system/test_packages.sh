@@ -18,20 +18,26 @@ for tool in dpkg-buildpackage lintian debootstrap systemd-analyze; do
 	command -v "$tool" >/dev/null || { not_ok "$tool is missing (make deps)"; t_done; }
 done
 cd "$RD_TOP"
-DEB=$RD_BUILD/deb
-CACHE=$RD_BUILD/pkg-cache
+# Packages are built with the distribution's flags whatever the test build
+# is, so an ASan run shares the plain build's packages and caches.
+PB=$RD_BUILD
+[ "${RD_ASAN:-0}" = 1 ] && PB=${RD_BUILD%/asan}
+DEB=$PB/deb
+CACHE=$PB/pkg-cache
 mkdir -p "$CACHE/archives/partial" "$CACHE/lists/partial"
 PKGS=(rd-rendezvous rd-relay rd-agent rdctl)
 
 # 1. Build, unless the packages were built from exactly this tree.
-stamp=$( { git rev-parse HEAD; git diff HEAD; git ls-files -z --others --exclude-standard |
-	xargs -0r sha256sum; } | sha256sum | cut -c1-16)
+# (The stamp covers everything but test/, which no package contains.)
+stamp=$( { git ls-tree HEAD | grep -v '	test$'; git diff HEAD -- . ':(exclude)test'
+	git ls-files -z --others --exclude-standard -- . ':(exclude)test' | xargs -0r sha256sum; } |
+	sha256sum | cut -c1-16)
 if [ "$(cat "$DEB/.stamp" 2>/dev/null)" = "$stamp" ] && ls "$DEB"/rdctl_*.deb >/dev/null 2>&1; then
 	note "packages already built from this tree ($stamp)"
 	ok "make deb (cached)"
 else
 	t0=$SECONDS
-	if make --no-print-directory BUILD="$RD_BUILD" deb >"$T_TMP/deb.log" 2>&1; then
+	if make --no-print-directory BUILD="$PB" deb >"$T_TMP/deb.log" 2>&1; then
 		echo "$stamp" >"$DEB/.stamp"
 		ok "make deb ($((SECONDS - t0)) s)"
 	else
@@ -55,6 +61,7 @@ check "rd-agent Depends comes from shlibs (libsodium, libvpx)" \
 lintian --tag-display-limit 0 "${debs[@]}" >"$T_TMP/lintian.log" 2>&1
 sed 's/^/# lintian: /' "$T_TMP/lintian.log"
 errs=$(grep -c '^E: ' "$T_TMP/lintian.log")
+note "lintian: $errs errors, $(grep -c '^W: ' "$T_TMP/lintian.log") warnings, $(grep -c '^[IP]: ' "$T_TMP/lintian.log") notes"
 check_eq "lintian: no errors" 0 "$errs"
 
 # 3. The units: verify and security scores (installed paths rewritten to the
@@ -125,7 +132,7 @@ if [ -z "$(find "$CACHE/lists" -name '*Packages*' -mmin -1440 2>/dev/null | head
 	check "apt-get update in the root" test $? -eq 0
 fi
 t0=$SECONDS
-in_root apt-get install -y -qq --no-install-recommends /tmp/debs/*.deb >"$T_TMP/install.log" 2>&1
+in_root apt-get install -y -qq --no-install-recommends "${debs[@]/#*\//\/tmp\/debs\/}" >"$T_TMP/install.log" 2>&1
 rc=$?
 check "apt-get install the four packages into the clean root ($((SECONDS - t0)) s)" test $rc -eq 0
 [ $rc -eq 0 ] || { tail -n 30 "$T_TMP/install.log" | sed 's/^/# /'; t_done; }
@@ -177,6 +184,10 @@ check "dpkg --purge" test $? -eq 0
 check "purged: /var/lib/rdesk gone" test ! -e "$R/var/lib/rdesk" -a ! -L "$R/var/lib/rdesk"
 check "purged: /etc/rdesk gone" test ! -e "$R/etc/rdesk"
 check "purged: no unit links left" bash -c "! ls '$R'/etc/systemd/system/*/rd-* >/dev/null 2>&1"
+stray=$(cd "$R" && find . -path ./proc -prune -o -path ./tmp -prune -o -path ./var/cache/apt -prune -o \
+	-path ./var/lib/dpkg -prune -o \( -name '*rdesk*' -o -name 'rd-agent*' -o -name 'rd-relay*' \
+	-o -name 'rd-rendezvous*' -o -name 'rdctl*' \) -print | head -n 5 | paste -sd' ')
+check "purged: nothing of ours left in the root${stray:+ ($stray)}" test -z "$stray"
 left=$(in_root dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null | grep -v 'not-installed$' | grep -c .)
 check_eq "dpkg knows none of the four any more" 0 "$left"
 t_done
