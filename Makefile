@@ -54,7 +54,7 @@ WARNINGS += -Werror
 endif
 RD_CPPFLAGS := -D_GNU_SOURCE -DRD_VERSION='"$(VERSION)"' -Icommon -I$(B)/gen
 RD_CFLAGS := -std=gnu17 $(WARNINGS) -MMD -MP -pthread $(SAN)
-RD_LDFLAGS := -pthread $(SAN)
+RD_LDFLAGS := -pthread -Wl,--as-needed -Wl,-O1 $(SAN)
 
 # Libraries without pkg-config files on Debian 12 are named directly.
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
