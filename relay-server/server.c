@@ -32,6 +32,7 @@ struct hello {
 	struct relay_slot *slot;
 	char addr[RD_ADDRSTRLEN];
 	bool waiting;
+	bool got_bytes;              /* anything received yet */
 	struct hello *prev, *next;   /* live list */
 	struct hello *reap_next;
 };
@@ -232,6 +233,14 @@ static void on_hello_read(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, w);
 		return;
 	}
+	if (n == 0 && !h->got_bytes) {
+		/* Connect and close with nothing sent: a TCP health check (the
+		 * rendezvous server runs one every few seconds), not a refusal. */
+		log_debug("%s closed without a request (health check)", h->addr);
+		hello_close(h);
+		deadline_rearm(srv);
+		return;
+	}
 	if (n <= 0) {
 		if (h->waiting) {
 			log_info("gone before pairing uuid=%s %s", rd_esc(relay_slot_uuid(h->slot)), h->addr);
@@ -243,6 +252,7 @@ static void on_hello_read(struct ev_loop *loop, ev_io *w, int revents)
 		deadline_rearm(srv);
 		return;
 	}
+	h->got_bytes = true;
 	struct relay_event ev;
 	relay_pairing_input(srv->core, h->slot, buf, (size_t)n, ev_now(loop), &ev);
 	hello_event(srv, h, &ev);

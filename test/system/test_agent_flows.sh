@@ -97,6 +97,15 @@ mae=$(img_mae "$T_TMP/lan.png" "$T_TMP/shifted.png")
 check "the comparison can fail: a shifted screen is far off (MAE $mae)" lt 0.05 "${mae:-0}"
 check "agent logged per-direction keys" grep -q "secure channel up (per-direction keys)" "$AG"
 check "relay session logged" grep -q "session via relay" "$AG"
+# Nothing may knock on the relay after that session: no rejoin of its uuid,
+# and rd-rendezvous's health checks (a bare connect every 3 s) are no refusals.
+sleep 3.5
+if grep -q 'refused' "$T_TMP/relay.log"; then
+	not_ok "relay log has no refusals after the relayed screenshot"
+	note "$(grep refused "$T_TMP/relay.log" | tail -3)"
+else
+	ok "relay log has no refusals after the relayed screenshot"
+fi
 
 # ---- direct listener: the full handshake, never plaintext ----
 cat >"$T_TMP/direct.py" <<'PY'
