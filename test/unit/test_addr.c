@@ -13,18 +13,7 @@
 
 #include "addr.h"
 #include "err.h"
-
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = strlen(s) / 2;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		sscanf(s + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
+#include "testutil.h"
 
 static void mk(struct rd_sockaddr *a, const char *ip, uint16_t port)
 {

@@ -11,6 +11,7 @@
 
 #include "codec.h"
 #include "err.h"
+#include "testutil.h"
 
 struct vec {
 	size_t len;
@@ -22,18 +23,6 @@ static const struct vec vectors[] = {
 	{ 0, "00" }, { 1, "04" }, { 63, "fc" }, { 64, "0101" }, { 300, "b104" },
 	{ 16383, "fdff" }, { 16384, "020001" }, { 4194303, "feffff" }, { 4194304, "03000001" },
 };
-
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = strlen(s) / 2;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		sscanf(s + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
 
 static void test_header_vectors_encode(void **state)
 {

@@ -17,18 +17,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "message.pb-c.h"
-
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = strlen(s) / 2;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		sscanf(s + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
+#include "testutil.h"
 
 /* ---- temporary key directory ---- */
 
@@ -371,12 +360,6 @@ static void test_idpk(void **state)
 }
 
 /* ---- password hashes ---- */
-
-static void hex_of(const uint8_t *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", b[i]);
-}
 
 /* Known answers from coreutils:
  *   h1=$(printf '%s%s' "$pw" "$salt" | sha256sum | cut -d' ' -f1)

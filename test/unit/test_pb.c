@@ -12,18 +12,7 @@
 #include "codec.h"
 #include "err.h"
 #include "pb.h"
-
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = strlen(s) / 2;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		sscanf(s + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
+#include "testutil.h"
 
 static void test_rendezvous_roundtrip(void **state)
 {
