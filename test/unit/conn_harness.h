@@ -162,6 +162,16 @@ static inline void pair(int sv[2])
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 }
 
+/* Two fresh peers, each with a conn on one end of a new socketpair sv. */
+static inline void peers_connect(struct peer *a, struct peer *b, int sv[2])
+{
+	peer_init(a);
+	peer_init(b);
+	pair(sv);
+	a->c = rd_conn_new(loop, sv[0], false, NULL, &ops, a);
+	b->c = rd_conn_new(loop, sv[1], false, NULL, &ops, b);
+}
+
 static inline int setup(void **state)
 {
 	(void)state;

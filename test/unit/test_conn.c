@@ -59,11 +59,7 @@ static void test_sizes_socketpair(void **state)
 	int sv[2];
 	(void)state;
 
-	peer_init(&a);
-	peer_init(&b);
-	pair(sv);
-	a.c = rd_conn_new(loop, sv[0], false, NULL, &ops, &a);
-	b.c = rd_conn_new(loop, sv[1], false, NULL, &ops, &b);
+	peers_connect(&a, &b, sv);
 	assert_int_equal(rd_conn_fd(a.c), sv[0]);
 	assert_ptr_equal(rd_conn_userdata(b.c), &b);
 	exchange(&a, &b, 0);
@@ -285,12 +281,8 @@ static void test_crypto_roundtrip(void **state)
 	int sv[2];
 	(void)state;
 
-	peer_init(&a);
-	peer_init(&b);
 	make_streams(&ctl, &agent);
-	pair(sv);
-	a.c = rd_conn_new(loop, sv[0], false, NULL, &ops, &a);
-	b.c = rd_conn_new(loop, sv[1], false, NULL, &ops, &b);
+	peers_connect(&a, &b, sv);
 	assert_false(rd_conn_encrypted(a.c));
 	/* b turns crypto on inside on_frame for the plain first frame; the
 	 * encrypted second frame is sent at once and arrives in the same read */
@@ -367,11 +359,7 @@ static void test_send_pb(void **state)
 	int sv[2];
 	(void)state;
 
-	peer_init(&a);
-	peer_init(&b);
-	pair(sv);
-	a.c = rd_conn_new(loop, sv[0], false, NULL, &ops, &a);
-	b.c = rd_conn_new(loop, sv[1], false, NULL, &ops, &b);
+	peers_connect(&a, &b, sv);
 	rp.id = "123456789";
 	rp.serial = 7;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PEER;

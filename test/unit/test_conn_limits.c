@@ -129,11 +129,7 @@ static void test_close_in_frame(void **state)
 	int sv[2];
 	(void)state;
 
-	peer_init(&a);
-	peer_init(&b);
-	pair(sv);
-	a.c = rd_conn_new(loop, sv[0], false, NULL, &ops, &a);
-	b.c = rd_conn_new(loop, sv[1], false, NULL, &ops, &b);
+	peers_connect(&a, &b, sv);
 	b.close_at = 2;
 	b.send_then_close = true;
 	for (int i = 0; i < 5; i++)
@@ -164,11 +160,7 @@ static void test_pause(void **state)
 	int sv[2];
 	(void)state;
 
-	peer_init(&a);
-	peer_init(&b);
-	pair(sv);
-	a.c = rd_conn_new(loop, sv[0], false, NULL, &ops, &a);
-	b.c = rd_conn_new(loop, sv[1], false, NULL, &ops, &b);
+	peers_connect(&a, &b, sv);
 	b.pause_at = 1;
 	/* one write, three frames: two stay buffered while paused */
 	assert_int_equal(rd_conn_send_raw(a.c, "\x04" "a" "\x04" "b" "\x04" "c", 6), RD_OK);
@@ -189,11 +181,7 @@ static void test_close_after_flush(void **state)
 	int sv[2];
 	(void)state;
 
-	peer_init(&a);
-	peer_init(&b);
-	pair(sv);
-	a.c = rd_conn_new(loop, sv[0], false, NULL, &ops, &a);
-	b.c = rd_conn_new(loop, sv[1], false, NULL, &ops, &b);
+	peers_connect(&a, &b, sv);
 	fill(big, MIB, 3);
 	assert_int_equal(rd_conn_send(a.c, big, MIB), RD_OK);
 	assert_int_equal(rd_conn_send(a.c, "last", 4), RD_OK);
