@@ -280,4 +280,9 @@ static __attribute__((unused)) void punch_sent(struct fx *f, struct rv_tcp *b, c
 	tcp_frame(f, b, &m, now);
 }
 
+/* main() of the rendezvous server tests: crypto ready, quiet logs, the group. */
+#define RD_RV_RUN_TESTS(tests) \
+	(rd_crypto_init() != RD_OK ? 1 \
+	 : (rd_log_set_level(RD_LOG_ERR), cmocka_run_group_tests(tests, NULL, NULL)))
+
 #endif

@@ -141,9 +141,6 @@ static void test_load_binding(void **state)
 
 int main(void)
 {
-	if (rd_crypto_init() != RD_OK)
-		return 1;
-	rd_log_set_level(RD_LOG_ERR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register),
 		cmocka_unit_test(test_uuid_and_key_rules),
@@ -152,5 +149,5 @@ int main(void)
 		cmocka_unit_test(test_malformed_udp),
 		cmocka_unit_test(test_load_binding),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RD_RV_RUN_TESTS(tests);
 }

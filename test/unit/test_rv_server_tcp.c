@@ -319,9 +319,6 @@ static void test_nat_online_and_bad_frames(void **state)
 
 int main(void)
 {
-	if (rd_crypto_init() != RD_OK)
-		return 1;
-	rd_log_set_level(RD_LOG_ERR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_punch_failures),
 		cmocka_unit_test(test_punch_path),
@@ -331,5 +328,5 @@ int main(void)
 		cmocka_unit_test(test_pending_cap_and_deadline),
 		cmocka_unit_test(test_nat_online_and_bad_frames),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RD_RV_RUN_TESTS(tests);
 }
