@@ -72,6 +72,32 @@ static void test_xrgb_copy(void **state)
 	free(src);
 }
 
+/* One update without change reads at most the rows of 1 in step. */
+static void idle_reads_at_most(struct drm_scan *s, const uint8_t *src, int pitch, int step)
+{
+	struct capture_frame f;
+	uint64_t before = drm_scan_bytes_read(s);
+
+	new_frame(&f);
+	drm_scan_update(s, src, pitch, false, false, &f);
+	assert_true(drm_scan_bytes_read(s) - before <= (uint64_t)pitch * (H / step + 1));
+}
+
+/* A change is found within step updates; f holds the damage of the one
+ * that found it. */
+static void found_within(struct drm_scan *s, const uint8_t *src, int pitch, int step,
+			 struct capture_frame *f)
+{
+	int found_after = -1;
+
+	for (int i = 0; i < step && found_after < 0; i++) {
+		new_frame(f);
+		if (drm_scan_update(s, src, pitch, false, false, f) > 0)
+			found_after = i;
+	}
+	assert_true(found_after >= 0);
+}
+
 /* An idle source gives no damage; a one-pixel change is found within
  * RD_DRM_SCAN_STEP updates (at once with all_rows) as exactly its tile. */
 static void test_damage_found(void **state)
@@ -89,19 +115,10 @@ static void test_damage_found(void **state)
 		assert_int_equal(drm_scan_update(s, src, pitch, false, false, &f), 0);
 		assert_int_equal(f.n_damage, 0);
 	}
-	uint64_t before = drm_scan_bytes_read(s);
-	new_frame(&f);
-	drm_scan_update(s, src, pitch, false, false, &f);
 	/* An idle update reads about 1/STEP of the rows. */
-	assert_true(drm_scan_bytes_read(s) - before <= (uint64_t)pitch * (H / RD_DRM_SCAN_STEP + 1));
+	idle_reads_at_most(s, src, pitch, RD_DRM_SCAN_STEP);
 	src[101 * pitch + 150 * 4 + 1] ^= 0x55;
-	int found_after = -1;
-	for (int i = 0; i < RD_DRM_SCAN_STEP && found_after < 0; i++) {
-		new_frame(&f);
-		if (drm_scan_update(s, src, pitch, false, false, &f) > 0)
-			found_after = i;
-	}
-	assert_true(found_after >= 0);
+	found_within(s, src, pitch, RD_DRM_SCAN_STEP, &f);
 	assert_int_equal(f.n_damage, 1);
 	assert_int_equal(f.damage[0].x, 128);
 	assert_int_equal(f.damage[0].y, 64);
@@ -116,19 +133,9 @@ static void test_damage_found(void **state)
 		new_frame(&f);
 		assert_int_equal(drm_scan_update(s, src, pitch, false, false, &f), 0);
 	}
-	before = drm_scan_bytes_read(s);
-	new_frame(&f);
-	drm_scan_update(s, src, pitch, false, false, &f);
-	assert_true(drm_scan_bytes_read(s) - before <=
-		(uint64_t)pitch * (H / RD_DRM_SCAN_STEP_IDLE + 1));
+	idle_reads_at_most(s, src, pitch, RD_DRM_SCAN_STEP_IDLE);
 	src[33 * pitch + 10 * 4] ^= 0x0f;
-	found_after = -1;
-	for (int i = 0; i < RD_DRM_SCAN_STEP_IDLE && found_after < 0; i++) {
-		new_frame(&f);
-		if (drm_scan_update(s, src, pitch, false, false, &f) > 0)
-			found_after = i;
-	}
-	assert_true(found_after >= 0);
+	found_within(s, src, pitch, RD_DRM_SCAN_STEP_IDLE, &f);
 	assert_int_equal(f.damage[0].x, 0);
 	assert_int_equal(f.damage[0].y, 0);
 	/* all_rows finds a change on any row at the first update. */
