@@ -14,10 +14,8 @@ PW=tamper-pw ID=tampertest1 HOMED=$T_TMP/home
 mkdir -p "$HOMED" "$T_TMP/rv"
 PORT=$(t_free_port 2); RPORT=$(t_free_port); PPORT=$(t_free_port)
 KEY=$("$B/rd-rendezvous" --data-dir "$T_TMP/rv" --print-key 2>/dev/null)
-t_bg "$B/rd-rendezvous" -p "$PORT" -b 127.0.0.1 -k - --data-dir "$T_TMP/rv" -r "127.0.0.1:$PPORT" \
-	--config /dev/null >"$T_TMP/rendezvous.log" 2>&1
 t_bg "$B/rd-relay" -p "$RPORT" -b 127.0.0.1 -k "$KEY" --config /dev/null >"$T_TMP/relay.log" 2>&1
-check "servers up" bash -c "$(declare -f t_wait_tcp); t_wait_tcp $PORT 10 && t_wait_tcp $RPORT 10"
+check "relay up" t_wait_tcp "$RPORT" 10
 
 # The proxy: frame-aware in the relay -> endpoint direction. The mode file
 # says "agent N" (corrupt frame N sent to the agent, whose RequestRelay has no
@@ -56,10 +54,14 @@ async def pump(r, w, tamper, nth):
     w.close()
 async def handle(cr, cw):
     ur, uw = await asyncio.open_connection("127.0.0.1", upstream)
-    first = await cr.read(4096)           # the RequestRelay frame (read whole on loopback)
+    first = b""                           # until the RequestRelay frame is whole
+    while hdr(first) is None:
+        d = await cr.read(4096)
+        if not d: break                   # EOF: the rendezvous server's health check
+        first += d
     uw.write(first); await uw.drain()
     h = hdr(first)                        # only the first frame: the agent's SignedId
-    is_ctl = h is not None and peer_id in first[:h[0] + h[1]]   # may follow in the same read
+    is_ctl = h is not None and peer_id in first[:h[0] + h[1]]   # may follow in the same reads
     mode, nth = open(modefile).read().split()
     tamper = (mode == "agent" and not is_ctl) or (mode == "ctl" and is_ctl)
     await asyncio.gather(pump(cr, uw, False, 0), pump(ur, cw, tamper, int(nth)))
@@ -72,6 +74,13 @@ PY
 echo "none 0" >"$T_TMP/proxy.mode"
 t_bg python3 "$T_TMP/proxy.py" "$PPORT" "$RPORT" "$ID" "$T_TMP/proxy.mode" "$T_TMP/proxy.log"
 if t_wait_file "$T_TMP/proxy.log" "proxy up" 30; then ok "tampering proxy up"; else not_ok "tampering proxy up"; t_done; fi
+# rd-rendezvous checks its relay (here the proxy) at start and every 3 s and
+# offers no relay while the check fails, so it starts once the proxy listens;
+# started before it, the first session would go to the default relay port
+# (server port + 1), where nothing listens.
+t_bg "$B/rd-rendezvous" -p "$PORT" -b 127.0.0.1 -k - --data-dir "$T_TMP/rv" -r "127.0.0.1:$PPORT" \
+	--config /dev/null >"$T_TMP/rendezvous.log" 2>&1
+check "rendezvous server up" t_wait_tcp "$PORT" 10
 proxy() { echo "$1 $2" >"$T_TMP/proxy.mode"; }
 
 CFG=$T_TMP/agent.ini
@@ -83,13 +92,27 @@ AG=$T_TMP/agent.log
 t_bg "$B/rd-agent" run --config "$CFG" >"$AG" 2>&1
 AGENT_PID=$T_LAST_PID
 if t_wait_file "$AG" "registered with" 10; then ok "agent registered"; else not_ok "agent registered"; t_done; fi
+check "rendezvous server sees the relay up" bash -c "! grep 'relay down' '$T_TMP/rendezvous.log'"
 
 rdctl() { HOME=$HOMED RDESK_PASSWORD=$PW timeout 40 "$B/rdctl" --server "127.0.0.1:$PORT" --key "$KEY" \
-	--json --relay "$@" 2>>"$T_TMP/rdctl.err"; }
+	--json --relay "$@" 2>"$T_TMP/rdctl.err"; }
+# check_rc DESC WANT GOT: check_eq that, on a mismatch, shows what rdctl
+# printed (its JSON and stderr) and the servers' and agent's last lines.
+check_rc() {
+	if [ "$2" = "$3" ]; then ok "$1"; return 0; fi
+	not_ok "$1 (want '$2', got '$3')"
+	note "rdctl json: $OUT"
+	local f
+	for f in rdctl.err agent.log rendezvous.log relay.log proxy.log; do
+		note "--- $f"
+		tail -n 15 "$T_TMP/$f" 2>/dev/null | sed 's/^/# /'
+	done
+	return 1
+}
 
 proxy none 0
 OUT=$(rdctl screenshot $ID -o "$T_TMP/ok.png"); rc=$?
-check_eq "untampered relay session works" 0 $rc || note "$OUT"
+check_rc "untampered relay session works" 0 $rc
 
 # Frames toward the agent: 1 PublicKey, 2 LoginRequest, 3 and on: TestDelay echoes.
 proxy agent 3
@@ -113,5 +136,5 @@ check_eq "agent's side of that session is gone too" 0 "$n"
 check "agent still registered and serving" kill -0 "$AGENT_PID"
 proxy none 0
 OUT=$(rdctl screenshot $ID -o "$T_TMP/ok2.png"); rc=$?
-check_eq "a clean session works again afterwards" 0 $rc || note "$OUT"
+check_rc "a clean session works again afterwards" 0 $rc
 t_done
