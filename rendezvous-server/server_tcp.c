@@ -196,6 +196,27 @@ static struct rv_peer *request_target(struct rv_server *s, struct rv_tcp *t, con
 	return NULL;
 }
 
+/* Both ends of a request that can go ahead: the target's address and the
+ * requester's, mangled for the target (empty if it cannot be). */
+struct request_ends {
+	struct rd_sockaddr target;
+	uint8_t from[RD_ADDR_MANGLE_MAX];
+	size_t from_len;
+};
+
+/* request_target() and, when it lets the request through, its ends. */
+static bool request_ends(struct rv_server *s, struct rv_tcp *t, const char *id, bool relay,
+	double now, struct request_ends *e)
+{
+	struct rv_peer *p = request_target(s, t, id, relay, now);
+	if (!p)
+		return false;
+	rv_peer_get_addr(p, &e->target);
+	int mlen = rd_addr_mangle(&t->peer, e->from);
+	e->from_len = mlen > 0 ? (size_t)mlen : 0;
+	return true;
+}
+
 static void on_punch_request(struct rv_server *s, struct rv_tcp *t, const Hbb__PunchHoleRequest *rq,
 	double now)
 {
@@ -204,33 +225,27 @@ static void on_punch_request(struct rv_server *s, struct rv_tcp *t, const Hbb__P
 			RV_OUT_LICENSE_MISMATCH);
 		return;
 	}
-	struct rv_peer *p = request_target(s, t, rq->id, false, now);
-	if (!p)
+	struct request_ends e;
+	if (!request_ends(s, t, rq->id, false, now, &e))
 		return;
-	struct rd_sockaddr target;
-	rv_peer_get_addr(p, &target);
-	uint8_t mangled[RD_ADDR_MANGLE_MAX];
-	int mlen = rd_addr_mangle(&t->peer, mangled);
-	if (mlen < 0)
-		mlen = 0;
 	const char *relay = rv__next_relay(s);
-	bool same_lan = !s->cfg.always_relay && rd_net_addr_same_ip(&target, &t->peer);
+	bool same_lan = !s->cfg.always_relay && rd_net_addr_same_ip(&e.target, &t->peer);
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	Hbb__FetchLocalAddr fla = HBB__FETCH_LOCAL_ADDR__INIT;
 	Hbb__PunchHole ph = HBB__PUNCH_HOLE__INIT;
 	if (same_lan) {
-		fla.socket_addr = (ProtobufCBinaryData){ (size_t)mlen, mangled };
+		fla.socket_addr = (ProtobufCBinaryData){ e.from_len, e.from };
 		fla.relay_server = (char *)relay;
 		m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_FETCH_LOCAL_ADDR;
 		m.fetch_local_addr = &fla;
 	} else {
-		ph.socket_addr = (ProtobufCBinaryData){ (size_t)mlen, mangled };
+		ph.socket_addr = (ProtobufCBinaryData){ e.from_len, e.from };
 		ph.relay_server = (char *)relay;
 		ph.nat_type = s->cfg.always_relay ? HBB__NAT_TYPE__SYMMETRIC : rq->nat_type;
 		m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_PUNCH_HOLE;
 		m.punch_hole = &ph;
 	}
-	rv__send_udp(s, &target, &m);
+	rv__send_udp(s, &e.target, &m);
 	rd_strlcpy(t->target, rq->id, sizeof(t->target));
 	t->relay = false;
 	pending_add(s, t, now);
@@ -244,21 +259,17 @@ static void on_punch_request(struct rv_server *s, struct rv_tcp *t, const Hbb__P
 static void on_request_relay(struct rv_server *s, struct rv_tcp *t, const Hbb__RequestRelay *rq,
 	double now)
 {
-	struct rv_peer *p = request_target(s, t, rq->id, true, now);
-	if (!p)
+	struct request_ends e;
+	if (!request_ends(s, t, rq->id, true, now, &e))
 		return;
-	struct rd_sockaddr target;
-	rv_peer_get_addr(p, &target);
-	uint8_t mangled[RD_ADDR_MANGLE_MAX];
-	int mlen = rd_addr_mangle(&t->peer, mangled);
 	Hbb__RequestRelay fwd = *rq;
-	fwd.socket_addr = (ProtobufCBinaryData){ mlen > 0 ? (size_t)mlen : 0, mangled };
+	fwd.socket_addr = (ProtobufCBinaryData){ e.from_len, e.from };
 	if (!fwd.relay_server || !*fwd.relay_server)
 		fwd.relay_server = (char *)rv__next_relay(s);
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	m.request_relay = &fwd;
-	rv__send_udp(s, &target, &m);
+	rv__send_udp(s, &e.target, &m);
 	rd_strlcpy(t->target, rq->id, sizeof(t->target));
 	t->relay = true;
 	pending_add(s, t, now);
