@@ -191,7 +191,10 @@ static void mi_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 	rd_strlcpy(sa.sun_path, mi->sock, sizeof(sa.sun_path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		static const char observe[] = "{\"command\":[\"observe_property\",1,\"osd-dimensions\"]}\n";
+		/* Follow the video's place in the window, and greet the script:
+		 * its own "ready" may have gone out before we connected. */
+		static const char observe[] = "{\"command\":[\"observe_property\",1,\"osd-dimensions\"]}\n"
+			"{\"command\":[\"script-message\",\"rdesk-hello\"]}\n";
 		ev_timer_stop(loop, w);
 		if (write(fd, observe, sizeof(observe) - 1) != (ssize_t)sizeof(observe) - 1) {
 			close(fd);

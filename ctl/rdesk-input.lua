@@ -78,4 +78,7 @@ mp.observe_property("mouse-pos", "native", function(_, v)
     send("move", tostring(math.floor(v.x)), tostring(math.floor(v.y)))
   end
 end)
+-- rdctl asks once it is connected to the IPC socket (a message sent before
+-- that would be lost), and the script says it is ready.
+mp.register_script_message("rdesk-hello", function() send("ready") end)
 send("ready")
