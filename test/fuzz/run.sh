@@ -19,18 +19,18 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/rdesk-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$dir/artifacts" "$dir/logs"
 
-n=0 passed=0 failed=0
-for bin in "$dir"/fuzz_*; do
-	[ -f "$bin" ] && [ -x "$bin" ] || continue
+# One target: fuzz it, then write its TAP verdict (without the number) to
+# $work/NAME.result so targets can run side by side.
+fuzz_one() {
+	local bin=$1 name seeds corpus log rc runs
 	name=$(basename "$bin")
-	n=$((n + 1))
 	seeds=test/fuzz/corpus/$name
 	corpus=$work/$name
 	mkdir -p "$corpus"
 	if [ -d "$seeds" ]; then
 		cp -r "$seeds"/. "$corpus"/
 	else
-		echo "# $name has no seed corpus in $seeds"
+		echo "# $name has no seed corpus in $seeds" >"$work/$name.note"
 	fi
 	log=$dir/logs/$name.log
 	# The outer timeout only guards against a hung target.
@@ -39,13 +39,33 @@ for bin in "$dir"/fuzz_*; do
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	if [ "$rc" -eq 0 ] && [ -n "$runs" ] && [ "$runs" -gt 0 ]; then
-		passed=$((passed + 1))
-		echo "ok $n - $name: $runs runs in ${secs}s, corpus $(ls "$corpus" | wc -l) inputs"
+		echo "ok - $name: $runs runs in ${secs}s, corpus $(ls "$corpus" | wc -l) inputs" >"$work/$name.result"
 	else
-		failed=$((failed + 1))
-		echo "not ok $n - $name: exit status $rc (log $log)"
-		grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$log" | head -n 20 | sed 's/^/#   /'
+		{ echo "not ok - $name: exit status $rc (log $log)"
+		  grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$log" | head -n 20 | sed 's/^/#   /'
+		} >"$work/$name.result"
 	fi
+}
+
+# As many targets at once as there are cores (each is single-threaded).
+jobs=$(nproc 2>/dev/null || echo 1)
+names=()
+for bin in "$dir"/fuzz_*; do
+	[ -f "$bin" ] && [ -x "$bin" ] || continue
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+	names+=("$(basename "$bin")")
+	fuzz_one "$bin" &
+done
+wait
+n=0 passed=0 failed=0
+for name in "${names[@]}"; do
+	n=$((n + 1))
+	[ -f "$work/$name.note" ] && cat "$work/$name.note"
+	r=$(cat "$work/$name.result" 2>/dev/null || echo "not ok - $name: no result")
+	case $r in
+	ok*) passed=$((passed + 1)); echo "ok $n ${r#ok }" ;;
+	*) failed=$((failed + 1)); echo "not ok $n ${r#not ok }" ;;
+	esac
 done
 if [ "$n" -eq 0 ]; then
 	echo "not ok 1 - no fuzz_* binaries in $dir"
