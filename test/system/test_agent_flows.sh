@@ -24,9 +24,11 @@ start_rv() {
 	RV_PID=$T_LAST_PID
 	t_wait_tcp "$PORT" 10
 }
-check "rendezvous server up" start_rv
+# The relay first: rd-rendezvous offers no relay until its health check
+# (at start, then every 3 s) has reached it.
 t_bg "$B/rd-relay" -p "$RPORT" -b 127.0.0.1 -k "$KEY" --config /dev/null >"$T_TMP/relay.log" 2>&1
 check "relay up" t_wait_tcp "$RPORT" 10
+check "rendezvous server up" start_rv
 
 # ---- a screen with known content ----
 if t_xvfb 640x480x24; then ok "Xvfb"; else not_ok "Xvfb"; t_done; fi

@@ -14,9 +14,12 @@ PW=slow-pw ID=slowtest01 HOMED=$T_TMP/home
 mkdir -p "$HOMED" "$T_TMP/rv"
 PORT=$(t_free_port 2); RPORT=$(t_free_port)
 KEY=$("$B/rd-rendezvous" --data-dir "$T_TMP/rv" --print-key 2>/dev/null)
+# The relay first: rd-rendezvous offers no relay until its health check
+# (at start, then every 3 s) has reached it.
+t_bg "$B/rd-relay" -p "$RPORT" -b 127.0.0.1 -k "$KEY" --config /dev/null >"$T_TMP/relay.log" 2>&1
+t_wait_tcp "$RPORT" 10
 t_bg "$B/rd-rendezvous" -p "$PORT" -b 127.0.0.1 -k - --data-dir "$T_TMP/rv" -r "127.0.0.1:$RPORT" \
 	--config /dev/null >"$T_TMP/rendezvous.log" 2>&1
-t_bg "$B/rd-relay" -p "$RPORT" -b 127.0.0.1 -k "$KEY" --config /dev/null >"$T_TMP/relay.log" 2>&1
 t_wait_tcp "$PORT" 10 && t_wait_tcp "$RPORT" 10; check_eq "servers up" 0 $?
 if t_xvfb 960x540x24; then ok "Xvfb"; else not_ok "Xvfb"; t_done; fi
 DISPLAY=$T_DISPLAY t_bg ffplay -loglevel quiet -noborder -left 0 -top 0 -f lavfi \
