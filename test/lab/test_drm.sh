@@ -22,25 +22,10 @@ for p in test/tools/capture-dump test/tools/drm-pattern; do
 	[ -x "$RD_BUILD/$p" ] || { not_ok "$p is not built in $RD_BUILD"; t_done; }
 done
 source "$(dirname "$0")/ctl_env.sh"
+source "$(dirname "$0")/vm_session.sh"
 CTL_WRAP=(timeout 120)
 
-if ! "$RD_TOP/test/lab/vm.sh" --prepare >"$T_TMP/prepare.log" 2>&1; then
-	not_ok "VM kernel and initramfs prepared"; sed 's/^/# /' "$T_TMP/prepare.log"; t_done
-fi
-ok "VM kernel and initramfs prepared (cached in \$RD_BUILD/lab/vm)"
-check "rendezvous and relay servers on loopback" ctl_servers 127.0.0.1
-
-O=$T_TMP/vm
-ID=drmvm$RANDOM
-mkdir -p "$O"
-cat >"$O/params" <<EOF
-B=$RD_BUILD
-ID=$ID
-KEY=$CTL_KEY
-PORT=$CTL_PORT
-RPORT=$CTL_RELAY_PORT
-PW=$CTL_PW
-EOF
+vm_session_start drmvm
 # Sanitizer settings of an ASan run reach the programs in the guest too.
 for v in ASAN_OPTIONS UBSAN_OPTIONS; do
 	[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}" >>"$O/params"
@@ -51,15 +36,9 @@ cat >"$T_TMP/guest.sh" <<'EOF'
 set -u
 O=$(dirname "$0")
 source "$O/params"
+source "$O/guest_lib.sh"
 dump=$B/test/tools/capture-dump
 pattern=$B/test/tools/drm-pattern
-# wait_for FILE REGEX SECS
-wait_for() {
-	local i
-	for i in $(seq $(($3 * 5))); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.2; done
-	echo "guest: timed out waiting for /$2/ in $1"
-	return 1
-}
 console() {
 	printf '\033[?25l\033[2J\033[H\033[0mRDESK DRM CONSOLE TEST 0123456789\n' >/dev/tty1
 	printf '\033[41m%10s\033[42m%10s\033[44m%10s\033[0m\n' '' '' '' >/dev/tty1
@@ -117,15 +96,7 @@ kill $cont
 wait $cont
 
 echo "guest: C, agent"
-socat TCP-LISTEN:$RPORT,bind=127.0.0.1,fork,reuseaddr TCP:10.0.2.2:$RPORT &
-fwd=$!
-a=$O/agent
-mkdir -p "$a/data"
-rd_agent=$B/rd-agent
-"$rd_agent" enroll --config "$a/agent.ini" --server 10.0.2.2:$PORT --key "$KEY" \
-	--relay 127.0.0.1:$RPORT --id "$ID" --data-dir "$a/data" >"$a/enroll.log" 2>&1
-printf '[agent]\ndata-dir = %s\n[capture]\nbackend = auto\n' "$a/data" >>"$a/agent.ini"
-printf '%s\n' "$PW" | "$rd_agent" password set --config "$a/agent.ini" >>"$a/enroll.log" 2>&1
+guest_agent_enroll
 console
 # (its control socket must not sit on the 9p share)
 RDESK_CONTROL_SOCKET=/run/rd-agent-test.sock "$rd_agent" run --config "$a/agent.ini" \
@@ -141,32 +112,14 @@ if wait_for "$O/host" '^pattern' 240; then
 	kill $pat
 	wait $pat
 fi
-kill $agent $fwd
-wait $agent
-echo "agent exit $?" >>"$a/agent.log"
+guest_agent_stop
 echo "guest: done"
 EOF
 
-t_bg "$RD_TOP/test/lab/vm.sh" --timeout 480 --out "$O" "$T_TMP/guest.sh"
-VM_PID=$T_LAST_PID
-host_says() { echo "$1" >>"$O/host"; }
+vm_session_boot 480
 
 # ---- C, from this side while the VM runs ----
-e2e_console() {
-	local i
-	for i in $(seq 300); do
-		[ -e "$O/agent-started" ] && break
-		kill -0 $VM_PID 2>/dev/null || return 1
-		sleep 0.5
-	done
-	for i in $(seq 120); do
-		rdctl_run lookup "$ID" && return 0
-		kill -0 $VM_PID 2>/dev/null || return 1
-		sleep 0.5
-	done
-	return 1
-}
-if check "the agent in the VM registered with the rendezvous server here" e2e_console; then
+if check "the agent in the VM registered with the rendezvous server here" vm_agent_registered; then
 	rdctl_run --relay screenshot "$ID" -o "$T_TMP/shot-console.png"
 	check_eq "rdctl --relay screenshot of the VM console: exit 0" 0 "$CTL_RC" || note "$CTL_OUT"
 	check_eq "the session went through the relay" relay "$(jfield path)"
@@ -177,10 +130,7 @@ if check "the agent in the VM registered with the rendezvous server here" e2e_co
 	rdctl_run --relay screenshot "$ID" -o "$T_TMP/shot-mode.png"
 	check_eq "rdctl --relay screenshot after the mode change: exit 0" 0 "$CTL_RC" || note "$CTL_OUT"
 fi
-host_says finish
-for i in $(seq 600); do kill -0 $VM_PID 2>/dev/null || break; sleep 0.5; done
-wait $VM_PID
-check_eq "the VM ran the whole script and powered off" 0 $?
+vm_session_end
 sed 's/^/# guest: /' "$O/cmd.log" | grep -v '^# guest: guest:' | head -20
 
 # ---- A: the console ----
