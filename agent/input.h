@@ -139,8 +139,4 @@ void input_peer_clipboard(struct input_peer *p, const Hbb__Clipboard *c);
 /* Scale v in 0..src-1 to 0..dst_max (clamped). Pure; unit-tested. */
 int input_scale(int v, int src, int dst_max);
 
-/* Decode one UTF-8 character at s (len bytes left): code point, or -1 on a bad
- * sequence; *used gets the bytes consumed (>= 1). */
-int32_t input_utf8_next(const char *s, size_t len, size_t *used);
-
 #endif

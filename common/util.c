@@ -83,6 +83,38 @@ size_t rd_strlcpy(char *dst, const char *src, size_t sz)
 	return n;
 }
 
+int32_t rd_utf8_next(const char *s, size_t len, size_t *used)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	*used = 1;
+	if (len == 0)
+		return -1;
+	if (p[0] < 0x80)
+		return p[0];
+	size_t n;
+	int32_t cp, min;
+	if ((p[0] & 0xe0) == 0xc0) {
+		n = 2; cp = p[0] & 0x1f; min = 0x80;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3; cp = p[0] & 0x0f; min = 0x800;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		n = 4; cp = p[0] & 0x07; min = 0x10000;
+	} else {
+		return -1;
+	}
+	if (len < n)
+		return -1;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*used = n;
+	return cp;
+}
+
 void rd_uuid_v4(char out[37])
 {
 	static const char hex[] = "0123456789abcdef";

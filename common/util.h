@@ -24,6 +24,11 @@ int64_t rd_wall_ms(void);
 /* strlcpy: copies at most sz-1 bytes, always terminates; returns strlen(src). */
 size_t rd_strlcpy(char *dst, const char *src, size_t sz);
 
+/* Decode one UTF-8 character at s (len bytes left): code point, or -1 on a bad
+ * sequence (truncated, overlong, surrogate, above U+10FFFF); *used gets the
+ * bytes consumed (>= 1). */
+int32_t rd_utf8_next(const char *s, size_t len, size_t *used);
+
 /* Random UUIDv4 text (36 chars + NUL) from libsodium's CSPRNG. */
 void rd_uuid_v4(char out[37]);
 

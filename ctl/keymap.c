@@ -100,33 +100,12 @@ int ctl_keymap_modifier(const char *name, size_t len)
 	return lookup(modifiers, RD_ARRAY_LEN(modifiers), name, len);
 }
 
-/* Exactly one UTF-8 character: its code point, or -1. */
+/* Exactly one printable UTF-8 character: its code point, or -1. */
 static int32_t one_char(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-	int32_t cp, min;
-	if (len == 0)
-		return -1;
-	if (p[0] < 0x80) {
-		n = 1; cp = p[0]; min = 0;
-	} else if ((p[0] & 0xe0) == 0xc0) {
-		n = 2; cp = p[0] & 0x1f; min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3; cp = p[0] & 0x0f; min = 0x800;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4; cp = p[0] & 0x07; min = 0x10000;
-	} else {
-		return -1;
-	}
-	if (len != n)
-		return -1;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0x20 || cp == 0x7f)
+	size_t used;
+	int32_t cp = rd_utf8_next(s, len, &used);
+	if (cp < 0 || used != len || cp < 0x20 || cp == 0x7f)
 		return -1;
 	return cp;
 }

@@ -84,38 +84,6 @@ int input_scale(int v, int src, int dst_max)
 	return (int)(((int64_t)v * dst_max + (src - 1) / 2) / (src - 1));
 }
 
-int32_t input_utf8_next(const char *s, size_t len, size_t *used)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	*used = 1;
-	if (len == 0)
-		return -1;
-	if (p[0] < 0x80)
-		return p[0];
-	size_t n;
-	int32_t cp, min;
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2; cp = p[0] & 0x1f; min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3; cp = p[0] & 0x0f; min = 0x800;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4; cp = p[0] & 0x07; min = 0x10000;
-	} else {
-		return -1;
-	}
-	if (len < n)
-		return -1;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*used = n;
-	return cp;
-}
-
 /* ---- per-session layer ---- */
 
 struct held_key {

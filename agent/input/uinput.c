@@ -176,12 +176,12 @@ static int ui__text(struct input *in, const char *utf8, size_t len)
 	bool shift;
 	/* All or nothing: a character the keymap lacks refuses the whole text. */
 	for (size_t i = 0, used; i < len; i += used) {
-		int32_t cp = input_utf8_next(utf8 + i, len - i, &used);
+		int32_t cp = rd_utf8_next(utf8 + i, len - i, &used);
 		if (cp < 0 || us_key((uint32_t)cp, &key, &shift) != RD_OK)
 			return RD_ERR_UNSUPPORTED;
 	}
 	for (size_t i = 0, used; i < len; i += used) {
-		int32_t cp = input_utf8_next(utf8 + i, len - i, &used);
+		int32_t cp = rd_utf8_next(utf8 + i, len - i, &used);
 		int rc = ui__char(u, (uint32_t)cp, true);
 		if (rc == RD_OK)
 			rc = ui__char(u, (uint32_t)cp, false);

@@ -235,7 +235,7 @@ static int xdo__text(struct input *in, const char *utf8, size_t len)
 		return RD_ERR_IO;
 	/* All or nothing: check the whole text first. */
 	for (size_t i = 0, used; i < len; i += used) {
-		int32_t cp = input_utf8_next(utf8 + i, len - i, &used);
+		int32_t cp = rd_utf8_next(utf8 + i, len - i, &used);
 		if (cp < 0 || xdo__char_keysym((uint32_t)cp) == NoSymbol)
 			return RD_ERR_INVAL;
 	}
@@ -247,7 +247,7 @@ static int xdo__text(struct input *in, const char *utf8, size_t len)
 		size_t end = i;
 		memset(x->pinned, 0, sizeof(x->pinned));
 		while (end < len) {
-			KeySym sym = xdo__char_keysym((uint32_t)input_utf8_next(utf8 + end, len - end, &used));
+			KeySym sym = xdo__char_keysym((uint32_t)rd_utf8_next(utf8 + end, len - end, &used));
 			KeyCode kc = XKeysymToKeycode(x->xdo->xdpy, sym);
 			if ((!kc || xdo__is_scratch(x, kc)) && !xdo__bind(x, sym, true, &changed)) {
 				if (end == i)
@@ -261,7 +261,7 @@ static int xdo__text(struct input *in, const char *utf8, size_t len)
 			usleep(XDO_TEXT_DELAY);
 		}
 		for (; i < end; i += used) {
-			KeySym sym = xdo__char_keysym((uint32_t)input_utf8_next(utf8 + i, len - i, &used));
+			KeySym sym = xdo__char_keysym((uint32_t)rd_utf8_next(utf8 + i, len - i, &used));
 			int rc = xdo__sym(x, sym, true);
 			if (rc == RD_OK)
 				rc = xdo__sym(x, sym, false);

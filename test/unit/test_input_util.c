@@ -12,6 +12,7 @@
 
 #include "agent/input.h"
 #include "err.h"
+#include "util.h"
 
 static void test_scale(void **state)
 {
@@ -40,22 +41,22 @@ static void test_utf8(void **state)
 {
 	(void)state;
 	size_t used;
-	assert_int_equal(input_utf8_next("a", 1, &used), 'a');
+	assert_int_equal(rd_utf8_next("a", 1, &used), 'a');
 	assert_int_equal(used, 1);
-	assert_int_equal(input_utf8_next("\xc3\xa9x", 3, &used), 0xe9);
+	assert_int_equal(rd_utf8_next("\xc3\xa9x", 3, &used), 0xe9);
 	assert_int_equal(used, 2);
-	assert_int_equal(input_utf8_next("\xe2\x82\xac", 3, &used), 0x20ac);
+	assert_int_equal(rd_utf8_next("\xe2\x82\xac", 3, &used), 0x20ac);
 	assert_int_equal(used, 3);
-	assert_int_equal(input_utf8_next("\xf0\x9f\x98\x80", 4, &used), 0x1f600);
+	assert_int_equal(rd_utf8_next("\xf0\x9f\x98\x80", 4, &used), 0x1f600);
 	assert_int_equal(used, 4);
 	/* Truncated, overlong, surrogate, stray continuation, too high. */
-	assert_int_equal(input_utf8_next("\xe2\x82", 2, &used), -1);
-	assert_int_equal(input_utf8_next("\xc0\xaf", 2, &used), -1);
-	assert_int_equal(input_utf8_next("\xed\xa0\x80", 3, &used), -1);
-	assert_int_equal(input_utf8_next("\x80", 1, &used), -1);
+	assert_int_equal(rd_utf8_next("\xe2\x82", 2, &used), -1);
+	assert_int_equal(rd_utf8_next("\xc0\xaf", 2, &used), -1);
+	assert_int_equal(rd_utf8_next("\xed\xa0\x80", 3, &used), -1);
+	assert_int_equal(rd_utf8_next("\x80", 1, &used), -1);
 	assert_int_equal(used, 1);
-	assert_int_equal(input_utf8_next("\xf4\x90\x80\x80", 4, &used), -1);
-	assert_int_equal(input_utf8_next("", 0, &used), -1);
+	assert_int_equal(rd_utf8_next("\xf4\x90\x80\x80", 4, &used), -1);
+	assert_int_equal(rd_utf8_next("", 0, &used), -1);
 }
 
 static void test_open_fails_cleanly(void **state)
