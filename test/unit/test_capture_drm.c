@@ -72,6 +72,18 @@ static void test_xrgb_copy(void **state)
 	free(src);
 }
 
+/* A scan of src (W x H in format fmt) after its first, full update into f. */
+static struct drm_scan *scan_started(uint32_t fmt, const uint8_t *src, int pitch,
+				     struct capture_frame *f)
+{
+	struct drm_scan *s;
+
+	assert_int_equal(drm_scan_new(W, H, fmt, &s), 0);
+	new_frame(f);
+	drm_scan_update(s, src, pitch, false, true, f);
+	return s;
+}
+
 /* One update without change reads at most the rows of 1 in step. */
 static void idle_reads_at_most(struct drm_scan *s, const uint8_t *src, int pitch, int step)
 {
@@ -105,11 +117,8 @@ static void test_damage_found(void **state)
 	(void)state;
 	int pitch = W * 4;
 	uint8_t *src = make_src(4, pitch);
-	struct drm_scan *s;
 	struct capture_frame f;
-	assert_int_equal(drm_scan_new(W, H, DRM_FORMAT_XRGB8888, &s), 0);
-	new_frame(&f);
-	drm_scan_update(s, src, pitch, false, true, &f);
+	struct drm_scan *s = scan_started(DRM_FORMAT_XRGB8888, src, pitch, &f);
 	for (int i = 0; i < RD_DRM_SCAN_IDLE_AFTER / 2; i++) {
 		new_frame(&f);
 		assert_int_equal(drm_scan_update(s, src, pitch, false, false, &f), 0);
@@ -155,11 +164,8 @@ static void test_damage_merge(void **state)
 	(void)state;
 	int pitch = W * 4;
 	uint8_t *src = make_src(4, pitch);
-	struct drm_scan *s;
 	struct capture_frame f;
-	assert_int_equal(drm_scan_new(W, H, DRM_FORMAT_XRGB8888, &s), 0);
-	new_frame(&f);
-	drm_scan_update(s, src, pitch, false, true, &f);
+	struct drm_scan *s = scan_started(DRM_FORMAT_XRGB8888, src, pitch, &f);
 	for (int y = 10; y < 100; y++)
 		for (int x = 10; x < 100; x++)
 			src[y * pitch + 4 * x] ^= 1;
@@ -186,11 +192,8 @@ static void test_rgb565(void **state)
 	assert_non_null(src);
 	for (int i = 0; i < 5; i++)
 		memcpy(src + 77 * pitch + 2 * (190 + i), &px[i], 2);
-	struct drm_scan *s;
 	struct capture_frame f;
-	assert_int_equal(drm_scan_new(W, H, DRM_FORMAT_RGB565, &s), 0);
-	new_frame(&f);
-	drm_scan_update(s, src, pitch, false, true, &f);
+	struct drm_scan *s = scan_started(DRM_FORMAT_RGB565, src, pitch, &f);
 	int stride;
 	const uint8_t *out = drm_scan_pixels(s, &stride);
 	for (int i = 0; i < 5; i++)
