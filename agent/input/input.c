@@ -171,6 +171,17 @@ static int client__refuse(struct input_client *c, int rc)
 	return rc;
 }
 
+/* End of one event: push it out, then count it or refuse it. */
+static int client__done(struct input_client *c, int rc)
+{
+	if (c->in->ops->flush)
+		c->in->ops->flush(c->in);
+	if (rc != RD_OK)
+		return client__refuse(c, rc);
+	c->events++;
+	return RD_OK;
+}
+
 static bool is_modifier(uint32_t ck)
 {
 	switch (ck) {
@@ -286,12 +297,7 @@ int input_client_key(struct input_client *c, const Hbb__KeyEvent *e)
 		if (len > RD_INPUT_TEXT_MAX)
 			return client__refuse(c, RD_ERR_TOOBIG);
 		int rc = c->in->ops->text(c->in, e->seq ? e->seq : "", len);
-		if (c->in->ops->flush)
-			c->in->ops->flush(c->in);
-		if (rc != RD_OK)
-			return client__refuse(c, rc);
-		c->events++;
-		return rc;
+		return client__done(c, rc);
 	}
 	case HBB__KEY_EVENT__UNION_CONTROL_KEY:
 		kind = RD_INPUT_KEY_CONTROL;
@@ -317,12 +323,7 @@ int input_client_key(struct input_client *c, const Hbb__KeyEvent *e)
 		rc = client__key_down(c, e, kind, code);
 	else
 		rc = client__key_up(c, kind, code);
-	if (c->in->ops->flush)
-		c->in->ops->flush(c->in);
-	if (rc != RD_OK)
-		return client__refuse(c, rc);
-	c->events++;
-	return RD_OK;
+	return client__done(c, rc);
 }
 
 int input_client_mouse(struct input_client *c, const Hbb__MouseEvent *e)
@@ -359,10 +360,5 @@ int input_client_mouse(struct input_client *c, const Hbb__MouseEvent *e)
 		rc = RD_ERR_UNSUPPORTED; /* trackpad and relative moves are not offered */
 		break;
 	}
-	if (c->in->ops->flush)
-		c->in->ops->flush(c->in);
-	if (rc != RD_OK)
-		return client__refuse(c, rc);
-	c->events++;
-	return RD_OK;
+	return client__done(c, rc);
 }
