@@ -103,7 +103,19 @@ fi
 for d in proc sys dev; do mount --bind "/$d" "/host/$d"; done
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /host/dev/pts
+# The project and its build may live under /tmp (a clone in a temp folder):
+# keep a view of the host root from before the tmpfs mounts and bind those
+# folders back over them.
+keep=$(sed -n 's/.*rdkeep=\([^ ]*\).*/\1/p' /proc/cmdline)
+mkdir -p /keep
+mount --bind /host /keep
 for d in tmp run dev/shm var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "/host/$d"; done
+for k in $(echo "$keep" | tr , ' '); do
+	case $k in
+	/tmp/*|/run/*|/dev/shm/*|/var/tmp/*)
+		mkdir -p "/host$k" && mount --bind "/keep$k" "/host$k" || echo "init: cannot keep $k" ;;
+	esac
+done
 mkdir -p "/host$out" 2>/dev/null
 mount -t 9p -o "$opts" out "/host$out" || echo "init: cannot mount the output folder"
 ip link set lo up
@@ -178,7 +190,7 @@ rc=0
 timeout -k 5 "$timeout" qemu-system-x86_64 -accel tcg -m "$mem" -smp 1 \
 	-display none -monitor none -serial "file:$out/serial.log" -no-reboot \
 	-kernel "$cache/vmlinuz" -initrd "$cache/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 rdout=$out $append" \
+	-append "console=ttyS0 quiet panic=-1 rdout=$out rdkeep=$top,$build $append" \
 	"${vga[@]}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \
