@@ -17,6 +17,16 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # check_eq DESC WANT GOT
 check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want '$2', got '$3')"; fi; }
 note() { echo "# $*"; }
+# check_no_sanitizer DESC LOG: ok when LOG has no ASan/UBSan report; else
+# not ok with the report's first lines as comments.
+check_no_sanitizer() {
+	if grep -q 'Sanitizer\|runtime error' "$2"; then
+		not_ok "$1"
+		grep -A25 'Sanitizer\|runtime error' "$2" | head -40 | sed 's/^/# /'
+	else
+		ok "$1"
+	fi
+}
 
 # Run a command in the background; its PID is remembered and ended at exit.
 # Sets T_LAST_PID.
