@@ -200,11 +200,15 @@ static int cmd_relay(int argc, char **argv)
 
 /* ---- the target (B) ---- */
 
-static int b_dial_send(const Hbb__RendezvousMessage *m, struct rd_sockaddr *local)
+/* The line saying what B sends is printed before the message leaves, so a
+ * test that sees A's answer can always read B's side of it as well. */
+static int b_dial_send(const Hbb__RendezvousMessage *m, const char *what)
 {
 	int fd = peer_tcp_dial(&peer_srv);
-	if (local)
-		rd_net_local_addr(fd, local);
+	struct rd_sockaddr local;
+	char s[RD_ADDRSTRLEN];
+	rd_net_local_addr(fd, &local);
+	printf("sent=%s%s\n", what, rd_net_addr_str(&local, s, sizeof(s)));
 	peer_tcp_send(fd, m);
 	usleep(50000);
 	close(fd);
@@ -228,8 +232,9 @@ static void b_on_punch(const char *id, const Hbb__PunchHole *ph)
 		rr.version = "1.4.0";
 		m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
 		m.relay_response = &rr;
-		b_dial_send(&m, NULL);
-		printf("sent=relay_response uuid=%s\n", uuid);
+		char what[80];
+		snprintf(what, sizeof(what), "relay_response uuid=%s from=", uuid);
+		b_dial_send(&m, what);
 		return;
 	}
 	Hbb__PunchHoleSent ps = HBB__PUNCH_HOLE_SENT__INIT;
@@ -240,10 +245,7 @@ static void b_on_punch(const char *id, const Hbb__PunchHole *ph)
 	ps.version = "1.4.0";
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_PUNCH_HOLE_SENT;
 	m.punch_hole_sent = &ps;
-	struct rd_sockaddr local;
-	b_dial_send(&m, &local);
-	char s[RD_ADDRSTRLEN];
-	printf("sent=punch_hole_sent from=%s\n", rd_net_addr_str(&local, s, sizeof(s)));
+	b_dial_send(&m, "punch_hole_sent from=");
 }
 
 static void b_on_fetch_local(const char *id, const Hbb__FetchLocalAddr *fl)
@@ -251,7 +253,9 @@ static void b_on_fetch_local(const char *id, const Hbb__FetchLocalAddr *fl)
 	printf("got=fetch_local_addr relay=%s\n", fl->relay_server ? fl->relay_server : "");
 	int fd = peer_tcp_dial(&peer_srv);
 	struct rd_sockaddr local;
+	char s[RD_ADDRSTRLEN];
 	rd_net_local_addr(fd, &local);
+	printf("sent=local_addr local=%s\n", rd_net_addr_str(&local, s, sizeof(s)));
 	uint8_t mangled[RD_ADDR_MANGLE_MAX];
 	int n = rd_addr_mangle(&local, mangled);
 	Hbb__LocalAddr la = HBB__LOCAL_ADDR__INIT;
@@ -266,8 +270,6 @@ static void b_on_fetch_local(const char *id, const Hbb__FetchLocalAddr *fl)
 	peer_tcp_send(fd, &m);
 	usleep(50000);
 	close(fd);
-	char s[RD_ADDRSTRLEN];
-	printf("sent=local_addr local=%s\n", rd_net_addr_str(&local, s, sizeof(s)));
 }
 
 static void b_on_request_relay(const Hbb__RequestRelay *rq)
@@ -280,8 +282,7 @@ static void b_on_request_relay(const Hbb__RequestRelay *rq)
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
 	m.relay_response = &rr;
-	b_dial_send(&m, NULL);
-	printf("sent=relay_response\n");
+	b_dial_send(&m, "relay_response from=");
 }
 
 static int cmd_target(int argc, char **argv)
