@@ -56,19 +56,39 @@ t_done() {
 }
 
 # A TCP and UDP port free on loopback (both protocols, and port-1 too when
-# asked with t_free_port 2).
+# asked with t_free_port 2). Ports come from below the kernel's ephemeral
+# range, so no outgoing connection on this machine can take one between the
+# pick and the bind; and none is handed out twice in one test (the caller
+# usually binds it later, after picking more).
 t_free_port() {
-	local span=${1:-1} p i used
-	used=$(ss -Htuan 2>/dev/null | awk '{print $5}' | sed 's/.*://' | sort -u)
+	local span=${1:-1} p i used lo hi
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	hi=$((lo - 1)); [ "$hi" -gt 32767 ] && hi=32767
+	lo=10000; [ "$hi" -lt 12000 ] && { lo=40000; hi=60000; }
+	used=$(ss -Htuan 2>/dev/null | awk '{print $5}' | sed 's/.*://' | sort -u
+		cat "$T_TMP/.ports" 2>/dev/null)
 	for i in $(seq 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((lo + span + RANDOM % (hi - lo - span)))
 		local clash=0 k
 		for ((k = 0; k < span; k++)); do
 			grep -qx "$((p - k))" <<<"$used" && clash=1
 		done
-		[ $clash = 0 ] && { echo "$p"; return 0; }
+		if [ $clash = 0 ]; then
+			for ((k = 0; k < span; k++)); do echo "$((p - k))" >>"$T_TMP/.ports"; done
+			echo "$p"
+			return 0
+		fi
 	done
 	return 1
+}
+# Poll CMD every 0.1 s until it succeeds, for at most SECS (t_wait_until SECS CMD...).
+t_wait_until() {
+	local end=$((${EPOCHREALTIME//[.,]/} + $1 * 1000000)); shift
+	while :; do
+		"$@" && return 0
+		[ "${EPOCHREALTIME//[.,]/}" -ge $end ] && return 1
+		sleep 0.1
+	done
 }
 # Wait until a TCP port listens on loopback (t_wait_tcp PORT [SECS]).
 t_wait_tcp() {
