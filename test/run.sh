@@ -3,13 +3,15 @@
 # (test/system/test_*.sh) and lab tests (test/lab/test_*.sh). Every test speaks
 # TAP ("ok N - ...", "not ok N - ..."); this script counts the lines, shows the
 # log of anything that failed, and ends with one line "N passed, N failed".
-#   RD_TESTS=regex   run only tests whose name matches
+#   RD_TESTS=regex   run only tests whose name (test_x) or kind/name
+#                    (unit/, system/ or lab/test_x) matches
 #   RD_TEST_TIMEOUT  seconds per test program (default 900)
+#   RD_TEST_LOGS     folder for the logs (default $RD_BUILD/test-logs)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export RD_BUILD=${RD_BUILD:-build}
 export RD_TOP=$PWD
-logs=$RD_BUILD/test-logs
+logs=${RD_TEST_LOGS:-$RD_BUILD/test-logs}
 rm -rf "$logs" && mkdir -p "$logs"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 if [ "${RD_ASAN:-0}" = 1 ]; then
@@ -31,11 +33,11 @@ passed=0 failed=0
 start_all=$SECONDS
 for t in "${tests[@]}"; do
 	name=$(basename "$t"); name=${name%.sh}
-	if [ -n "${RD_TESTS:-}" ] && ! [[ $name =~ $RD_TESTS ]]; then continue; fi
 	case $t in
 	*.sh) kind=$(basename "$(dirname "$t")") ;;
 	*) kind=unit ;;
 	esac
+	if [ -n "${RD_TESTS:-}" ] && ! [[ $name =~ $RD_TESTS || $kind/$name =~ $RD_TESTS ]]; then continue; fi
 	name=$kind/$name
 	mkdir -p "$logs/$kind"
 	log=$logs/$name.log
