@@ -28,7 +28,7 @@ val() { sed -n "s/^$1=//p" | head -1; }
 target_bg() {
 	local out=$1; shift
 	t_bg "$@" >"$out" 2>&1
-	t_wait_file "$out" '^registered=1' 5
+	t_wait_file "$out" '^registered=1' 10
 }
 
 # ---- command line ----
@@ -51,7 +51,7 @@ t_bg "$RV" -p "$P" -b 127.0.0.1 -k plain-licence --data-dir "$T_TMP/plain" --con
 	>"$T_TMP/plain.log" 2>&1
 PLAINPID=$T_LAST_PID
 t_wait_file "$T_TMP/plain.log" 'ready port=' 10 || not_ok "server with a licence string starts"
-target_bg "$T_TMP/plain.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target plain001 uuid-p seed-p 15 ||
+target_bg "$T_TMP/plain.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target plain001 uuid-p seed-p 40 ||
 	not_ok "target plain001 registers"
 out=$("$PEER" -s "127.0.0.1:$P" punch plain001 wrong)
 check_eq "licence string enforced" LICENSE_MISMATCH "$(val failure <<<"$out")"
@@ -101,7 +101,7 @@ check "punch outcome logged" grep -q 'punch result=id_not_exist src=127.0.0.1 po
 out=$(peer punch alpha01 wrong-licence)
 check_eq "wrong licence key: LICENSE_MISMATCH" LICENSE_MISMATCH "$(val failure <<<"$out")"
 
-target_bg "$T_TMP/b1.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target bravo01 uuid-b seed-b 20 ||
+target_bg "$T_TMP/b1.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target bravo01 uuid-b seed-b 40 ||
 	not_ok "target bravo01 registers"
 out=$(peer punch bravo01)
 check_eq "online target, other address: answered with B's address" 127.0.0.2 "$(val socket_addr <<<"$out" | cut -d: -f1)"
@@ -112,7 +112,7 @@ check "PunchHole carried our NAT type (ASYMMETRIC=1)" grep -q '^got=punch_hole n
 check_eq "PunchHoleResponse socket_addr is B's TCP source" \
 	"$(sed -n 's/^sent=punch_hole_sent from=//p' "$T_TMP/b1.out" | head -1)" "$(val socket_addr <<<"$out")"
 
-target_bg "$T_TMP/c1.out" "$PEER" -s "127.0.0.1:$P" target charlie1 uuid-c seed-c 20 ||
+target_bg "$T_TMP/c1.out" "$PEER" -s "127.0.0.1:$P" target charlie1 uuid-c seed-c 40 ||
 	not_ok "target charlie1 registers"
 out=$(peer punch charlie1)
 check_eq "same public address: FetchLocalAddr path, is_local" 1 "$(val is_local <<<"$out")"
@@ -157,9 +157,9 @@ start_rv helper || not_ok "helper server starts"
 HP=$P
 start_rv relay --always-relay -r "127.0.0.1:$DEAD,127.0.0.1:$HP,127.0.0.1:$((HP - 1))" ||
 	not_ok "relay server starts"
-t_wait_file "$LOG" "relay down relay=127.0.0.1:$DEAD" 5
+t_wait_file "$LOG" "relay down relay=127.0.0.1:$DEAD" 10
 check "relay that fails its health check is marked down" grep -q "relay down relay=127.0.0.1:$DEAD" "$LOG"
-target_bg "$T_TMP/d1.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target delta01 uuid-d seed-d 20 ||
+target_bg "$T_TMP/d1.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target delta01 uuid-d seed-d 40 ||
 	not_ok "target delta01 registers"
 r1=$(peer punch delta01); r2=$(peer punch delta01); r3=$(peer punch delta01)
 check "--always-relay: PunchHole says SYMMETRIC" grep -q '^got=punch_hole nat_type=2' "$T_TMP/d1.out"
@@ -182,7 +182,7 @@ t_wait_file "$LOG" 'ready port=.* bind=::' 10 || not_ok "dual-stack server start
 K=$("$RV" --print-key --data-dir "$T_TMP/dual")
 out=$("$PEER" -s "[::1]:$P" -k "$K" register v6peer1 uuid-6 seed-6)
 check_eq "IPv6 peer registers over [::1]" OK "$(val result <<<"$out")"
-target_bg "$T_TMP/v4.out" "$PEER" -s "127.0.0.1:$P" target v4peer1 uuid-4 seed-4 20 ||
+target_bg "$T_TMP/v4.out" "$PEER" -s "127.0.0.1:$P" target v4peer1 uuid-4 seed-4 40 ||
 	not_ok "IPv4 target registers on the dual-stack socket"
 out=$("$PEER" -s "[::1]:$P" -k "$K" punch v4peer1)
 check_eq "IPv6 requester reaches an IPv4 target (PunchHole over the mapped address)" \

@@ -13,7 +13,7 @@ P=$(t_free_port 2)
 MP=$(t_free_port)
 LOG=$T_TMP/rv.log
 RDESK_REG_RATE=0.5 RDESK_REG_BURST=8 RDESK_PUNCH_RATE=0.02 RDESK_PUNCH_BURST=4 \
-RDESK_IDS_PER_SOURCE=3 RDESK_PENDING_MAX=2 RDESK_PENDING_TIMEOUT=1.5 \
+RDESK_IDS_PER_SOURCE=3 RDESK_PENDING_MAX=2 RDESK_PENDING_TIMEOUT=5 \
 RDESK_FIRST_MESSAGE_TIMEOUT=1 RDESK_IDLE_TIMEOUT=1.5 RDESK_MAX_CONNECTIONS=20 \
 	t_bg "$RV" -p "$P" -b 127.0.0.1 --data-dir "$T_TMP/data" --config "$T_TMP/none.ini" \
 	--metrics "127.0.0.1:$MP" >"$LOG" 2>&1
@@ -25,6 +25,7 @@ val() { sed -n "s/^$1=//p" | head -1; }
 # The fail2ban filter documented in main.c and the unit, with <HOST> = ip.
 banned() { grep -cE "rendezvous: (limit|refused|malformed) [^ ]+ src=${1//./\\.} port=[0-9]+" "$LOG"; }
 metric() { curl -s --max-time 3 "http://127.0.0.1:$MP/metrics" | sed -n "s/^$1 //p"; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
 
 # ---- registration rate per source ----
 out=$(peer 127.0.0.3 burst-register regrate1 20)
@@ -51,35 +52,40 @@ out=$(peer 127.0.0.6 register mute0001 uuid-m seed-m)
 check_eq "mute target registered" OK "$(val result <<<"$out")"
 t_bg peer 127.0.0.7 punch mute0001 >"$T_TMP/w1.out"
 t_bg peer 127.0.0.8 punch mute0001 >"$T_TMP/w2.out"
-sleep 0.4
+# Both must be waiting before the third comes (the deadline, 5 s, leaves
+# room for a slow start of the two).
+check "two requests wait for the mute target" t_wait_until 10 metric_is rdesk_rendezvous_pending_requests 2
 out=$(peer 127.0.0.9 punch mute0001)
 check "pending cap: a third waiting request is refused" grep -q '^other_failure=Server busy' <<<"$out"
 check "pending cap logged" grep -qE 'limit pending src=127\.0\.0\.9 port=[0-9]+ id=mute0001' "$LOG"
-sleep 2
-check "pending deadline: waiting requesters are closed" grep -q '^closed=1' "$T_TMP/w1.out"
-check "pending timeout logged as an outcome" grep -qE 'punch result=timeout src=127\.0\.0\.[78] port=[0-9]+ id=mute0001' "$LOG"
+check "pending deadline: waiting requesters are closed" t_wait_file "$T_TMP/w1.out" '^closed=1' 15
+t_wait_file "$T_TMP/w2.out" '^(closed|reply)=' 15
+check "pending timeout logged as an outcome" t_wait_file "$LOG" 'punch result=timeout src=127\.0\.0\.[78] port=[0-9]+ id=mute0001' 5
 check_eq "metrics: timeouts counted" 2 "$(metric 'rdesk_rendezvous_punch_requests_total{outcome="timeout"}')"
 check_eq "metrics: busy counted" 1 "$(metric 'rdesk_rendezvous_punch_requests_total{outcome="busy"}')"
 
 # ---- TCP deadlines and sizes ----
-out=$(peer 127.0.0.10 silent-tcp 5)
+# (upper bounds leave a loaded machine several seconds of slack: they only
+# tell a deadline from none)
+out=$(peer 127.0.0.10 silent-tcp 10)
 t=$(sed 's/.*closed_after=//' <<<"$out")
 check "first-message deadline closes a silent connection (1 s, took $t s)" \
-	awk -v t="$t" 'BEGIN { exit !(t >= 0.8 && t < 3) }'
-check "deadline drop logged" grep -qE 'limit deadline src=127\.0\.0\.10 port=[0-9]+' "$LOG"
-out=$(peer 127.0.0.10 silent-tcp 5 nat)
+	awk -v t="$t" 'BEGIN { exit !(t >= 0.8 && t < 6) }'
+check "deadline drop logged" t_wait_file "$LOG" 'limit deadline src=127\.0\.0\.10 port=[0-9]+' 5
+out=$(peer 127.0.0.10 silent-tcp 10 nat)
 t=$(sed 's/.*closed_after=//' <<<"$out")
-check "first-message deadline on PORT-1 too (took $t s)" awk -v t="$t" 'BEGIN { exit !(t >= 0.8 && t < 3) }'
-out=$(peer 127.0.0.10 silent-tcp 6 main hb)
+check "first-message deadline on PORT-1 too (took $t s)" awk -v t="$t" 'BEGIN { exit !(t >= 0.8 && t < 6) }'
+out=$(peer 127.0.0.10 silent-tcp 10 main hb)
 t=$(sed 's/.*closed_after=//' <<<"$out")
-check "idle deadline after a heartbeat (1.5 s, took $t s)" awk -v t="$t" 'BEGIN { exit !(t >= 1.3 && t < 4) }'
+check "idle deadline after a heartbeat (1.5 s, took $t s)" awk -v t="$t" 'BEGIN { exit !(t >= 1.3 && t < 7) }'
 out=$(peer 127.0.0.11 big-tcp)
 check "a frame over 64 KiB closes that connection" grep -q '^closed=1 reply=0' <<<"$out"
 check "oversized frame logged" grep -qE 'limit too_big src=127\.0\.0\.11 port=[0-9]+' "$LOG"
-out=$(peer 127.0.0.12 conns 30)
+out=$(peer 127.0.0.12 conns 30 3)
 r=$(sed 's/.*refused=//' <<<"$out")
 check "connection cap: at most 20 open, the rest refused ($r of 30)" test "$r" -ge 10
 check "connection cap logged for fail2ban" grep -qE 'tcp: limit connections src=127\.0\.0\.12 port=[0-9]+' "$LOG"
+# (conns closed its connections on exit; the server drops them on EOF)
 sleep 1.2
 
 # ---- malformed flood, then a well-formed client ----
@@ -87,14 +93,21 @@ out=$(peer 127.0.0.14 garbage-udp 20000)
 check_eq "20000 malformed datagrams sent" 20000 "$(val sent <<<"$out")"
 out=$(peer 127.0.0.14 garbage-tcp 15)
 check_eq "every malformed frame closes only its own connection" 15 "$(val closed <<<"$out")"
-sleep 0.5
+# Datagrams the kernel dropped because the server's socket buffer was full
+# (a loaded machine may hold the server off the CPU during the flood) never
+# reached it; what did reach it must be counted, once the server caught up.
+kdrops() { awk -v a="$(printf '0100007F:%04X' "$P")" '$2 == a { print $NF }' /proc/net/udp; }
+flood_counted() {
+	mal=$(metric 'rdesk_rendezvous_drops_total{reason="malformed"}') kdrop=$(kdrops)
+	[ "${mal:-0}" -ge 1000 ] && [ $((${mal:-0} + ${kdrop:-0})) -ge 15000 ]
+}
+t_wait_until 10 flood_counted
 check "server still running after the flood" kill -0 "$RVPID"
-d=$(metric 'rdesk_rendezvous_drops_total{reason="malformed"}')
-check "malformed input counted ($d)" test "${d:-0}" -ge 15000
+check "malformed input counted ($mal, and ${kdrop:-0} dropped by the kernel)" flood_counted
 lines=$(grep -c 'malformed malformed src=127.0.0.14' "$LOG")
 check "malformed input logged rate-limited ($lines lines)" test "$lines" -ge 1 -a "$lines" -le 60
-t_bg peer 127.0.0.15 target golf0001 uuid-g seed-g 10 >"$T_TMP/g.out"
-check "a well-formed target registers after the flood" t_wait_file "$T_TMP/g.out" '^registered=1' 5
+t_bg peer 127.0.0.15 target golf0001 uuid-g seed-g 20 >"$T_TMP/g.out"
+check "a well-formed target registers after the flood" t_wait_file "$T_TMP/g.out" '^registered=1' 10
 out=$(peer 127.0.0.16 punch golf0001)
 check_eq "and a well-formed requester is served" 127.0.0.15 "$(val socket_addr <<<"$out" | cut -d: -f1)"
 check_eq "with the signed key" verified "$(val pk <<<"$out")"

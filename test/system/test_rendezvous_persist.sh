@@ -35,7 +35,7 @@ val() { sed -n "s/^$1=//p" | head -1; }
 NS=$T_TMP/notify.sock
 t_bg "$PEER" notify-listen "$NS" 20 >"$T_TMP/notify.out"
 NPID=$T_LAST_PID
-for i in $(seq 50); do [ -S "$NS" ] && break; sleep 0.05; done
+t_wait_until 10 test -S "$NS"
 NOTIFY_SOCKET=$NS WATCHDOG_USEC=600000 start_rv || { not_ok "server starts"; t_done; }
 ok "server ready"
 check "READY=1 sent once the sockets are bound" t_wait_file "$T_TMP/notify.out" 'READY=1' 5
@@ -73,7 +73,10 @@ check_eq "and is online again" 10 "$(val states <<<"$out")"
 # ---- crash: kill -9 right after a new binding ----
 out=$(peer register charlie1 uuid-c seed-c)
 check_eq "charlie1 bound" OK "$(val result <<<"$out")"
-sleep 0.3
+# The server commits before its loop sleeps, which may be just after the
+# answer went out: kill it once the binding is committed, not before.
+db_count_is() { [ "$("$PEER" db-check "$DATA" 2>/dev/null)" = "db=ok count=$1" ]; }
+t_wait_until 10 db_count_is 3
 stop_rv KILL
 check_eq "kill -9" 137 "$RC"
 out=$("$PEER" db-check "$DATA")

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -104,20 +105,47 @@ static int cmd_silent_tcp(int argc, char **argv)
 	return 0;
 }
 
+/* Hold N connections for SECS and count the ones the server closed. Every
+ * open one sends a heartbeat (an empty frame) each 0.2 s, so no first-message
+ * or idle deadline closes it: what is closed was refused, however long the
+ * server took to get to it. */
 static int cmd_conns(int argc, char **argv)
 {
 	unsigned n = argc > 0 ? (unsigned)atoi(argv[0]) : 10, closed_n = 0;
+	double secs = argc > 1 ? atof(argv[1]) : 3;
 	int *fds = xcalloc(n, sizeof(int));
+	struct pollfd *p = xcalloc(n, sizeof(*p));
 	for (unsigned i = 0; i < n; i++)
 		fds[i] = peer_tcp_dial(&peer_srv);
-	usleep(500000);
-	for (unsigned i = 0; i < n; i++) {
-		struct pollfd p = { .fd = fds[i], .events = POLLIN };
-		char c;
-		if (poll(&p, 1, 0) == 1 && read(fds[i], &c, 1) <= 0)
-			closed_n++;
-		close(fds[i]);
+	double end = rd_now() + secs, next_hb = 0;
+	for (double now = rd_now(); now < end; now = rd_now()) {
+		if (now >= next_hb) {
+			uint8_t zero = 0;
+			for (unsigned i = 0; i < n; i++)
+				if (fds[i] >= 0)
+					(void)!send(fds[i], &zero, 1, MSG_NOSIGNAL);
+			next_hb = now + 0.2;
+		}
+		for (unsigned i = 0; i < n; i++)
+			p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+		if (poll(p, n, (int)((RD_MIN(next_hb, end) - now) * 1000) + 1) <= 0)
+			continue;
+		for (unsigned i = 0; i < n; i++) {
+			char c[64];
+			if (fds[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t k = recv(fds[i], c, sizeof(c), MSG_DONTWAIT);
+			if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+				close(fds[i]);
+				fds[i] = -1;
+				closed_n++;
+			}
+		}
 	}
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(p);
 	free(fds);
 	printf("opened=%u refused=%u\n", n, closed_n);
 	return 0;

@@ -16,7 +16,7 @@
  *     big-tcp                         a frame header announcing more than 64 KiB
  *     silent-tcp SECS [main|nat] [hb] connect, send nothing (or one heartbeat);
  *                                     prints closed_after=
- *     conns N SECS                    hold N idle connections; prints opened=, refused=
+ *     conns N [SECS]                  hold N connections (heartbeats only); prints opened=, refused=
  *     burst-register ID N             N RegisterPeer at once; prints answered=
  *     many-ids PREFIX N               RegisterPk of N new IDs; prints ok=, too_frequent=
  *     db-check DIR                    integrity and row count of the store
@@ -175,7 +175,7 @@ static int cmd_punch(int argc, char **argv)
 	rd_net_local_addr(fd, &local);
 	printf("local=%s\n", rd_net_addr_str(&local, s, sizeof(s)));
 	peer_tcp_send(fd, &m);
-	int rc = wait_reply(fd, argv[0], 8);
+	int rc = wait_reply(fd, argv[0], 15);
 	close(fd);
 	return rc;
 }
@@ -193,7 +193,7 @@ static int cmd_relay(int argc, char **argv)
 	m.request_relay = &rq;
 	int fd = peer_tcp_dial(&peer_srv);
 	peer_tcp_send(fd, &m);
-	int rc = wait_reply(fd, argv[0], 8);
+	int rc = wait_reply(fd, argv[0], 15);
 	close(fd);
 	return rc;
 }
