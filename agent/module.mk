@@ -19,7 +19,11 @@ PROGRAMS += $(B)/rd-agent
 INSTALL_UNITS += systemd/rd-agent.service
 
 # Unit tests of the session core link only the I/O-free modules.
-test_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o
+test_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o \
+	$(B)/agent/video_qos.o
+# The rate decisions (options, acknowledgements, adaptation) alone.
+test_video_qos_OBJS := $(B)/agent/video_qos.o
+test_agent_session_qos_OBJS := $(test_agent_session_OBJS)
 
 # Video: capture, encoders and the pipeline. The encoder test decodes with libavcodec.
 test_capture_testsrc_OBJS := $(LIBAGENT)
@@ -45,7 +49,8 @@ $(B)/test/tools/pipewire-pattern: $(B)/test/tools/pipewire-pattern.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libpipewire-0.3)
 TEST_PROGRAMS += $(B)/test/tools/pipewire-pattern
-fuzz_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o
+fuzz_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o \
+	$(B)/agent/video_qos.o
 # Input: the display-free parts of the input layer.
 test_input_util_OBJS := $(LIBAGENT)
 test_input_util_LIBS := $(AGENT_LIBS)

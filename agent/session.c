@@ -2,6 +2,7 @@
 #define RD_LOG_SUBSYS "session"
 #include "session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,9 @@ struct session {
 	uint64_t frames_sent;
 	uint64_t frames_skipped;
 	int display_w, display_h;
+	struct video_qos qos;
+	int rate_fps, rate_quality;  /* last rate given to the owner */
+	double clock;               /* latest time seen (frames, ticks) */
 };
 
 struct session *session_new(const struct session_host *host, const struct rd_sockaddr *peer,
@@ -55,7 +59,13 @@ struct session *session_new(const struct session_host *host, const struct rd_soc
 	rd_net_addr_ip_str(&s->peer, s->peer_ip, sizeof(s->peer_ip));
 	s->path = path;
 	s->state = SESSION_HANDSHAKE;
+	qos_init(&s->qos, 30, 50);
 	return s;
+}
+
+void session_set_video_limits(struct session *s, int max_fps, int base_quality)
+{
+	qos_init(&s->qos, max_fps, base_quality);
 }
 
 void session_free(struct session *s)
@@ -168,31 +178,55 @@ static void session__on_handshake(struct session *s, const uint8_t *p, size_t le
 	session__send_hash(s);
 }
 
-enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd, bool have_vp9, bool have_h264)
+void session_video_rate(const struct session *s, int *fps, int *quality)
 {
-	if (!sd)
-		return have_vp9 ? VIDEO_CODEC_VP9 : 0;
-	/* VP9 decoding is assumed of every RustDesk viewer (§11). */
-	bool vp9 = have_vp9;
-	bool h264 = have_h264 && sd->ability_h264 > 0;
-	switch (sd->prefer) {
-	case HBB__SUPPORTED_DECODING__PREFER_CODEC__H264:
-		if (h264)
-			return VIDEO_CODEC_H264;
-		break;
-	case HBB__SUPPORTED_DECODING__PREFER_CODEC__VP9:
-		if (vp9)
-			return VIDEO_CODEC_VP9;
-		break;
-	default:
-		break;
-	}
-	/* Auto (or an unavailable preference): H.264 before VP9, as RustDesk. */
-	if (h264)
-		return VIDEO_CODEC_H264;
-	if (vp9)
-		return VIDEO_CODEC_VP9;
-	return 0;
+	*fps = qos_fps(&s->qos);
+	*quality = qos_quality(&s->qos);
+}
+
+/* Tell the owner when the rate changed; true if it did. */
+static bool session__apply_rate(struct session *s)
+{
+	int fps, q;
+	session_video_rate(s, &fps, &q);
+	if (fps == s->rate_fps && q == s->rate_quality)
+		return false;
+	s->rate_fps = fps;
+	s->rate_quality = q;
+	if (s->ops->set_video_rate && s->state == SESSION_ACTIVE)
+		s->ops->set_video_rate(s->ud, fps, q);
+	return true;
+}
+
+static void session__log_options(struct session *s, const char *when)
+{
+	char fps[24] = "default", ratio[24] = "default";
+	if (s->qos.want_fps > 0)
+		snprintf(fps, sizeof(fps), "%d", s->qos.want_fps);
+	if (s->qos.want_ratio > 0)
+		snprintf(ratio, sizeof(ratio), "%.2f", s->qos.want_ratio);
+	log_info("%s id=%s: video options (%s): fps %s, quality ratio %s, frame acks %s -> "
+		"sending %d fps at quality %d", s->peer_str, s->peer_id, when, fps, ratio,
+		s->qos.ack_required ? "on" : "off", s->rate_fps, s->rate_quality);
+}
+
+/* One health sample of the link; steps the rate and logs a change. */
+static void session__qos_sample(struct session *s, double now, uint32_t rtt_ms, bool probe_out)
+{
+	bool backed = s->ops->backed_up && s->ops->backed_up(s->ud);
+	enum qos_change ch = qos_sample(&s->qos, now, rtt_ms, backed);
+	if (ch == QOS_SAME)
+		return;
+	session__apply_rate(s);
+	if (ch == QOS_DOWN)
+		log_info("%s id=%s: link slow (rtt %u ms%s%s), video down to %d fps at quality %d "
+			"(ratio %.2f, step %d of %d)", s->peer_str, s->peer_id, rtt_ms,
+			probe_out ? " and waiting" : "", backed ? ", send queue backed up" : "",
+			s->rate_fps, s->rate_quality, qos_ratio(&s->qos), s->qos.level, QOS_LEVELS - 1);
+	else
+		log_info("%s id=%s: link healthy (rtt %u ms), video up to %d fps at quality %d "
+			"(ratio %.2f, step %d of %d)", s->peer_str, s->peer_id, rtt_ms, s->rate_fps,
+			s->rate_quality, qos_ratio(&s->qos), s->qos.level, QOS_LEVELS - 1);
 }
 
 static void session__login_error(struct session *s, const char *text)
@@ -230,8 +264,13 @@ static void session__login_ok(struct session *s, const Hbb__LoginRequest *req)
 	s->codec = codec;
 	s->want_key = true;
 	s->next_delay = s->last_rx;
+	s->qos.ack_required = req->video_ack_required;
+	bool asked = qos_apply_option(&s->qos, req->option);
+	session_video_rate(s, &s->rate_fps, &s->rate_quality);
 	log_notice("%s: login ok for controller \"%s\", %s, codec %s", s->peer_str, s->peer_id,
 		s->encrypted ? "encrypted" : "UNENCRYPTED", codec == VIDEO_CODEC_H264 ? "h264" : "vp9");
+	if (asked || s->qos.ack_required)
+		session__log_options(s, "login");
 	s->ops->start_video(s->ud, codec);
 }
 
@@ -298,10 +337,20 @@ static void session__on_test_delay(struct session *s, const Hbb__TestDelay *td, 
 		double rtt = (now - s->delay_sent) * 1000.0;
 		s->rtt_ms = rtt < 0 ? 0 : (uint32_t)rtt;
 		s->delay_sent = 0;
+		if (s->state == SESSION_ACTIVE)
+			session__qos_sample(s, now, s->rtt_ms, false);
 	}
 }
 
-static void session__on_misc(struct session *s, const Hbb__Misc *misc)
+static void session__on_video_received(struct session *s, double now)
+{
+	bool was_full = !qos_ack_ready(&s->qos, now);
+	qos_ack_received(&s->qos, now);
+	if (was_full && qos_ack_ready(&s->qos, now) && s->ops->video_ready)
+		s->ops->video_ready(s->ud);
+}
+
+static void session__on_misc(struct session *s, const Hbb__Misc *misc, double now)
 {
 	switch (misc->union_case) {
 	case HBB__MISC__UNION_CLOSE_REASON:
@@ -313,7 +362,15 @@ static void session__on_misc(struct session *s, const Hbb__Misc *misc)
 		s->want_key = true;
 		s->ops->request_keyframe(s->ud);
 		break;
+	case HBB__MISC__UNION_VIDEO_RECEIVED:
+		if (s->state == SESSION_ACTIVE)
+			session__on_video_received(s, now);
+		break;
 	case HBB__MISC__UNION_OPTION:
+		if (s->state == SESSION_ACTIVE && qos_apply_option(&s->qos, misc->option)) {
+			session__apply_rate(s);
+			session__log_options(s, "changed");
+		}
 		if (misc->option && misc->option->supported_decoding && !s->host->codec_pref) {
 			enum video_codec c = session_choose_codec(misc->option->supported_decoding,
 				s->host->have_vp9, s->host->have_h264);
@@ -355,7 +412,7 @@ static void session__on_active(struct session *s, const Hbb__Message *m, double 
 		session__on_test_delay(s, m->test_delay, now);
 		break;
 	case HBB__MESSAGE__UNION_MISC:
-		session__on_misc(s, m->misc);
+		session__on_misc(s, m->misc, now);
 		break;
 	case HBB__MESSAGE__UNION_KEY_EVENT:
 		session__on_key_event(s, m->key_event);
@@ -377,6 +434,7 @@ void session_on_frame(struct session *s, const uint8_t *payload, size_t len, dou
 	if (s->state == SESSION_CLOSED)
 		return;
 	s->last_rx = now;
+	s->clock = now;
 	if (s->state == SESSION_HANDSHAKE) {
 		session__on_handshake(s, payload, len);
 		return;
@@ -395,7 +453,7 @@ void session_on_frame(struct session *s, const uint8_t *payload, size_t len, dou
 		else if (m->union_case == HBB__MESSAGE__UNION_TEST_DELAY)
 			session__on_test_delay(s, m->test_delay, now);
 		else if (m->union_case == HBB__MESSAGE__UNION_MISC)
-			session__on_misc(s, m->misc);
+			session__on_misc(s, m->misc, now);
 		else
 			log_debug("%s: %s before login ignored", s->peer_str, rd_pb_message_name(m));
 	} else if (s->state == SESSION_ACTIVE) {
@@ -408,6 +466,7 @@ void session_tick(struct session *s, double now)
 {
 	if (s->state == SESSION_CLOSED)
 		return;
+	s->clock = now;
 	if (now - s->last_rx > SESSION_IDLE_TIMEOUT) {
 		log_info("%s: nothing received for %.0f s, closing", s->peer_str, SESSION_IDLE_TIMEOUT);
 		session__refuse(s, "Timeout", RD_ERR_TIMEOUT);
@@ -427,9 +486,16 @@ void session_tick(struct session *s, double now)
 		return;
 	if (s->delay_sent > 0 && now - s->delay_sent > SESSION_IDLE_TIMEOUT)
 		s->delay_sent = 0; /* lost probe: try again */
+	if (s->delay_sent > 0 && now - s->delay_sent > SESSION_DELAY_PERIOD) {
+		/* No answer yet: the round trip is at least this long. */
+		session__qos_sample(s, now, (uint32_t)((now - s->delay_sent) * 1000.0), true);
+	} else if (s->delay_sent == 0 && s->ops->backed_up && s->ops->backed_up(s->ud)) {
+		session__qos_sample(s, now, s->rtt_ms, false);
+	}
 	if (s->delay_sent == 0 && now >= s->next_delay) {
 		Hbb__TestDelay td = HBB__TEST_DELAY__INIT;
 		td.last_delay = s->rtt_ms;
+		td.target_bitrate = s->ops->target_kbps ? s->ops->target_kbps(s->ud) : 0;
 		Hbb__Message m = HBB__MESSAGE__INIT;
 		m.union_case = HBB__MESSAGE__UNION_TEST_DELAY;
 		m.test_delay = &td;
@@ -442,6 +508,17 @@ void session_tick(struct session *s, double now)
 enum session_video_result session_video_packet(struct session *s, const struct video_packet *pkt,
 	bool writable)
 {
+	return session_video_packet_at(s, pkt, writable, s->clock);
+}
+
+bool session_video_ready(struct session *s, double now)
+{
+	return qos_ack_ready(&s->qos, now);
+}
+
+enum session_video_result session_video_packet_at(struct session *s, const struct video_packet *pkt,
+	bool writable, double now)
+{
 	if (s->state != SESSION_ACTIVE || pkt->codec != s->codec)
 		return SESSION_VIDEO_IGNORED;
 	if (s->want_key && !pkt->key) {
@@ -452,7 +529,7 @@ enum session_video_result session_video_packet(struct session *s, const struct v
 		}
 		return SESSION_VIDEO_SKIPPED;
 	}
-	if (!writable) {
+	if (!writable || !qos_ack_may_send(&s->qos, now)) {
 		s->frames_skipped++;
 		s->want_key = true;
 		if (!s->key_requested) {
@@ -467,6 +544,7 @@ enum session_video_result session_video_packet(struct session *s, const struct v
 		s->want_key = false;
 		s->key_requested = false;
 	}
+	qos_ack_sent(&s->qos, now);
 	s->frames_sent++;
 	return SESSION_VIDEO_SENT;
 }
@@ -497,25 +575,4 @@ const struct rd_sockaddr *session_peer(const struct session *s) { return &s->pee
 uint32_t session_rtt_ms(const struct session *s) { return s->rtt_ms; }
 uint64_t session_frames_sent(const struct session *s) { return s->frames_sent; }
 uint64_t session_frames_skipped(const struct session *s) { return s->frames_skipped; }
-
-const char *session_path_name(enum session_path p)
-{
-	switch (p) {
-	case SESSION_PATH_PUNCH: return "punch";
-	case SESSION_PATH_LOCAL: return "lan";
-	case SESSION_PATH_RELAY: return "relay";
-	case SESSION_PATH_DIRECT: return "direct";
-	}
-	return "?";
-}
-
-const char *session_state_name(enum session_state st)
-{
-	switch (st) {
-	case SESSION_HANDSHAKE: return "handshake";
-	case SESSION_LOGIN: return "login";
-	case SESSION_ACTIVE: return "active";
-	case SESSION_CLOSED: return "closed";
-	}
-	return "?";
-}
+const struct video_qos *session_qos(const struct session *s) { return &s->qos; }

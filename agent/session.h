@@ -20,6 +20,7 @@
 #include "message.pb-c.h"
 #include "net.h"
 #include "video.h"
+#include "video_qos.h"
 
 #define SESSION_HANDSHAKE_TIMEOUT 18.0   /* CONNECT/READ_TIMEOUT of §12 */
 #define SESSION_LOGIN_TIMEOUT 30.0       /* from start to a successful login */
@@ -72,6 +73,16 @@ struct session_ops {
 	void (*on_key_event)(void *ud, const Hbb__KeyEvent *e);
 	void (*on_mouse_event)(void *ud, const Hbb__MouseEvent *e);
 	void (*on_clipboard)(void *ud, const Hbb__Clipboard *c);
+	/* Video rate hooks (optional). The rate this controller should get
+	 * changed (its options, or adaptation to its link); fps 1..120, quality
+	 * on the encoder's 1..100 scale. */
+	void (*set_video_rate)(void *ud, int fps, int quality);
+	/* The bitrate the encoder aims at now (kbit/s), for TestDelay. */
+	uint32_t (*target_kbps)(void *ud);
+	/* Whether this session's send queue is backing up. */
+	bool (*backed_up)(void *ud);
+	/* An acknowledgement opened the frame window again. */
+	void (*video_ready)(void *ud);
 };
 
 struct session;
@@ -79,6 +90,10 @@ struct session;
 struct session *session_new(const struct session_host *host, const struct rd_sockaddr *peer,
 	enum session_path path, const struct session_ops *ops, void *ud);
 void session_free(struct session *s);
+
+/* The agent's configured frame rate (default and cap) and quality (what
+ * ratio 1.0 means); call before session_start. */
+void session_set_video_limits(struct session *s, int max_fps, int base_quality);
 
 /* Send SignedId. now is monotonic seconds, wall the wall clock (seconds) for
  * the login lockout minutes. */
@@ -98,6 +113,15 @@ enum session_video_result {
  * one once). */
 enum session_video_result session_video_packet(struct session *s, const struct video_packet *pkt,
 	bool writable);
+/* The same at time now (monotonic s), which frame acknowledgements need:
+ * with LoginRequest.video_ack_required a full window skips the packet too. */
+enum session_video_result session_video_packet_at(struct session *s, const struct video_packet *pkt,
+	bool writable, double now);
+/* May capture make a frame for this session (its ack window has room)? */
+bool session_video_ready(struct session *s, double now);
+/* The rate this session should get now (see video_qos.h). */
+void session_video_rate(const struct session *s, int *fps, int *quality);
+const struct video_qos *session_qos(const struct session *s);
 /* The display changed size: SwitchDisplay and a new PeerInfo go out. */
 void session_display_changed(struct session *s, const struct video_display *d);
 /* Close with Misc.close_reason (e.g. on SIGTERM). */

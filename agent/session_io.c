@@ -64,7 +64,13 @@ static void sio__on_packet(struct video_packet *pkt, void *ud)
 	struct sio *x = ud;
 	if (rd_conn_closing(x->conn))
 		return;
-	session_video_packet(x->s, pkt, rd_conn_writable(x->conn));
+	session_video_packet_at(x->s, pkt, rd_conn_writable(x->conn), rd_now());
+}
+
+static bool sio__ready(void *ud)
+{
+	struct sio *x = ud;
+	return !rd_conn_closing(x->conn) && session_video_ready(x->s, rd_now());
 }
 
 static void sio__on_resize(const struct video_display *d, void *ud)
@@ -112,6 +118,7 @@ static void sio__start_video(void *ud, enum video_codec codec)
 		return;
 	}
 	x->sub_codec = codec;
+	video_sub_set_ready(x->sub, sio__ready);
 	const struct agent_settings *st = agent_settings(x->set->a);
 	if (!x->set->hub) {
 		struct input_hub_config hc = { .backend = st->input_backend, .display = st->display,
@@ -121,9 +128,39 @@ static void sio__start_video(void *ud, enum video_codec codec)
 	}
 	if (!x->ip)
 		x->ip = input_peer_new(x->set->hub, x->peer, sio__send, x);
-	video_set_fps(x->sub, (int)st->fps);
-	video_set_quality(x->sub, (int)st->quality);
+	int fps, quality;
+	session_video_rate(x->s, &fps, &quality);
+	video_set_fps(x->sub, fps);
+	video_set_quality(x->sub, quality);
 	video_request_keyframe(x->sub);
+}
+
+static void sio__set_video_rate(void *ud, int fps, int quality)
+{
+	struct sio *x = ud;
+	if (!x->sub)
+		return;
+	video_set_fps(x->sub, fps);
+	video_set_quality(x->sub, quality);
+}
+
+static uint32_t sio__target_kbps(void *ud)
+{
+	struct sio *x = ud;
+	return x->sub ? video_target_kbps(x->sub) : 0;
+}
+
+static bool sio__backed_up(void *ud)
+{
+	struct sio *x = ud;
+	return rd_conn_queued(x->conn) > SIO_SNDQ_BACKED;
+}
+
+static void sio__video_ready(void *ud)
+{
+	struct sio *x = ud;
+	if (x->sub)
+		video_sub_kick(x->sub);
 }
 
 static void sio__keyframe(void *ud)
@@ -180,6 +217,10 @@ static const struct session_ops sio_ops = {
 	.on_key_event = sio__on_key,
 	.on_mouse_event = sio__on_mouse,
 	.on_clipboard = sio__on_clipboard,
+	.set_video_rate = sio__set_video_rate,
+	.target_kbps = sio__target_kbps,
+	.backed_up = sio__backed_up,
+	.video_ready = sio__video_ready,
 };
 
 static void sio__on_frame(struct rd_conn *c, const uint8_t *p, size_t len, void *ud)
@@ -241,6 +282,8 @@ void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
 	unsigned pending = sio__pending_from(set, peer);
 	rd_net_addr_str(peer, x->peer, sizeof(x->peer));
 	x->s = session_new(agent_session_host(set->a), peer, path, &sio_ops, x);
+	const struct agent_settings *st = agent_settings(set->a);
+	session_set_video_limits(x->s, (int)st->fps, (int)st->quality);
 	x->next = set->list;
 	set->list = x;
 	set->count++;
@@ -286,23 +329,27 @@ unsigned sio_set_count(const struct sio_set *set) { return set->count; }
 
 void sio_set_status_json(const struct sio_set *set, struct rd_buf *out)
 {
-	char line[640];
+	char line[800];
 	rd_buf_put(out, "[", 1);
 	for (const struct sio *x = set->list; x; x = x->next) {
 		const struct session *s = x->s;
+		const struct video_qos *q = session_qos(s);
 		enum video_codec c = session_codec(s);
 		int n = snprintf(line, sizeof(line),
 			"%s{\"peer\":\"%s\",\"path\":\"%s\",\"state\":\"%s\",\"codec\":\"%s\","
 			"\"controller\":\"%s\",\"encrypted\":%s,\"key_mode\":\"%s\",\"rtt_ms\":%u,"
 			"\"frames_sent\":%" PRIu64 ",\"frames_skipped\":%" PRIu64 ",\"bytes_out\":%" PRIu64
-			",\"bytes_in\":%" PRIu64 ",\"seconds\":%.0f}",
+			",\"bytes_in\":%" PRIu64 ",\"seconds\":%.0f,\"fps\":%d,\"quality\":%d,"
+			"\"qos_level\":%d,\"frame_acks\":%s,\"frames_in_flight\":%u,\"send_queue\":%zu}",
 			x == set->list ? "" : ",", x->peer, session_path_name(session_path(s)),
 			session_state_name(session_state(s)),
 			c == VIDEO_CODEC_H264 ? "h264" : c == VIDEO_CODEC_VP9 ? "vp9" : "",
 			session_peer_id(s), session_encrypted(s) ? "true" : "false",
 			session_crypto_mode(s) == RD_CRYPTO_KDF ? "per-direction" : "shared",
 			session_rtt_ms(s), session_frames_sent(s), session_frames_skipped(s),
-			rd_conn_bytes_out(x->conn), rd_conn_bytes_in(x->conn), rd_now() - x->started);
+			rd_conn_bytes_out(x->conn), rd_conn_bytes_in(x->conn), rd_now() - x->started,
+			qos_fps(q), qos_quality(q), q->level, q->ack_required ? "true" : "false",
+			q->in_flight, rd_conn_queued(x->conn));
 		if (n > 0)
 			rd_buf_put(out, line, RD_MIN((size_t)n, sizeof(line) - 1));
 	}

@@ -15,6 +15,7 @@ struct sio_set;
 #define SIO_FRAME_MAX_PRELOGIN (64u * 1024)  /* before login, frames are small */
 #define SIO_SNDQ_SOFT (2u << 20)             /* over this a session skips frames */
 #define SIO_SNDQ_HARD (32u << 20)            /* over this it is closed */
+#define SIO_SNDQ_BACKED (512u << 10)         /* over this the link counts as slow */
 
 struct sio_set *sio_set_new(struct agent *a);
 /* Only when every session is gone (sio_set_count() == 0). */

@@ -122,3 +122,54 @@ int session_msg_send_display(session_send_fn send, void *ud, const struct sessio
 	pm.peer_info = &p.pi;
 	return msg__send(send, ud, &pm);
 }
+
+/* ---- pure helpers of the session core ---- */
+
+enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd, bool have_vp9, bool have_h264)
+{
+	if (!sd)
+		return have_vp9 ? VIDEO_CODEC_VP9 : 0;
+	/* VP9 decoding is assumed of every RustDesk viewer (§11). */
+	bool vp9 = have_vp9;
+	bool h264 = have_h264 && sd->ability_h264 > 0;
+	switch (sd->prefer) {
+	case HBB__SUPPORTED_DECODING__PREFER_CODEC__H264:
+		if (h264)
+			return VIDEO_CODEC_H264;
+		break;
+	case HBB__SUPPORTED_DECODING__PREFER_CODEC__VP9:
+		if (vp9)
+			return VIDEO_CODEC_VP9;
+		break;
+	default:
+		break;
+	}
+	/* Auto (or an unavailable preference): H.264 before VP9, as RustDesk. */
+	if (h264)
+		return VIDEO_CODEC_H264;
+	if (vp9)
+		return VIDEO_CODEC_VP9;
+	return 0;
+}
+
+const char *session_path_name(enum session_path p)
+{
+	switch (p) {
+	case SESSION_PATH_PUNCH: return "punch";
+	case SESSION_PATH_LOCAL: return "lan";
+	case SESSION_PATH_RELAY: return "relay";
+	case SESSION_PATH_DIRECT: return "direct";
+	}
+	return "?";
+}
+
+const char *session_state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_HANDSHAKE: return "handshake";
+	case SESSION_LOGIN: return "login";
+	case SESSION_ACTIVE: return "active";
+	case SESSION_CLOSED: return "closed";
+	}
+	return "?";
+}

@@ -31,6 +31,9 @@ struct video_sub {
 	void *ud;
 	bool need_key;
 	bool dead;
+	int fps;                   /* asked rate, 0 = the pipeline's default */
+	int quality;               /* asked quality, 0 = the pipeline's default */
+	bool (*ready)(void *ud);   /* NULL: always ready */
 	struct video_sub *next;
 };
 
@@ -48,8 +51,9 @@ struct video {
 	struct capture *cap;
 	bool failed;               /* capture failed for good */
 	struct video_display disp;
-	int fps;
-	int quality;
+	int fps;                   /* capture rate now */
+	int fps_default;           /* when no subscriber asks for one */
+	int quality;               /* default quality */
 	ev_timer tick;
 	ev_io io;
 	ev_async wake;
@@ -165,6 +169,47 @@ static void codec_stop(struct video *v, struct vcodec *vc)
 	release_frame(v);
 }
 
+/* Several subscribers, one capture: the capture runs at the highest rate
+ * any live subscriber asks for, and each codec's encoder at the best quality
+ * its subscribers ask for. A subscriber that cannot keep up is held back by
+ * its own pacing (ready op) and skips to the next keyframe, never slowing
+ * the others (see video.h). */
+static void update_rates(struct video *v)
+{
+	int fps = 0;
+	for (int c = 0; c < N_CODECS; c++)
+		for (struct video_sub *s = v->codecs[c].subs; s; s = s->next)
+			if (!s->dead && s->fps > fps)
+				fps = s->fps;
+	if (!fps)
+		fps = v->fps_default;
+	bool fps_changed = fps != v->fps;
+	if (fps_changed) {
+		log_info("capture rate now %d fps (was %d)", fps, v->fps);
+		v->fps = fps;
+		v->tick.repeat = 1.0 / fps;
+		if (v->capturing)
+			ev_timer_again(v->loop, &v->tick);
+	}
+	for (int c = 0; c < N_CODECS; c++) {
+		struct vcodec *vc = &v->codecs[c];
+		int q = 0;
+		for (struct video_sub *s = vc->subs; s; s = s->next)
+			if (!s->dead && s->quality > q)
+				q = s->quality;
+		if (!q)
+			q = v->quality;
+		if (q == vc->quality && !fps_changed)
+			continue;
+		if (q != vc->quality && vc->running)
+			log_info("%s quality now %d (was %d)", c == VIDEO_CODEC_H264 ? "H.264" : "VP9", q,
+				vc->quality);
+		vc->quality = q;
+		if (vc->running)
+			video_worker_set_rate(&vc->w, v->fps, q);
+	}
+}
+
 /* Stop workers without subscribers, and capture when nobody is left. */
 static void prune(struct video *v)
 {
@@ -183,6 +228,8 @@ static void prune(struct video *v)
 	}
 	if (!any)
 		stop_capture(v);
+	else
+		update_rates(v);
 }
 
 static void deliver(struct video *v, struct vcodec *vc, struct video_packet *p)
@@ -303,6 +350,20 @@ static void post_keyframes(struct video *v, int64_t pts)
 	}
 }
 
+/* Does any live subscriber take a frame now? (Those paced by frame
+ * acknowledgements may not; capture waits for the first that does.) */
+static bool anyone_ready(struct video *v)
+{
+	bool ready = false;
+	v->in_callback++;
+	for (int c = 0; c < N_CODECS && !ready; c++)
+		for (struct video_sub *s = v->codecs[c].subs; s && !ready; s = s->next)
+			if (!s->dead)
+				ready = !s->ready || s->ready(s->ud);
+	v->in_callback--;
+	return ready;
+}
+
 /* Grab a frame and hand it to every worker, unless one is still busy with
  * the previous frame: then the damage waits in the backend, and the grab
  * happens as soon as the pipeline frees (wake_cb) rather than a tick later. */
@@ -310,7 +371,7 @@ static void grab_now(struct video *v)
 {
 	bool full = false;
 	v->tick_missed = true;
-	if (v->frame || !v->capturing)
+	if (v->frame || !v->capturing || !anyone_ready(v))
 		return;
 	for (int c = 0; c < N_CODECS; c++) {
 		struct vcodec *vc = &v->codecs[c];
@@ -419,6 +480,7 @@ int video_new(struct ev_loop *loop, const struct video_config *cfg, struct video
 	}
 	v->loop = loop;
 	v->fps = clampi(cfg->fps ? cfg->fps : 30, 1, 120);
+	v->fps_default = v->fps;
 	v->quality = clampi(cfg->quality ? cfg->quality : 50, 1, 100);
 	update_display(v);
 	snprintf(v->disp.name, sizeof(v->disp.name), "%s %s", capture_name(v->cap),
@@ -502,23 +564,39 @@ void video_request_keyframe(struct video_sub *s)
 
 void video_set_fps(struct video_sub *s, int fps)
 {
-	struct video *v = s->v;
-	fps = clampi(fps, 1, 120);
-	if (fps == v->fps)
-		return;
-	v->fps = fps;
-	v->tick.repeat = 1.0 / fps;
-	if (v->capturing)
-		ev_timer_again(v->loop, &v->tick);
-	for (int c = 0; c < N_CODECS; c++)
-		if (v->codecs[c].running)
-			video_worker_set_rate(&v->codecs[c].w, fps, v->codecs[c].quality);
+	s->fps = clampi(fps, 1, 120);
+	update_rates(s->v);
 }
 
 void video_set_quality(struct video_sub *s, int quality)
 {
-	struct vcodec *vc = &s->v->codecs[s->codec];
-	vc->quality = clampi(quality, 1, 100);
-	if (vc->running)
-		video_worker_set_rate(&vc->w, s->v->fps, vc->quality);
+	s->quality = clampi(quality, 1, 100);
+	update_rates(s->v);
+}
+
+void video_sub_set_ready(struct video_sub *s, bool (*ready)(void *ud))
+{
+	s->ready = ready;
+}
+
+void video_sub_kick(struct video_sub *s)
+{
+	struct video *v = s->v;
+	/* From the next loop iteration, not inside the caller's callback. */
+	if (!s->dead && v->capturing && v->tick_missed && !v->frame)
+		ev_feed_event(v->loop, &v->tick, EV_TIMER);
+}
+
+int video_fps(const struct video *v)
+{
+	return v->fps;
+}
+
+uint32_t video_target_kbps(const struct video_sub *s)
+{
+	const struct video *v = s->v;
+	int w = v->disp.width & ~1, h = v->disp.height & ~1;
+	if (w < 16 || h < 16)
+		return 0;
+	return (uint32_t)encoder_quality_to_kbps(v->codecs[s->codec].quality, w, h, v->fps);
 }

@@ -76,9 +76,23 @@ int video_subscribe(struct video *v, enum video_codec codec, const struct video_
 void video_unsubscribe(struct video_sub *s);
 /* Ask for a keyframe for this subscriber's codec (after loss or a skip). */
 void video_request_keyframe(struct video_sub *s);
-/* Change fps / quality live (applies to every subscriber of that codec). */
+/* What this subscriber asks for, live. Several subscribers share one
+ * capture: it runs at the highest fps asked by any of them (the configured
+ * fps when none asks), each codec's encoder at the best quality asked by its
+ * subscribers. */
 void video_set_fps(struct video_sub *s, int fps);
 void video_set_quality(struct video_sub *s, int quality);
+/* Frame pacing (optional): ready(ud) says whether this subscriber takes a
+ * frame now; capture skips a tick when no live subscriber is ready. */
+void video_sub_set_ready(struct video_sub *s, bool (*ready)(void *ud));
+/* The subscriber became ready again: grab at once if a tick was skipped for
+ * it, rather than at the next tick. */
+void video_sub_kick(struct video_sub *s);
+/* The capture rate now. */
+int video_fps(const struct video *v);
+/* The bitrate ceiling of this subscriber's encoder now (kbit/s), 0 before
+ * the display size is known. */
+uint32_t video_target_kbps(const struct video_sub *s);
 
 /* Counters since video_new (for status output, tests and benchmarks). */
 struct video_stats {

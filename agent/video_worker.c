@@ -124,7 +124,12 @@ static void run_job(struct video_worker *w, const struct video_job *job, int fps
 	if (!w->enc)
 		return;
 	if (rate_changed) {
-		w->enc->cfg.fps = fps;
+		/* libvpx times frames by their pts, so its bitrate ceiling follows
+		 * the capture rate. x264 runs at the nominal rate it was opened with
+		 * (b_vfr_input off): its ceiling stays the one for that rate, which
+		 * keeps the bits per frame and lets the bitrate fall with the rate. */
+		if (w->codec == VIDEO_CODEC_VP9)
+			w->enc->cfg.fps = fps;
 		encoder_set_rate(w->enc, quality, 0);
 	}
 	struct encoder_packet ep;
