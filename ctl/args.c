@@ -104,6 +104,26 @@ int ctl_args_split(int argc, char **argv, const struct rd_config *global,
 	return RD_OK;
 }
 
+int ctl_args_quality(const char *s, int *image_quality, int *custom)
+{
+	static const char *const names[] = { "low", "balanced", "best" };
+	*image_quality = 0;
+	*custom = 0;
+	if (!s || !*s)
+		return RD_OK;
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, names[i])) {
+			*image_quality = 2 + i;
+			return RD_OK;
+		}
+	char *end = NULL;
+	long v = strtol(s, &end, 10);
+	if (end == s || (*end && strcmp(end, "%") != 0) || v < 10 || v > 2000)
+		return RD_ERR_INVAL;
+	*custom = (int)(v << 8);
+	return RD_OK;
+}
+
 void ctl_args_add_global(struct ctl_args *a, char *word)
 {
 	a->gargv[a->gargc++] = word;

@@ -26,4 +26,10 @@ int ctl_args_split(int argc, char **argv, const struct rd_config *global,
 void ctl_args_add_global(struct ctl_args *a, char *word);
 void ctl_args_free(struct ctl_args *a);
 
+/* --quality: low, balanced, best (ImageQuality 2, 3, 4 in *image_quality),
+ * or PERCENT 10..2000 with an optional '%' (custom_image_quality = PERCENT
+ * << 8 in *custom: the agent's bitrate ratio is PERCENT * 2 / 100, so 50 is
+ * balanced). NULL or "" asks nothing. RD_OK or RD_ERR_INVAL. */
+int ctl_args_quality(const char *s, int *image_quality, int *custom);
+
 #endif

@@ -50,6 +50,9 @@ struct ctl_verb_settings {
 	bool dbl;        /* click: --double */
 	char *region;    /* wait-for-change: X,Y,W,H */
 	double wait;     /* wait-for-change: --timeout SECS */
+	/* video verbs: what to ask the agent for (LoginRequest.option) */
+	long fps;        /* 1..120, 0 = the agent's default */
+	char *quality;   /* low | balanced | best | PERCENT, NULL = the agent's default */
 };
 
 /* Paths. */

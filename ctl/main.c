@@ -56,8 +56,16 @@ static const struct rd_config global_cfg = {
 	"video codec to ask the agent for", V(codec), 0, 0, RD_CFG_NO_INI | RD_CFG_NO_ENV }
 #define OPT_HELP { "help", 'h', NULL, NULL, NULL, RD_CFG_ACTION, NULL, NULL, \
 	"help for this verb", V(help), 0, 0, 0 }
+#define OPT_FPS { "fps", 0, NULL, NULL, NULL, RD_CFG_INT, "0", "N", \
+	"frames per second to ask the agent for, 1-120, capped by its own setting (0 = its default)", \
+	V(fps), 0, 120, RD_CFG_NO_INI | RD_CFG_NO_ENV }
+#define OPT_QUALITY { "quality", 0, NULL, NULL, NULL, RD_CFG_STR, NULL, "low|balanced|best|PERCENT", \
+	"picture quality to ask the agent for: a preset, or PERCENT 10-2000 of the bitrate where 50 " \
+	"is balanced (default: the agent's)", V(quality), 0, 0, RD_CFG_NO_INI | RD_CFG_NO_ENV }
 static const struct rd_setting connect_opts[] = {
 	OPT_CODEC,
+	OPT_FPS,
+	OPT_QUALITY,
 	{ "viewer", 0, NULL, NULL, NULL, RD_CFG_STR, "mpv", "mpv|ffplay|none",
 		"where the live picture goes (mpv falls back to ffplay)", V(viewer), 0, 0,
 		RD_CFG_NO_INI | RD_CFG_NO_ENV },
@@ -68,12 +76,16 @@ static const struct rd_setting connect_opts[] = {
 };
 static const struct rd_setting screenshot_opts[] = {
 	OPT_CODEC,
+	OPT_FPS,
+	OPT_QUALITY,
 	{ "output", 'o', NULL, NULL, NULL, RD_CFG_STR, NULL, "FILE.png", "PNG file to write",
 		V(output), 0, 0, RD_CFG_NO_INI | RD_CFG_NO_ENV },
 	OPT_HELP,
 };
 static const struct rd_setting record_opts[] = {
 	OPT_CODEC,
+	OPT_FPS,
+	OPT_QUALITY,
 	{ "output", 'o', NULL, NULL, NULL, RD_CFG_STR, NULL, "FILE.mkv|.webm|.mp4",
 		"file to write (the container follows the extension)", V(output), 0, 0,
 		RD_CFG_NO_INI | RD_CFG_NO_ENV },
@@ -91,6 +103,8 @@ static const struct rd_setting click_opts[] = {
 };
 static const struct rd_setting wait_opts[] = {
 	OPT_CODEC,
+	OPT_FPS,
+	OPT_QUALITY,
 	{ "region", 0, NULL, NULL, NULL, RD_CFG_STR, NULL, "X,Y,W,H",
 		"watch only this rectangle (default: the whole screen)", V(region), 0, 0,
 		RD_CFG_NO_INI | RD_CFG_NO_ENV },
@@ -103,7 +117,8 @@ static const struct rd_setting wait_opts[] = {
 const struct ctl_verb ctl_verbs[] = {
 	{ "connect", "ID", "open a session and show it live",
 		"Reaches the peer (LAN, direct punch or relay), logs in and shows the remote screen in mpv "
-		"(ffplay as fallback), resizing with it. Closing the window ends the session.",
+		"(ffplay as fallback), resizing with it. Closing the window ends the session. It "
+		"acknowledges every frame, so the agent sends no faster than the link and the viewer take.",
 		connect_opts, RD_ARRAY_LEN(connect_opts), 1, 1, ctl_verb_connect },
 	{ "screenshot", "ID", "write the remote screen to a PNG",
 		"Connects, takes the first complete frame after a keyframe and writes it as PNG.",

@@ -10,6 +10,7 @@
 #include <libavutil/frame.h>
 
 #define RD_LOG_SUBSYS "rdctl"
+#include "args.h"
 #include "err.h"
 #include "log.h"
 #include "media.h"
@@ -380,6 +381,10 @@ static void on_connected(struct ctl_connect *cc, int err, struct rd_conn *conn,
 	so.prefer = r->c->vs.codec && !strcmp(r->c->vs.codec, "h264") ? CTL_CODEC_H264
 		: r->c->vs.codec && !strcmp(r->c->vs.codec, "vp9") ? CTL_CODEC_VP9 : CTL_CODEC_NONE;
 	so.handshake_only = r->o.mode == CTL_RUN_ATTEMPT;
+	so.fps = (int)r->c->vs.fps;
+	ctl_args_quality(r->c->vs.quality, &so.image_quality, &so.custom_quality);
+	/* The live viewer paces the agent with acks; files take what comes. */
+	so.video_ack = r->o.mode == CTL_RUN_VIEW;
 	r->s = ctl_session_new(r->loop, conn, &so, r->res, &sess_ops, r);
 }
 
@@ -426,6 +431,12 @@ int ctl_run(struct ctl *c, const struct ctl_run_opts *o, struct ctl_result *res,
 	r->c = c;
 	r->o = *o;
 	r->res = res;
+	int iq, cq;
+	if (o->mode != CTL_RUN_ATTEMPT && ctl_args_quality(c->vs.quality, &iq, &cq) != RD_OK) {
+		ctl_result_fail(res, CTL_EXIT_USAGE, "usage", "--quality takes low, balanced, best or a "
+			"percentage from 10 to 2000");
+		goto out;
+	}
 	if ((rc = ctl_prepare(c, res, &co, relay, sizeof(relay), r->known, sizeof(r->known))) != 0)
 		goto out;
 	if (o->mode != CTL_RUN_ATTEMPT && ctl_password_get(c, r->password, sizeof(r->password)) != RD_OK) {

@@ -120,6 +120,10 @@ static void send_login(struct ctl_session *s, const Hbb__Hash *h)
 		: s->o.prefer == CTL_CODEC_VP9 ? HBB__SUPPORTED_DECODING__PREFER_CODEC__VP9
 		: HBB__SUPPORTED_DECODING__PREFER_CODEC__Auto;
 	opt.supported_decoding = &dec;
+	opt.custom_fps = s->o.fps;
+	opt.image_quality = (Hbb__ImageQuality)s->o.image_quality;
+	opt.custom_image_quality = s->o.custom_quality;
+	lr.video_ack_required = s->o.video_ack;
 	lr.username = s->id;
 	lr.password.data = resp;
 	lr.password.len = sizeof(resp);
@@ -176,6 +180,16 @@ static void on_video(struct ctl_session *s, const Hbb__VideoFrame *vf)
 		if (f->data.len)
 			s->ops->on_video(s, codec, f->data.data, f->data.len, f->key, f->pts, s->ud);
 	}
+	if (s->o.video_ack && !s->ended) {
+		/* The agent paces to these: one per VideoFrame, once it is taken. */
+		Hbb__Message m = HBB__MESSAGE__INIT;
+		Hbb__Misc misc = HBB__MISC__INIT;
+		misc.union_case = HBB__MISC__UNION_VIDEO_RECEIVED;
+		misc.video_received = true;
+		m.union_case = HBB__MESSAGE__UNION_MISC;
+		m.misc = &misc;
+		send_msg(s, &m);
+	}
 }
 
 static void on_misc(struct ctl_session *s, const Hbb__Misc *m)
@@ -214,6 +228,8 @@ static void on_frame(struct rd_conn *c, const uint8_t *p, size_t len, void *ud)
 			on_login_response(s, m->login_response);
 		break;
 	case HBB__MESSAGE__UNION_TEST_DELAY: {
+		log_debug("test delay from %s: last round trip %u ms, target %u kbit/s", s->id,
+			m->test_delay->last_delay, m->test_delay->target_bitrate);
 		Hbb__Message echo = HBB__MESSAGE__INIT;
 		echo.union_case = HBB__MESSAGE__UNION_TEST_DELAY;
 		echo.test_delay = m->test_delay;

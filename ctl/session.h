@@ -22,6 +22,11 @@ struct ctl_session_opts {
 	const char *password;
 	const char *known_peers;     /* file, already expanded */
 	enum ctl_codec prefer;       /* CTL_CODEC_NONE = auto */
+	/* Video options for LoginRequest.option; 0 = not asked. */
+	int fps;                     /* custom_fps */
+	int image_quality;           /* ImageQuality: 2 low, 3 balanced, 4 best */
+	int custom_quality;          /* custom_image_quality (q << 8) */
+	bool video_ack;              /* video_ack_required: ack every frame */
 	bool handshake_only;         /* doctor: stop after the handshake */
 };
 

@@ -113,7 +113,22 @@ void ctl_man(FILE *f, const struct rd_config *global)
 		for (size_t k = 0; k < v->nopts; k++)
 			man_opt(f, &v->opts[k]);
 	}
-	fputs(".SH GLOBAL OPTIONS\n", f);
+	fputs(".SH VIDEO RATE AND QUALITY\n", f);
+	roff(f, "The verbs that receive video (connect, screenshot, record, wait-for-change) take "
+		"--fps N and --quality low|balanced|best|PERCENT. They travel in the login's options "
+		"(custom_fps; image_quality for a preset, custom_image_quality = PERCENT << 8 otherwise) "
+		"and the agent applies them to its capture and encoder: N is capped by the agent's own "
+		"[video] fps; balanced is the agent's [video] quality, low half its bitrate, best twice, "
+		"and PERCENT scales the bitrate by PERCENT x 2 / 100 (50 is balanced, 10 to 2000). "
+		"Without them the agent's settings apply. They are set once per session.");
+	fputs("\n.PP\n", f);
+	roff(f, "connect acknowledges every frame (video_ack_required), so the agent keeps only a few "
+		"frames in flight and sends no faster than the link and the viewer take. On its own, the "
+		"agent lowers the quality and then the frame rate when the round trip passes 150 ms or its "
+		"send queue backs up, and raises them again slowly once the link is healthy. With several "
+		"controllers the capture runs at the highest rate any of them asks, and each codec at the "
+		"best quality asked.");
+	fputs("\n.SH GLOBAL OPTIONS\n", f);
 	for (size_t i = 0; i < global->n; i++)
 		man_opt(f, &global->table[i]);
 	fputs(".SH ENVIRONMENT\n.TP\n.B RDESK_SERVER, RDESK_KEY, RDESK_TIMEOUT, ...\n"
