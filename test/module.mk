@@ -32,6 +32,12 @@ $(B)/test/unit/$(1): $(B)/test/unit/$(1).o $$($(1)_OBJS) $(LIBCOMMON)
 endef
 $(foreach t,$(patsubst test/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t))))
 
+# Portal lab: a ScreenCast backend for xdg-desktop-portal that grants a given node.
+$(B)/test/tools/portal-screencast: $(B)/test/tools/portal-screencast.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libsystemd)
+TEST_PROGRAMS += $(B)/test/tools/portal-screencast
+
 test-programs: $(UNIT_BINS) $(B)/proto/descriptor.binpb $(TEST_PROGRAMS)
 
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)

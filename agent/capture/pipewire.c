@@ -2,11 +2,20 @@
  * kiosk's output, any Video/Source).
  *
  * display = "NODE" (for backend = pipewire) or "pipewire:NODE" (also under
- * auto), where NODE is a node id or a node.name. The backend finds the node in
- * the registry, connects an input stream that asks for BGRx/RGBx (BGRA/RGBA
- * too; shared memory or dma-buf) and links it to the node itself through the
- * link factory, so no session manager policy is needed (and none links the
- * stream elsewhere: it is not autoconnected).
+ * auto), where NODE is a node id or a node.name; or "portal" (also
+ * "pipewire:portal", or "portal:FILE" to keep the restore token in FILE): the
+ * node comes from the desktop's ScreenCast portal (portal.c) and PipeWire is
+ * reached through the descriptor the portal grants. Under auto with no display
+ * set, the portal is tried when there is a session bus. The restore token goes
+ * to $STATE_DIRECTORY/portal-restore-token (the agent's data dir under its
+ * unit) unless FILE names another place; without either it lives in memory.
+ *
+ * The backend finds the node in the registry, connects an input stream that
+ * asks for BGRx/RGBx (BGRA/RGBA too; shared memory or dma-buf) and links it to
+ * the node itself through the link factory, so no session manager policy is
+ * needed (and none links the stream elsewhere: it is not autoconnected). A
+ * portal's remote shows only its node, not the link factory: that stream
+ * asks for the node and the session manager links it, as for any client.
  *
  * PipeWire runs on its own pw_loop without a thread: its fd joins the agent's
  * libev loop (get_fd) and dispatch/grab iterate it without blocking. open
@@ -28,13 +37,20 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "drm_scan.h"
 #include "err.h"
 #include "log.h"
+#include "portal.h"
 #include "util.h"
 
 #define OPEN_TIMEOUT_SECS 5.0
+/* The portal may show a dialog the first time: give someone time to answer
+ * when the portal was asked for; a probe under auto does not wait for one. */
+#define PORTAL_TIMEOUT_SECS 25.0
+#define PORTAL_PROBE_TIMEOUT_SECS 5.0
+#define PORTAL_TOKEN_FILE "portal-restore-token"
 
 struct pwcap {
 	struct capture base;
@@ -47,6 +63,8 @@ struct pwcap {
 	struct pw_stream *stream;
 	struct spa_hook stream_listener;
 	struct pw_proxy *link;
+	struct portal *portal;    /* the ScreenCast session, when from the portal */
+	bool cursor_embedded;
 	char target[128];
 	uint32_t target_id;       /* SPA_ID_INVALID until found */
 	int sync_seq;
@@ -252,9 +270,13 @@ static int roundtrip(struct pwcap *p, double deadline)
 
 static int connect_stream(struct pwcap *p)
 {
+	bool autoconnect = p->portal != NULL;
 	struct pw_properties *props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Video",
 		PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE, "Screen",
-		PW_KEY_NODE_NAME, "rdesk-capture", PW_KEY_NODE_AUTOCONNECT, "false", NULL);
+		PW_KEY_NODE_NAME, "rdesk-capture",
+		PW_KEY_NODE_AUTOCONNECT, autoconnect ? "true" : "false", NULL);
+	if (autoconnect)
+		pw_properties_setf(props, PW_KEY_TARGET_OBJECT, "%u", p->target_id);
 	p->stream = pw_stream_new(p->core, "rdesk capture", props);
 	if (!p->stream)
 		return RD_ERR_NOMEM;
@@ -272,8 +294,9 @@ static int connect_stream(struct pwcap *p)
 			&SPA_RECTANGLE(1, 1), &SPA_RECTANGLE(8192, 8192)),
 		SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction(&SPA_FRACTION(30, 1),
 			&SPA_FRACTION(0, 1), &SPA_FRACTION(240, 1)));
-	int rc = pw_stream_connect(p->stream, PW_DIRECTION_INPUT, PW_ID_ANY,
-		PW_STREAM_FLAG_MAP_BUFFERS, params, 1);
+	int rc = pw_stream_connect(p->stream, PW_DIRECTION_INPUT,
+		autoconnect ? p->target_id : PW_ID_ANY,
+		PW_STREAM_FLAG_MAP_BUFFERS | (autoconnect ? PW_STREAM_FLAG_AUTOCONNECT : 0), params, 1);
 	return rc < 0 ? RD_ERR_IO : 0;
 }
 
@@ -304,18 +327,59 @@ static int link_node(struct pwcap *p, double deadline)
 	return 0;
 }
 
+/* Which node: out gets the node, or "portal" / "portal:FILE". */
 static int parse_target(const struct capture_config *cfg, char *out, size_t len)
 {
 	const char *t = cfg->display ? cfg->display : "";
+	bool any = cfg->probing && !t[0];
 	if (strncmp(t, "pipewire:", 9) == 0)
 		t += 9;
-	else if (cfg->probing)
+	else if (cfg->probing && strncmp(t, "portal", 6) != 0)
 		t = "";
+	char why[160];
+	if (any && !portal_bus_present(why, sizeof(why))) {
+		capture_skip_reason("no node configured (display = pipewire:NODE) and %s", why);
+		return RD_ERR_NOTFOUND;
+	}
+	if (any)
+		t = "portal";
 	if (!t[0]) {
-		capture_skip_reason("no node configured (display = pipewire:NODE)");
+		capture_skip_reason("no node configured (display = pipewire:NODE or portal)");
 		return RD_ERR_NOTFOUND;
 	}
 	rd_strlcpy(out, t, len);
+	return 0;
+}
+
+static bool is_portal(const char *t)
+{
+	return strcmp(t, "portal") == 0 || strncmp(t, "portal:", 7) == 0;
+}
+
+/* Ask the portal for a screen cast; target becomes its node, *fd the
+ * PipeWire remote to connect through. */
+static int open_portal(struct pwcap *p, bool probing, int *fd)
+{
+	char file[256];
+	const char *token_file = NULL;
+	const char *state = getenv("STATE_DIRECTORY");
+	if (p->target[6] == ':' && p->target[7]) {
+		token_file = p->target + 7;
+	} else if (state && state[0] && !strchr(state, ':')) {
+		snprintf(file, sizeof(file), "%s/%s", state, PORTAL_TOKEN_FILE);
+		token_file = file;
+	}
+	struct portal_stream st;
+	char why[256] = "";
+	double deadline = rd_now() + (probing ? PORTAL_PROBE_TIMEOUT_SECS : PORTAL_TIMEOUT_SECS);
+	int rc = portal_open(token_file, deadline, &p->portal, &st, why, sizeof(why));
+	if (rc < 0) {
+		capture_skip_reason("%s", why);
+		return rc;
+	}
+	*fd = st.pw_fd;
+	p->cursor_embedded = st.cursor_embedded;
+	snprintf(p->target, sizeof(p->target), "%u", st.node_id);
 	return 0;
 }
 
@@ -343,18 +407,29 @@ static int pwcap_open(const struct capture_config *cfg, struct capture **out)
 		free(p);
 		return rc;
 	}
+	int portal_fd = -1;
+	if (is_portal(p->target)) {
+		rc = open_portal(p, cfg->probing, &portal_fd);
+		if (rc < 0)
+			goto fail;
+		deadline = rd_now() + OPEN_TIMEOUT_SECS;
+	}
 	pw_global_init();
 	p->loop = pw_loop_new(NULL);
 	if (!p->loop) {
-		free(p);
-		return RD_ERR_NOMEM;
+		rc = RD_ERR_NOMEM;
+		goto fail;
 	}
 	pw_loop_enter(p->loop);
 	p->entered = true;
 	p->context = pw_context_new(p->loop, pw_properties_new(PW_KEY_CONFIG_NAME,
 		"client-rt.conf", NULL), 0);
-	if (p->context)
+	if (p->context && portal_fd >= 0) {
+		p->core = pw_context_connect_fd(p->context, portal_fd, NULL, 0);
+		portal_fd = -1;	/* the core owns it now */
+	} else if (p->context) {
 		p->core = pw_context_connect(p->context, NULL, 0);
+	}
 	if (!p->core) {
 		capture_skip_reason("no PipeWire daemon: %s", strerror(errno));
 		rc = RD_ERR_NOTFOUND;
@@ -370,7 +445,7 @@ static int pwcap_open(const struct capture_config *cfg, struct capture **out)
 	}
 	if (rc == 0)
 		rc = connect_stream(p);
-	if (rc == 0)
+	if (rc == 0 && !p->portal)
 		rc = link_node(p, deadline);
 	if (rc == 0)
 		rc = wait_for(p, &p->have_format, deadline);
@@ -385,10 +460,14 @@ static int pwcap_open(const struct capture_config *cfg, struct capture **out)
 	rc = capture_reinit(&p->base);
 	if (rc < 0)
 		goto fail;
-	log_info("node %s (id %u) linked", rd_esc(p->target), p->target_id);
+	log_info("node %s (id %u) linked%s", rd_esc(p->target), p->target_id,
+		p->portal ? " (from the ScreenCast portal)" : "");
+	p->base.cursor_embedded = p->cursor_embedded;
 	*out = &p->base;
 	return 0;
 fail:
+	if (portal_fd >= 0)
+		close(portal_fd);
 	pwcap_close(&p->base);
 	return rc;
 }
@@ -427,6 +506,7 @@ static void pwcap_close(struct capture *c)
 			pw_loop_leave(p->loop);
 		pw_loop_destroy(p->loop);
 	}
+	portal_close(p->portal);
 	drm_scan_free(p->scan);
 	free(p);
 }
@@ -506,7 +586,7 @@ static int pwcap_grab(struct capture *c, bool full, struct capture_frame **out)
 		capture_frame_add_damage(f, (struct capture_rect){ 0, 0, c->width, c->height });
 	if (f->n_damage == 0)
 		return RD_CAPTURE_RETRY;
-	f->cursor_embedded = false;
+	f->cursor_embedded = p->cursor_embedded;
 	f->seq = p->seq++;
 	*out = f;
 	return RD_CAPTURE_DONE;

@@ -20,11 +20,14 @@
 #
 # pw_env_start        start dbus-daemon and pipewire; exports XDG_RUNTIME_DIR,
 #                     DBUS_SESSION_BUS_ADDRESS; every process is ended by PID
-#                     at exit
+#                     at exit. PW_DBUS_CONFIG names a bus configuration to use
+#                     instead of the stock session one.
 # pw_env_wireplumber  start WirePlumber too
 # pw_producer NAME FORMAT WxH [FPS]   publish videotestsrc SMPTE bars (10 fps
-#                     unless FPS) as node NAME;
+#                     unless FPS) as node NAME (PW_PATTERN="pattern=..." for
+#                     another picture);
 #                     sets PW_PRODUCER_PID; waits until the node is listed
+# pw_node_id NAME     print the id of node NAME
 # pw_producer_stop    end the producer
 
 pw_env_start() {
@@ -32,7 +35,9 @@ pw_env_start() {
 	mkdir -m 0700 -p "$dir"
 	export XDG_RUNTIME_DIR=$dir
 	local out
-	out=$(timeout 10 dbus-daemon --session --fork --print-address=1 --print-pid=1) || return 1
+	local conf=--session
+	[ -n "${PW_DBUS_CONFIG:-}" ] && conf=--config-file=$PW_DBUS_CONFIG
+	out=$(timeout 10 dbus-daemon "$conf" --fork --print-address=1 --print-pid=1) || return 1
 	export DBUS_SESSION_BUS_ADDRESS=${out%%$'\n'*}
 	T_PIDS+=("${out##*$'\n'}")
 	t_bg pipewire >"$T_TMP/pipewire.log" 2>&1
@@ -56,7 +61,8 @@ pw_env_wireplumber() {
 
 pw_producer() {
 	local name=$1 fmt=$2 size=$3 fps=${4:-10} i
-	t_bg gst-launch-1.0 -q videotestsrc is-live=true pattern=smpte ! \
+	# shellcheck disable=SC2086 # PW_PATTERN holds several properties
+	t_bg gst-launch-1.0 -q videotestsrc is-live=true ${PW_PATTERN:-pattern=smpte} ! \
 		"video/x-raw,format=$fmt,width=${size%x*},height=${size#*x},framerate=$fps/1" ! \
 		pipewiresink mode=provide \
 		stream-properties="props,media.class=Video/Source,node.name=$name" \
@@ -72,4 +78,10 @@ pw_producer() {
 pw_producer_stop() {
 	[ -n "${PW_PRODUCER_PID:-}" ] && t_stop "$PW_PRODUCER_PID"
 	PW_PRODUCER_PID=
+}
+
+pw_node_id() {
+	timeout 5 pw-cli ls Node 2>/dev/null | awk -v want="node.name = \"$1\"" '
+		$1 == "id" { id = $2; sub(",", "", id) }
+		index($0, want) { print id; exit }'
 }

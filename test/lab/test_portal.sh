@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# ScreenCast portal capture: the agent's pipewire backend with display =
+# portal asks xdg-desktop-portal (the real frontend, on a private session bus)
+# for a monitor, gets the node and a PipeWire remote restricted to it, and
+# captures it; WirePlumber links the stream as on a desktop.
+#
+# The frontend's backend here is test/tools/portal-screencast: it grants the
+# node of a GStreamer producer (a solid #12ab34 picture) without a dialog.
+# (Debian 12's xdg-desktop-portal-wlr 0.7 cannot serve here: with no
+# /dev/dri, wlroots renders with pixman, its screencopy v3 offers no dma-buf
+# format, and xdpw then refuses every Start: "unable to receive a valid
+# format from wlr_screencopy".)
+#
+# Checked: the picture, the portal's request/response flow (types=monitor,
+# cursor embedded, persist), the restore token kept in a file and offered on
+# the next run (the frontend hands the backend its restore data again), the
+# session closed on exit, auto picking the portal, and clear errors when no
+# portal or no session bus is there.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/pipewire-env.sh"
+t_require_root
+dump=$RD_BUILD/test/tools/capture-dump
+backend=$RD_BUILD/test/tools/portal-screencast
+xdp=/usr/libexec/xdg-desktop-portal
+for tool in pipewire wireplumber gst-launch-1.0 dbus-daemon pw-cli busctl convert "$xdp" \
+	/usr/libexec/xdg-permission-store; do
+	command -v "$tool" >/dev/null || { not_ok "$tool is missing (run make deps)"; t_done; }
+done
+for p in "$dump" "$backend"; do
+	[ -x "$p" ] || { not_ok "$p not built"; t_done; }
+done
+W=640 H=360 COLOUR="18 171 52"
+
+# Everything the session bus starts on demand (the permission store keeps
+# restore tokens) keeps its files in the test's folder.
+export HOME=$T_TMP/home XDG_DATA_HOME=$T_TMP/data XDG_CONFIG_HOME=$T_TMP/config
+export XDG_CURRENT_DESKTOP=rdtest XDG_DESKTOP_PORTAL_DIR=$T_TMP/portals
+mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_DESKTOP_PORTAL_DIR"
+cat >"$XDG_DESKTOP_PORTAL_DIR/rdtest.portal" <<EOF
+[portal]
+DBusName=org.freedesktop.impl.portal.desktop.rdtest
+Interfaces=org.freedesktop.impl.portal.ScreenCast;
+UseIn=rdtest
+EOF
+
+# The session bus starts nothing but the permission store on demand (a
+# stock session bus would start the system's xdg-desktop-portal by itself).
+mkdir -p "$T_TMP/services"
+cat >"$T_TMP/services/org.freedesktop.impl.portal.PermissionStore.service" <<EOF
+[D-BUS Service]
+Name=org.freedesktop.impl.portal.PermissionStore
+Exec=/usr/libexec/xdg-permission-store
+EOF
+export PW_DBUS_CONFIG=$T_TMP/bus.conf
+cat >"$PW_DBUS_CONFIG" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=$T_TMP</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>$T_TMP/services</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+
+# bus_pid NAME: the process that owns NAME on the session bus.
+bus_pid() {
+	timeout 5 busctl --user status "$1" 2>/dev/null | sed -n 's/^PID=//p'
+}
+bus_has() {
+	local i
+	for i in $(seq 100); do
+		timeout 5 busctl --user list 2>/dev/null | grep -q "^$1 " && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# Services the bus started for the portal are ended by PID too.
+stop_activated() {
+	local n p
+	for n in org.freedesktop.impl.portal.PermissionStore; do
+		p=$(bus_pid $n)
+		[ -n "$p" ] && t_stop "$p"
+	done
+}
+
+# 0. No session bus: the reason is logged, nothing hangs.
+out=$T_TMP/nobus
+env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR="$T_TMP/none" timeout 30 "$dump" \
+	--backend pipewire --display portal --frames 1 >"$out.log" 2>&1
+rc=$?
+check "without a session bus, portal capture fails" test $rc -ne 0 -a $rc -ne 124
+check "and says there is no session bus" grep -q "no session bus for the ScreenCast portal" "$out.log"
+env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR="$T_TMP/none" DISPLAY= timeout 30 "$dump" \
+	--backend auto --frames 1 >"$out-auto.log" 2>&1
+check "auto says why the portal was passed over" \
+	grep -q "backend pipewire skipped: .*no session bus" "$out-auto.log"
+
+check "pipewire and a session bus started" pw_env_start
+trap 'stop_activated; t_cleanup' EXIT
+check "wireplumber started" pw_env_wireplumber
+
+# 1. A bus without the portal: a clear error.
+out=$T_TMP/noportal
+timeout 30 "$dump" --backend pipewire --display portal --frames 1 >"$out.log" 2>&1
+rc=$?
+check "without a portal, capture fails (not a timeout)" test $rc -ne 0 -a $rc -ne 124
+check "and names the missing ScreenCast portal" grep -q "no ScreenCast portal on the session bus" "$out.log"
+
+# fresh_producer: a new producer for each capture (a pipewiresink that has
+# served one consumer may not serve the next); the backend reads its node id
+# from a file.
+fresh_producer() {
+	pw_producer_stop
+	PW_PATTERN="pattern=solid-color foreground-color=0xff12ab34" \
+		pw_producer rd-screen BGRx ${W}x$H || return 1
+	node=$(pw_node_id rd-screen)
+	[ -n "$node" ] && echo "$node" >"$T_TMP/node"
+}
+check "producer node rd-screen published" fresh_producer
+t_bg "$backend" org.freedesktop.impl.portal.desktop.rdtest "@$T_TMP/node" ${W}x$H 300 \
+	>"$T_TMP/backend.log" 2>&1
+check "portal backend on the bus" t_wait_file "$T_TMP/backend.log" '^ready' 10
+t_bg "$xdp" -v >"$T_TMP/xdp.log" 2>&1
+check "xdg-desktop-portal on the bus" bus_has org.freedesktop.portal.Desktop
+
+solid() { # solid FILE: every pixel is the producer's colour
+	local got
+	got=$(convert "$1" -format '%k %[fx:int(255*p{10,10}.r+.5)] %[fx:int(255*p{10,10}.g+.5)] %[fx:int(255*p{10,10}.b+.5)]' info:)
+	[ "$got" = "1 $COLOUR" ] || { note "colours, first pixel: $got"; return 1; }
+}
+
+# 2. First capture through the portal; the restore token goes to a file.
+token=$T_TMP/state/portal-restore-token
+mkdir -p "$T_TMP/state"
+out=$T_TMP/first
+timeout 60 "$dump" --backend pipewire --display "portal:$token" --frames 1 --fps 10 \
+	--ppm "$out.ppm" >"$out.log" 2>&1
+check_eq "capture through the portal exits 0" 0 $?
+check "portal version 4 seen" grep -q "ScreenCast portal version 4" "$out.log"
+check "screen cast started on node $node" grep -q "screen cast started: node $node, ${W}x$H" "$out.log"
+check "backend pipewire opened at ${W}x$H" grep -q "backend pipewire: ${W}x$H" "$out.log"
+check "the node was linked from the portal" grep -q "linked (from the ScreenCast portal)" "$out.log"
+check_eq "a frame captured" 1 "$(grep -c '^frame 0 640x360 rects 1 area 230400' "$out.log")"
+check "the picture is the producer's #12ab34" solid "$out.ppm"
+check "backend asked for a monitor, embedded cursor, persistent" \
+	grep -q "^select_sources types=1 cursor_mode=2 persist_mode=2 restore=no" "$T_TMP/backend.log"
+check "a restore token was kept in the file" test -s "$token"
+check "the token file is private (0600)" test "$(stat -c %a "$token")" = 600
+check "the portal session was closed on exit" t_wait_file "$T_TMP/backend.log" '^session_closed' 5
+
+# 3. Again: the kept token is offered and the frontend restores the session.
+check "a fresh producer" fresh_producer
+out=$T_TMP/second
+timeout 60 "$dump" --backend pipewire --display "portal:$token" --frames 1 --fps 10 \
+	--ppm "$out.ppm" >"$out.log" 2>&1
+check_eq "second capture exits 0" 0 $?
+check "the restore token was offered" grep -q "offering a restore token" "$out.log"
+check "the backend got its restore data back" \
+	grep -q "^select_sources .*restore=yes" "$T_TMP/backend.log"
+check "the picture again" solid "$out.ppm"
+
+# 4. auto with no display set: drm skipped, the portal picked.
+check "a fresh producer" fresh_producer
+out=$T_TMP/auto
+DISPLAY= STATE_DIRECTORY=$T_TMP/state timeout 60 "$dump" --backend auto --frames 1 --fps 10 \
+	--ppm "$out.ppm" >"$out.log" 2>&1
+check_eq "auto capture exits 0" 0 $?
+check "auto picked pipewire through the portal" grep -q "backend pipewire (auto): ${W}x$H" "$out.log"
+check "auto used the token in STATE_DIRECTORY" grep -q "offering a restore token" "$out.log"
+check "the picture through auto" solid "$out.ppm"
+
+pw_producer_stop
+if [ "$T_FAILED" -gt 0 ]; then
+	for f in "$T_TMP"/*.log; do
+		note "--- $(basename "$f")"
+		tail -n 15 "$f" | sed 's/^/#   /'
+	done
+fi
+for f in "$T_TMP"/*.log; do
+	grep -qE 'Assertion|Segmentation|runtime error|AddressSanitizer' "$f" &&
+		note "$(basename "$f"): $(grep -m3 -E 'Assertion|Segmentation|runtime error|AddressSanitizer' "$f")"
+done
+t_done
