@@ -120,9 +120,16 @@ t_xvfb() {
 	for n in $(seq 90 199); do
 		[ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] && continue
 		t_bg Xvfb ":$n" -screen 0 "$geom" -nolisten tcp -noreset
+		# Ours once the lock names our Xvfb: another test may have taken the
+		# same number a moment before (then ours exits, and its socket is not
+		# ours to use).
 		local i
-		for i in $(seq 100); do [ -e /tmp/.X11-unix/X$n ] && break; sleep 0.05; done
-		if [ -e /tmp/.X11-unix/X$n ]; then T_DISPLAY=:$n; export T_DISPLAY; return 0; fi
+		for i in $(seq 400); do
+			[ -e /tmp/.X11-unix/X$n ] && [ "$(tr -dc 0-9 </tmp/.X$n-lock 2>/dev/null)" = "$T_LAST_PID" ] &&
+				{ T_DISPLAY=:$n; export T_DISPLAY; return 0; }
+			kill -0 "$T_LAST_PID" 2>/dev/null || break
+			sleep 0.05
+		done
 		t_stop "$T_LAST_PID"
 	done
 	return 1
