@@ -36,8 +36,6 @@ convert -size 640x480 gradient:'#203060-#e0d040' -fill white -draw 'rectangle 40
 	-fill '#b02020' -draw 'circle 470,320 470,410' -fill black -draw 'rectangle 330,50 610,110' \
 	"$T_TMP/pattern.png"
 DISPLAY=$T_DISPLAY display -window root "$T_TMP/pattern.png" >/dev/null 2>&1 &
-sleep 0.7
-import -window root -display "$T_DISPLAY" "$T_TMP/truth.png"
 
 # ---- agent ----
 CFG=$T_TMP/agent.ini D=$T_TMP/data
@@ -82,6 +80,13 @@ img_mae() {
 		compare -metric MAE "$T_TMP/ma.png" "$T_TMP/mb.png" null: 2>&1 | sed -n 's/.*(\(.*\)).*/\1/p'
 }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
+# The truth is the screen once the pattern is on it (display works in the
+# background; a busy machine is slow).
+pattern_shown() {
+	import -window root -display "$T_DISPLAY" "$T_TMP/truth.png" &&
+		lt "$(img_mae "$T_TMP/truth.png" "$T_TMP/pattern.png")" 0.01
+}
+check "the pattern is on the screen" t_wait_until 20 pattern_shown
 
 # ---- screenshots: LAN path (H.264) and relay (VP9) ----
 OUT=$(rdctl screenshot $ID --codec h264 -o "$T_TMP/lan.png"); rc=$?
@@ -165,16 +170,27 @@ check "the fifth is closed at once" grep -qE '^4 .* closed$' <<<"$OUT"
 check "pending limit logged" grep -q "are not logged in yet; refused" "$AG"
 
 # ---- two controllers at once, an idle screen, status ----
-rdctl connect $ID --viewer none --duration 14 >"$T_TMP/c1.json" &
+rdctl connect $ID --viewer none --duration 25 >"$T_TMP/c1.json" &
 C1=$!; T_PIDS+=("$C1")
-rdctl --relay connect $ID --viewer none --duration 14 >"$T_TMP/c2.json" &
+rdctl --relay connect $ID --viewer none --duration 25 >"$T_TMP/c2.json" &
 C2=$!; T_PIDS+=("$C2")
-for i in $(seq 60); do S=$(status); [ "$(jget "$S" session_count)" = 2 ] && break; sleep 0.1; done
+two_active() { S=$(status); [ "$(grep -o '"state":"active"' <<<"$S" | wc -l)" -eq 2 ]; }
+t_wait_until 20 two_active
 check_eq "two sessions at once" 2 "$(jget "$S" session_count)"
 check "both active" bash -c "[ \$(grep -o '\"state\":\"active\"' <<<'$S' | wc -l) -eq 2 ]"
 check "both encrypted" bash -c "[ \$(grep -o '\"encrypted\":true' <<<'$S' | wc -l) -eq 2 ]"
 check "one via the relay" grep -q '"path":"relay"' <<<"$S"
-sleep 2.5   # the first keyframes are out; the screen does not change
+# The first keyframes must be out before the idle rate is measured: wait
+# until the LAN session's frame count has not moved for 1.5 s.
+lanframes() { grep -oE '\{"peer":[^}]*\}' <<<"$1" | grep '"path":"lan"' | grep -oE '"frames_sent":[0-9]+' | cut -d: -f2; }
+prev=x still=0
+for i in $(seq 60); do
+	f=$(lanframes "$(status)")
+	if [ "${f:-0}" -gt 0 ] && [ "$f" = "$prev" ]; then still=$((still + 1)); else still=0; fi
+	[ $still -ge 3 ] && break
+	prev=$f
+	sleep 0.5
+done
 S1=$(status); t1=$(date +%s.%N)
 sleep 4
 S2=$(status); t2=$(date +%s.%N)
@@ -188,15 +204,15 @@ check "idle screen costs under 2 KB/s ($rate B/s)" lt "${rate:-99999}" 2048
 check "idle screen still sends TestDelay (> 0 B/s)" lt 0 "${rate:-0}"
 # A change on screen reaches the controller again.
 DISPLAY=$T_DISPLAY xsetroot -solid '#40a040'
-sleep 1
-S3=$(status)
-b3=$(lanbytes "$S3")
+changed() { S3=$(status); b3=$(lanbytes "$S3"); [ $((${b3:-0} - ${b2:-0})) -gt 500 ]; }
+t_wait_until 10 changed
 check "a screen change sends frames (+$((b3 - b2)) bytes, idle sent $rate per s)" lt 500 $((b3 - b2))
 lt 500 $((b3 - b2)) || note "before: $S2 after: $S3"
 wait $C1; r1=$?; wait $C2; r2=$?
 check_eq "first controller ends cleanly" 0 $r1
 check_eq "second controller ends cleanly" 0 $r2
-for i in $(seq 30); do S=$(status); [ "$(jget "$S" session_count)" = 0 ] && break; sleep 0.1; done
+no_sessions() { S=$(status); [ "$(jget "$S" session_count)" = 0 ]; }
+t_wait_until 10 no_sessions
 check_eq "sessions gone after the controllers left" 0 "$(jget "$S" session_count)"
 
 # ---- the rendezvous server restarts ----
@@ -208,11 +224,13 @@ check_eq "status: not registered while it is away" false "$(jget "$S" registered
 n0=$(grep -c "registered with" "$AG")
 start_rv
 t0=$(date +%s.%N)
-for i in $(seq 100); do [ "$(grep -c "registered with" "$AG")" -gt "$n0" ] && break; sleep 0.1; done
+for i in $(seq 150); do [ "$(grep -c "registered with" "$AG")" -gt "$n0" ] && break; sleep 0.1; done
 t1=$(date +%s.%N)
 back=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 note "registered again $back s after the server came back (interval 2 s)"
-check "registered again within two intervals (+1 s) ($back s)" lt "$back" 5
+# Two intervals and the agent's 1 s tick, plus 2 s for a loaded machine (an
+# unbounded backoff would be 8 s and more by now).
+check "registered again within two intervals (+3 s) ($back s)" lt "$back" 7
 check_eq "status: registered again" true "$(jget "$(status)" registered)"
 OUT=$(rdctl screenshot $ID -o "$T_TMP/after.png"); rc=$?
 check_eq "reachable after the server restart" 0 $rc || note "$OUT"
@@ -220,8 +238,8 @@ check_eq "reachable after the server restart" 0 $rc || note "$OUT"
 # ---- SIGTERM closes sessions cleanly ----
 rdctl connect $ID --viewer none --duration 30 >"$T_TMP/c3.json" 2>/dev/null &
 C3=$!; T_PIDS+=("$C3")
-for i in $(seq 60); do [ "$(jget "$(status)" session_count)" = 1 ] && break; sleep 0.1; done
-sleep 0.5
+one_active() { grep -q '"state":"active"' <<<"$(status)"; }
+t_wait_until 20 one_active
 kill -TERM "$AGENT_PID"
 for i in $(seq 80); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
 check "agent exits within 8 s of SIGTERM" bash -c "! kill -0 $AGENT_PID 2>/dev/null"
@@ -230,7 +248,7 @@ check_eq "agent exit status 0 after SIGTERM" 0 $rc
 [ $rc = 0 ] || grep -A25 -E "Sanitizer|runtime error" "$AG" | sed 's/^/# /'
 
 check "agent said goodbye to its session" grep -q "SIGTERM: closing 1 session" "$AG"
-for i in $(seq 50); do kill -0 "$C3" 2>/dev/null || break; sleep 0.1; done
+t_wait_until 10 eval '! kill -0 "$C3" 2>/dev/null'
 check "the controller's session ended too" bash -c "! kill -0 $C3 2>/dev/null"
 check "control socket removed" test ! -e "$T_TMP/control.sock"
 
@@ -240,7 +258,9 @@ for i in 1 2 3 4 5 6; do
 	OUT=$(RDESK_PASSWORD=wrong-$i rdctl screenshot $ID -o "$T_TMP/w.png"); rc=$?
 	[ $i = 1 ] && check_eq "wrong password: exit 4" 4 $rc
 done
-check_eq "six failures logged with the source" 6 "$(grep -cE 'login failed from 127\.0\.0\.1 port [0-9]+ id=.*wrong password' "$AG")"
+failures() { grep -cE 'login failed from 127\.0\.0\.1 port [0-9]+ id=.*wrong password' "$AG"; }
+t_wait_until 5 eval '[ "$(failures)" -ge 6 ]'
+check_eq "six failures logged with the source" 6 "$(failures)"
 OUT=$(rdctl screenshot $ID -o "$T_TMP/locked.png"); rc=$?
 check_eq "right password during the lockout: refused (exit 4)" 4 $rc
 check "lockout message" grep -q "1 minute later" <<<"$OUT$(tail -3 "$T_TMP/rdctl.err")"

@@ -45,7 +45,8 @@ rdctl connect $ID --viewer none --duration 40 >/dev/null &
 SLOW=$!; T_PIDS+=("$SLOW")
 rdctl --relay connect $ID --viewer none --duration 40 >/dev/null &
 FAST=$!; T_PIDS+=("$FAST")
-for i in $(seq 100); do S=$(status); [ "$(grep -o '"state":"active"' <<<"$S" | wc -l)" = 2 ] && break; sleep 0.1; done
+two_active() { S=$(status); [ "$(grep -o '"state":"active"' <<<"$S" | wc -l)" = 2 ]; }
+t_wait_until 20 two_active
 check "two sessions active" test "$(grep -o '"state":"active"' <<<"$S" | wc -l)" = 2
 sleep 2
 # Pace of the other controller before and during the freeze.
