@@ -103,4 +103,7 @@ check "recovering: level below its lowest ($(field "$S" qos_level) < $level_max)
 check "the session survived" kill -0 "$CTL"
 t_stop "$CTL"
 check "agent still running" kill -0 "$CTL_AGENT_PID"
+t_stop "$CTL_AGENT_PID"
+check_no_sanitizer "no sanitizer report from the agent" "$AG"
+check_no_sanitizer "no sanitizer report from rdctl" "$T_TMP/connect.err"
 t_done

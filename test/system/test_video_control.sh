@@ -124,4 +124,7 @@ check "two controllers: capture went up to 20 fps and back to 5" \
 	bash -c "tail -n +$((n0 + 1)) '$AG' | grep -A100 'capture rate now 20 fps' | grep -q 'capture rate now 5 fps'"
 
 check "agent still running" kill -0 "$CTL_AGENT_PID"
+t_stop "$CTL_AGENT_PID"
+check_no_sanitizer "no sanitizer report from the agent" "$AG"
+check_no_sanitizer "no sanitizer report from rdctl" "$T_TMP/rdctl.err"
 t_done
