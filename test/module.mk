@@ -37,6 +37,11 @@ $(B)/test/tools/portal-screencast: $(B)/test/tools/portal-screencast.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libsystemd)
 TEST_PROGRAMS += $(B)/test/tools/portal-screencast
+# PipeWire dma-buf lab: a video source whose buffers are PRIME-exported dumb buffers.
+$(B)/test/tools/pw-dmabuf-src: $(B)/test/tools/pw-dmabuf-src.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libpipewire-0.3 libdrm)
+TEST_PROGRAMS += $(B)/test/tools/pw-dmabuf-src
 
 test-programs: $(UNIT_BINS) $(B)/proto/descriptor.binpb $(TEST_PROGRAMS)
 

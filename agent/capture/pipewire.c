@@ -27,7 +27,6 @@
 
 #include <drm_fourcc.h>
 #include <errno.h>
-#include <linux/dma-buf.h>
 #include <pipewire/pipewire.h>
 #include <spa/param/video/format-utils.h>
 #include <spa/pod/builder.h>
@@ -35,14 +34,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "drm_scan.h"
 #include "err.h"
 #include "log.h"
 #include "portal.h"
+#include "pw_buffer.h"
 #include "util.h"
 
 #define OPEN_TIMEOUT_SECS 5.0
@@ -85,29 +83,6 @@ struct pwcap {
 	struct capture_frame frame;
 	uint64_t seq;
 };
-
-static uint32_t spa_to_fourcc(uint32_t f)
-{
-	switch (f) {
-	case SPA_VIDEO_FORMAT_BGRx: return DRM_FORMAT_XRGB8888;
-	case SPA_VIDEO_FORMAT_BGRA: return DRM_FORMAT_ARGB8888;
-	case SPA_VIDEO_FORMAT_RGBx: return DRM_FORMAT_XBGR8888;
-	case SPA_VIDEO_FORMAT_RGBA: return DRM_FORMAT_ABGR8888;
-	default: return 0;
-	}
-}
-
-/* The SPA name of a format we accept. */
-static const char *format_name(uint32_t fourcc, char buf[12])
-{
-	switch (fourcc) {
-	case DRM_FORMAT_XRGB8888: return "BGRx";
-	case DRM_FORMAT_ARGB8888: return "BGRA";
-	case DRM_FORMAT_XBGR8888: return "RGBx";
-	case DRM_FORMAT_ABGR8888: return "RGBA";
-	default: snprintf(buf, 12, "%08x", fourcc); return buf;
-	}
-}
 
 /* ---- registry: find the node ---- */
 
@@ -187,10 +162,17 @@ static void on_param_changed(void *data, uint32_t id, const struct spa_pod *para
 	if (spa_format_parse(param, &mtype, &msub) < 0 || mtype != SPA_MEDIA_TYPE_video ||
 	    msub != SPA_MEDIA_SUBTYPE_raw || spa_format_video_raw_parse(param, &info) < 0)
 		return;
-	uint32_t fourcc = spa_to_fourcc(info.format);
+	uint32_t fourcc = pw_buffer_fourcc(info.format);
 	if (!fourcc || info.size.width == 0 || info.size.height == 0) {
 		log_warn("node offers an unusable format (%u, %ux%u)", info.format, info.size.width,
 			info.size.height);
+		p->failed = true;
+		return;
+	}
+	bool dmabuf = (info.flags & SPA_VIDEO_FLAG_MODIFIER) != 0;
+	if (dmabuf && info.modifier != DRM_FORMAT_MOD_LINEAR) {
+		log_warn("node offers dma-buf with modifier %#llx; only linear can be read",
+			(unsigned long long)info.modifier);
 		p->failed = true;
 		return;
 	}
@@ -203,7 +185,8 @@ static void on_param_changed(void *data, uint32_t id, const struct spa_pod *para
 		p->reinit_pending = true;
 	p->have_format = true;
 	char fs[12];
-	log_info("format %ux%u %s", info.size.width, info.size.height, format_name(fourcc, fs));
+	log_info("format %ux%u %s%s", info.size.width, info.size.height,
+		pw_buffer_format_name(fourcc, fs), dmabuf ? ", dma-buf (linear)" : "");
 
 	uint8_t buf[512];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
@@ -211,8 +194,8 @@ static void on_param_changed(void *data, uint32_t id, const struct spa_pod *para
 	params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
 		SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(4, 2, 16),
 		SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1),
-		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int((1 << SPA_DATA_MemPtr) |
-			(1 << SPA_DATA_MemFd) | (1 << SPA_DATA_DmaBuf)));
+		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(dmabuf ? (1 << SPA_DATA_DmaBuf) :
+			(1 << SPA_DATA_MemPtr) | (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_DmaBuf)));
 	pw_stream_update_params(p->stream, params, 1);
 }
 
@@ -221,8 +204,9 @@ static void on_process(void *data)
 	struct pwcap *p = data;
 	struct pw_buffer *b;
 	while ((b = pw_stream_dequeue_buffer(p->stream))) {
-		struct spa_data *d = &b->buffer->datas[0];
-		if (b->buffer->n_datas < 1 || !d->chunk || d->chunk->size == 0 ||
+		struct spa_data *d = b->buffer->n_datas >= 1 ? &b->buffer->datas[0] : NULL;
+		/* A dma-buf's chunk may leave the size out: the fd knows it. */
+		if (!d || !d->chunk || (d->chunk->size == 0 && d->type != SPA_DATA_DmaBuf) ||
 		    (d->chunk->flags & SPA_CHUNK_FLAG_CORRUPTED)) {
 			pw_stream_queue_buffer(p->stream, b);
 			continue;
@@ -281,22 +265,14 @@ static int connect_stream(struct pwcap *p)
 	if (!p->stream)
 		return RD_ERR_NOMEM;
 	pw_stream_add_listener(p->stream, &p->stream_listener, &stream_events, p);
-	uint8_t buf[1024];
+	uint8_t buf[2048];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
-	const struct spa_pod *params[1];
-	params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat,
-		SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
-		SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
-		SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(5, SPA_VIDEO_FORMAT_BGRx,
-			SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_RGBx, SPA_VIDEO_FORMAT_BGRA,
-			SPA_VIDEO_FORMAT_RGBA),
-		SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle(&SPA_RECTANGLE(1920, 1080),
-			&SPA_RECTANGLE(1, 1), &SPA_RECTANGLE(8192, 8192)),
-		SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction(&SPA_FRACTION(30, 1),
-			&SPA_FRACTION(0, 1), &SPA_FRACTION(240, 1)));
+	const struct spa_pod *params[2];
+	params[0] = pw_buffer_enum_format(&b, false);
+	params[1] = pw_buffer_enum_format(&b, true);
 	int rc = pw_stream_connect(p->stream, PW_DIRECTION_INPUT,
 		autoconnect ? p->target_id : PW_ID_ANY,
-		PW_STREAM_FLAG_MAP_BUFFERS | (autoconnect ? PW_STREAM_FLAG_AUTOCONNECT : 0), params, 1);
+		PW_STREAM_FLAG_MAP_BUFFERS | (autoconnect ? PW_STREAM_FLAG_AUTOCONNECT : 0), params, 2);
 	return rc < 0 ? RD_ERR_IO : 0;
 }
 
@@ -531,25 +507,6 @@ static int pwcap_dispatch(struct capture *c)
 	return p->reinit_pending ? RD_CAPTURE_REINIT : RD_CAPTURE_RETRY;
 }
 
-/* The pixels of a held buffer; a dma-buf that PipeWire did not map is
- * mapped here for the copy (*unmap says so). */
-static const uint8_t *buffer_pixels(struct spa_data *d, void **unmap, size_t *maplen)
-{
-	*unmap = NULL;
-	if (d->data)
-		return (const uint8_t *)d->data + d->chunk->offset;
-	if (d->type != SPA_DATA_DmaBuf || d->fd < 0)
-		return NULL;
-	*maplen = d->maxsize + d->mapoffset;
-	void *m = mmap(NULL, *maplen, PROT_READ, MAP_SHARED, (int)d->fd, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	*unmap = m;
-	struct dma_buf_sync s = { .flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ };
-	ioctl((int)d->fd, DMA_BUF_IOCTL_SYNC, &s);
-	return (const uint8_t *)m + d->mapoffset + d->chunk->offset;
-}
-
 static int pwcap_grab(struct capture *c, bool full, struct capture_frame **out)
 {
 	struct pwcap *p = (struct pwcap *)c;
@@ -564,19 +521,16 @@ static int pwcap_grab(struct capture *c, bool full, struct capture_frame **out)
 	if (p->held) {
 		struct spa_data *d = &p->held->buffer->datas[0];
 		int stride = d->chunk->stride ? d->chunk->stride : c->width * 4;
-		void *unmap;
-		size_t maplen = 0;
-		const uint8_t *src = buffer_pixels(d, &unmap, &maplen);
-		if (src && stride >= c->width * 4 &&
-		    (size_t)stride * (size_t)(c->height - 1) + (size_t)c->width * 4 <= d->chunk->size)
-			drm_scan_update(p->scan, src, stride, true, full || p->first, f);
+		struct pw_pixmap m;
+		bool ok = pw_buffer_map(d, &m);
+		if (ok && stride >= c->width * 4 &&
+		    (size_t)stride * (size_t)(c->height - 1) + (size_t)c->width * 4 <= m.avail)
+			drm_scan_update(p->scan, m.px, stride, true, full || p->first, f);
 		else
-			log_debug("buffer too small or unmappable (%u bytes)", d->chunk->size);
-		if (unmap) {
-			struct dma_buf_sync s = { .flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ };
-			ioctl((int)d->fd, DMA_BUF_IOCTL_SYNC, &s);
-			munmap(unmap, maplen);
-		}
+			log_debug("buffer too small or unmappable (type %u, %zu bytes)", d->type,
+				ok ? m.avail : 0);
+		if (ok)
+			pw_buffer_unmap(&m);
 		pw_stream_queue_buffer(p->stream, p->held);
 		p->held = NULL;
 		if (f->n_damage)
