@@ -106,8 +106,14 @@ static void on_global(void *data, uint32_t id, uint32_t permissions, const char 
 static void on_global_remove(void *data, uint32_t id)
 {
 	struct pwcap *p = data;
-	if (id == p->target_id && p->linked)
+	if (id != p->target_id || !p->linked)
+		return;
+	if (p->portal) {	/* a portal's node does not come back: ask again */
+		log_warn("node %u of the screen cast is gone", id);
+		p->failed = true;
+	} else {
 		log_warn("node %s is gone; the picture stays until it comes back", rd_esc(p->target));
+	}
 }
 
 static const struct pw_registry_events registry_events = {
@@ -423,6 +429,8 @@ static int pwcap_open(const struct capture_config *cfg, struct capture **out)
 		rc = connect_stream(p);
 	if (rc == 0 && !p->portal)
 		rc = link_node(p, deadline);
+	else if (rc == 0)
+		p->linked = true;	/* the session manager links it */
 	if (rc == 0)
 		rc = wait_for(p, &p->have_format, deadline);
 	if (rc < 0) {
@@ -496,6 +504,8 @@ static int pwcap_dispatch(struct capture *c)
 {
 	struct pwcap *p = (struct pwcap *)c;
 	int r = pw_loop_iterate(p->loop, 0);
+	if (p->portal && !portal_poll(p->portal))
+		p->failed = true;
 	if (r < 0 && r != -EINTR && r != -EAGAIN) {
 		log_warn("PipeWire loop: %s", spa_strerror(r));
 		p->failed = true;

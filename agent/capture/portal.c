@@ -45,6 +45,8 @@ struct portal {
 	char restore_token[TOKEN_MAX];
 	int n_streams;
 	struct portal_stream st;
+	sd_bus_slot *closed_slot;  /* the session's Closed signal */
+	bool closed;
 	const char *err;           /* what went wrong inside the handler */
 };
 
@@ -297,6 +299,29 @@ static int get_u32_property(struct portal *p, const char *name, uint32_t *out, s
 	return r;
 }
 
+static int on_closed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	(void)m;
+	(void)ret_error;
+	struct portal *p = userdata;
+	if (!p->closed)
+		log_warn("the portal closed the screen cast session");
+	p->closed = true;
+	return 0;
+}
+
+bool portal_poll(struct portal *p)
+{
+	int r = 0;
+	while (!p->closed && (r = sd_bus_process(p->bus, NULL)) > 0)
+		;
+	if (!p->closed && r < 0) {
+		log_warn("session bus: %s; the screen cast session is gone", strerror(-r));
+		p->closed = true;
+	}
+	return !p->closed;
+}
+
 /* ---- the restore token ---- */
 
 static bool token_ok(const char *t)
@@ -503,6 +528,9 @@ int portal_open(const char *token_file, double deadline, struct portal **out,
 	log_info("ScreenCast portal version %d, cursor modes %u%s", p->st.version, cursor_modes,
 		p->st.restored ? ", offering a restore token" : "");
 	rc = create_session(p, deadline, why, whylen);
+	if (rc == 0 && sd_bus_match_signal(p->bus, &p->closed_slot, NULL, p->session, SESSION_IF,
+		"Closed", on_closed, p) < 0)
+		log_warn("cannot watch the session for its end");
 	if (rc == 0)
 		rc = select_sources(p, cursor_modes, restore, deadline, why, whylen);
 	if (rc == 0)
@@ -527,7 +555,8 @@ void portal_close(struct portal *p)
 {
 	if (!p)
 		return;
-	if (p->bus && p->session[0]) {
+	sd_bus_slot_unref(p->closed_slot);
+	if (p->bus && p->session[0] && !p->closed) {
 		sd_bus_message *m = NULL;
 		if (sd_bus_message_new_method_call(p->bus, &m, DESKTOP_NAME, p->session, SESSION_IF,
 			"Close") >= 0 && sd_bus_message_set_expect_reply(m, 0) >= 0)

@@ -37,6 +37,9 @@ bool portal_bus_present(char *why, size_t whylen);
  * another rd_err. */
 int portal_open(const char *token_file, double deadline, struct portal **out,
 	struct portal_stream *st, char *why, size_t whylen);
+/* Reads what the bus has (without blocking): false once the portal has
+ * closed the session (revoked at the screen, the output gone). */
+bool portal_poll(struct portal *p);
 /* Closes the portal session and the bus connection. NULL is fine. */
 void portal_close(struct portal *p);
 

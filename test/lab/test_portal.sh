@@ -175,6 +175,19 @@ check "auto picked pipewire through the portal" grep -q "backend pipewire (auto)
 check "auto used the token in STATE_DIRECTORY" grep -q "offering a restore token" "$out.log"
 check "the picture through auto" solid "$out.ppm"
 
+# 5. The screen cast's node goes away during a capture: the capture ends
+# (the agent then asks the portal again) instead of showing a stale picture.
+check "a fresh producer" fresh_producer
+out=$T_TMP/gone
+timeout 60 "$dump" --backend pipewire --display "portal:$token" --seconds 20 --fps 10 \
+	>"$out.log" 2>&1 &
+dpid=$!
+t_wait_file "$out.log" 'backend pipewire: ' 20 && sleep 1 && pw_producer_stop
+wait $dpid
+rc=$?
+check "the capture ends when the node goes (not a timeout)" test $rc -ne 0 -a $rc -ne 124
+check "and says the screen cast's node is gone" grep -q "node $node of the screen cast is gone" "$out.log"
+
 pw_producer_stop
 if [ "$T_FAILED" -gt 0 ]; then
 	for f in "$T_TMP"/*.log; do
