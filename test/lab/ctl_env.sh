@@ -19,13 +19,16 @@ ctl_servers() {
 	CTL_PORT=$(t_free_port 2) && CTL_RELAY_PORT=$(t_free_port) || return 1
 	mkdir -p "$T_TMP/rv"
 	CTL_KEY=$("$RD_BUILD/rd-rendezvous" --data-dir "$T_TMP/rv" --print-key 2>/dev/null) || return 1
-	t_bg "$RD_BUILD/rd-rendezvous" -p "$CTL_PORT" -b "$bind" -k - --data-dir "$T_TMP/rv" \
-		-r "$bind:$CTL_RELAY_PORT" --config /dev/null >"$T_TMP/rendezvous.log" 2>&1
-	CTL_RV_PID=$T_LAST_PID
+	# The relay first: rd-rendezvous checks its relays at start (then every
+	# 3 s) and hands out none that failed the check.
 	t_bg "$RD_BUILD/rd-relay" -p "$CTL_RELAY_PORT" -b "$bind" -k "$CTL_KEY" --config /dev/null \
 		>"$T_TMP/relay.log" 2>&1
 	CTL_RELAY_PID=$T_LAST_PID
-	t_wait_tcp "$CTL_PORT" 10 && t_wait_tcp "$CTL_RELAY_PORT" 10
+	t_wait_tcp "$CTL_RELAY_PORT" 10 || return 1
+	t_bg "$RD_BUILD/rd-rendezvous" -p "$CTL_PORT" -b "$bind" -k - --data-dir "$T_TMP/rv" \
+		-r "$bind:$CTL_RELAY_PORT" --config /dev/null >"$T_TMP/rendezvous.log" 2>&1
+	CTL_RV_PID=$T_LAST_PID
+	t_wait_tcp "$CTL_PORT" 10
 }
 
 ctl_agent_enroll() {

@@ -83,8 +83,10 @@ check_eq "password from --password-file: exit 0" 0 $rc
 
 # password typed at a prompt on a terminal (script gives rdctl a pty), not echoed
 if command -v script >/dev/null; then
-	# typed once the prompt is up, as a person would
-	( sleep 1.5; printf '%s\n' "$CTL_PW"; sleep 3 ) | ( unset RDESK_PASSWORD; HOME=$CTL_HOME timeout 30 \
+	# typed once the prompt is up, as a person would (rdctl turns echo off and
+	# drops what was typed before right after the prompt)
+	( t_wait_file "$T_TMP/tty.out" "password for" 20; sleep 0.5; printf '%s\n' "$CTL_PW"; sleep 3 ) |
+		( unset RDESK_PASSWORD; HOME=$CTL_HOME timeout 30 \
 		script -qec "'$B/rdctl' --server 127.0.0.1:$CTL_PORT --key $CTL_KEY screenshot $ID \
 		-o '$T_TMP/tty.png'" /dev/null >"$T_TMP/tty.out" 2>&1 )
 	rc=$?
@@ -128,19 +130,24 @@ if check "second Xvfb" t_xvfb 1024x768x24; then
 	VPID=$!
 	T_PIDS+=("$VPID")
 	wid=
-	for i in $(seq 100); do
+	for i in $(seq 300); do
 		wid=$(DISPLAY=$VIEW_DISPLAY xdotool search --name "rdctl $ID" 2>/dev/null | head -n1)
 		[ -n "$wid" ] && break
 		sleep 0.1
 	done
 	check "mpv window appeared" test -n "$wid"
-	sleep 2
-	if [ -n "$wid" ]; then
+	# mpv shows the first frame a moment after its window appears
+	mpv_shows() {
 		eval "$(DISPLAY=$VIEW_DISPLAY xdotool getwindowgeometry --shell "$wid")"
 		import -window root -display "$VIEW_DISPLAY" "$T_TMP/view-root.png"
 		convert "$T_TMP/view-root.png" -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage \
 			-resize '640x480!' "$T_TMP/mpv640.png"
 		mae=$(img_mae "$T_TMP/mpv640.png" "$T_TMP/truth.png")
+		float_lt "${mae:-1}" 0.06
+	}
+	if [ -n "$wid" ]; then
+		sleep 1
+		t_wait_until 20 mpv_shows
 		note "mpv window vs the agent's display: MAE $mae"
 		check "mpv shows the remote screen (MAE $mae < 0.06)" float_lt "${mae:-1}" 0.06
 		DISPLAY=$VIEW_DISPLAY xdotool windowclose "$wid" 2>/dev/null ||
@@ -180,10 +187,11 @@ check_eq "dead server: exit 5" 5 $CTL_RC
 check_eq "dead server: server_unreachable" server_unreachable "$(jfield error)"
 
 # ---- offline peer (exit 3): a known ID whose agent stopped ----
+# (stopped first: an agent still running would register with the new server)
+t_stop "$CTL_AGENT_PID"
 t_bg "$B/rd-rendezvous" -p "$CTL_PORT" -b 127.0.0.1 -k - --data-dir "$T_TMP/rv" \
 	-r "127.0.0.1:$CTL_RELAY_PORT" --config /dev/null >>"$T_TMP/rendezvous.log" 2>&1
 t_wait_tcp "$CTL_PORT" 10
-t_stop "$CTL_AGENT_PID"
 rdctl_run screenshot $ID -o "$T_TMP/o.png"
 check_eq "offline peer (known, agent stopped): exit 3" 3 $CTL_RC || note "$CTL_OUT"
 check_eq "offline peer: error offline" offline "$(jfield error)"
