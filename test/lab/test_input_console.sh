@@ -44,13 +44,13 @@ if check "the agent in the VM registered with the rendezvous server here" vm_age
 	rdctl_run --relay type "$ID" "echo RDESK_\$((6*7))_\$(uname -s) >$O/console-out.txt"$'\n'
 	check_eq "rdctl --relay type into the console: exit 0" 0 "$CTL_RC" || note "$CTL_OUT"
 	check_eq "the session went through the relay" relay "$(jfield path)"
-	for i in $(seq 60); do [ -s "$O/console-out.txt" ] && break; sleep 0.5; done
+	for i in $(seq 120); do [ -s "$O/console-out.txt" ] && break; sleep 0.5; done
 	check_eq "the shell on tty1 ran the typed command" "RDESK_42_Linux" "$(cat "$O/console-out.txt" 2>/dev/null)"
 	# Named keys: a second line typed in pieces, ended by the Return key.
 	rdctl_run --relay type "$ID" "echo KEYS_OK >$O/keys-out.txt"
 	rdctl_run --relay key "$ID" Return
 	check_eq "rdctl key Return: exit 0" 0 "$CTL_RC"
-	for i in $(seq 40); do [ -s "$O/keys-out.txt" ] && break; sleep 0.5; done
+	for i in $(seq 120); do [ -s "$O/keys-out.txt" ] && break; sleep 0.5; done
 	check_eq "Return from rdctl key ran the line" KEYS_OK "$(cat "$O/keys-out.txt" 2>/dev/null)"
 	rdctl_run --relay type "$ID" "é"
 	check_eq "text outside the US keymap is refused on a console, but the verb ran (exit 0)" 0 "$CTL_RC"

@@ -19,16 +19,16 @@ SRV=198.51.100.1
 CTL_SERVER_HOST=$SRV CTL_PORT=21116 CTL_RELAY_PORT=21117
 mkdir -p "$T_TMP/rv"
 CTL_KEY=$("$RD_BUILD/rd-rendezvous" --data-dir "$T_TMP/rv" --print-key 2>/dev/null)
-t_bg ip netns exec "$(ns rs)" "$RD_BUILD/rd-rendezvous" -p $CTL_PORT -b 0.0.0.0 -k - --data-dir "$T_TMP/rv" \
-	-r $SRV:$CTL_RELAY_PORT --config /dev/null >"$T_TMP/rendezvous.log" 2>&1
+rs_listens() { nsx rs ss -Htln "sport = :$1" | grep -q .; }
+# The relay first: rd-rendezvous checks its relay at start (then every 3 s)
+# and hands out none that failed the check.
 t_bg ip netns exec "$(ns rs)" "$RD_BUILD/rd-relay" -p $CTL_RELAY_PORT -b 0.0.0.0 -k "$CTL_KEY" --config /dev/null \
 	>"$T_TMP/relay.log" 2>&1
-for i in $(seq 100); do
-	nsx rs ss -Htln "sport = :$CTL_PORT" | grep -q . && nsx rs ss -Htln "sport = :$CTL_RELAY_PORT" |
-		grep -q . && break
-	sleep 0.05
-done
-check "servers listen in the internet namespace" nsx rs ss -Htln "sport = :$CTL_RELAY_PORT"
+t_wait_until 10 rs_listens $CTL_RELAY_PORT
+t_bg ip netns exec "$(ns rs)" "$RD_BUILD/rd-rendezvous" -p $CTL_PORT -b 0.0.0.0 -k - --data-dir "$T_TMP/rv" \
+	-r $SRV:$CTL_RELAY_PORT --config /dev/null >"$T_TMP/rendezvous.log" 2>&1
+t_wait_until 10 rs_listens $CTL_PORT
+check "servers listen in the internet namespace" eval 'rs_listens $CTL_PORT && rs_listens $CTL_RELAY_PORT'
 
 ID=natagent01
 CTL_AGENT_WRAP=(ip netns exec "$(ns h1)")
@@ -36,7 +36,8 @@ CTL_WRAP=(ip netns exec "$(ns h2)")
 check "agent enrolled (testsrc capture)" ctl_agent_enroll $ID "" testsrc
 check "agent behind nat1 registered" ctl_agent_start $ID ||
 	{ tail -20 "$T_TMP/agent-$ID/agent.log"; t_done; }
-sleep 1.5	# the agent's own NAT test
+# the agent's own NAT test, before the sessions
+t_wait_file "$T_TMP/agent-$ID/agent.log" "NAT type:" 15
 
 # Which path did the session really take? Count the relay's pairs, and the
 # sessions the agent logged with the address it saw the controller at.
