@@ -34,7 +34,7 @@ DISPLAY=$T_DISPLAY t_bg ffplay -loglevel quiet -noborder -left 0 -top 0 -f lavfi
 	-i "testsrc2=s=640x480:r=30" >/dev/null 2>&1
 sleep 1
 ID=vidctl01
-check "agent enrolled" ctl_agent_enroll $ID "$T_DISPLAY" x11 h264
+check "agent enrolled" ctl_agent_enroll $ID "$T_DISPLAY" x11 auto
 check "agent registered" ctl_agent_start $ID || { tail -20 "$T_TMP/agent-$ID/agent.log"; t_done; }
 AG=$T_TMP/agent-$ID/agent.log
 
@@ -88,6 +88,22 @@ check "--quality low writes clearly fewer bytes than best ($bytes_low < 0.6 x $b
 	awk -v a="$bytes_low" -v b="$bytes_best" 'BEGIN { exit !(a > 0 && a < 0.6 * b) }'
 check "--quality low and best: both at the full rate (frames > 48)" \
 	bash -c "test '${frames_low:-0}' -gt 48 && test '${frames_best:-0}' -gt 48"
+
+# VP9 (libvpx times frames by their pts, so its ceiling follows the rate).
+rdctl_run record $ID --codec vp9 --fps 5 --duration 4 -o "$T_TMP/vp9-fps5.webm"
+check_eq "record vp9 --fps 5: exit 0" 0 $CTL_RC || note "$CTL_OUT"
+check_eq "record vp9 --fps 5: codec" vp9 "$(jfield codec)"
+nv5=$(frames "$T_TMP/vp9-fps5.webm")
+check "vp9 --fps 5: about 5 fps (${nv5:-?} frames in 4 s, 12..28)" \
+	bash -c "test '${nv5:-0}' -ge 12 && test '${nv5:-0}' -le 28"
+for q in low best; do
+	rdctl_run record $ID --codec vp9 --quality $q --duration 3 -o "$T_TMP/vp9-$q.webm"
+	check_eq "record vp9 --quality $q: exit 0" 0 $CTL_RC || note "$CTL_OUT"
+	declare "vbytes_$q=$(size "$T_TMP/vp9-$q.webm")"
+done
+note "vp9 --quality low: $vbytes_low bytes; best: $vbytes_best bytes"
+check "vp9 --quality low writes clearly fewer bytes than best ($vbytes_low < 0.6 x $vbytes_best)" \
+	awk -v a="$vbytes_low" -v b="$vbytes_best" 'BEGIN { exit !(a > 0 && a < 0.6 * b) }'
 
 # A percentage: 25 % of the bitrate scale is ratio 0.50 (custom_image_quality).
 n0=$(log_lines)
