@@ -103,6 +103,8 @@ picture() {
 	[ "$got" = 2 ] || { note "bottom band has $got colours, want 2 (grey, black)"; return 1; }
 }
 check "the captured picture is the producer's" picture "$O/dmabuf.ppm"
+check_no_sanitizer "no sanitizer report from capture-dump" "$O/dump.log"
+check_no_sanitizer "no sanitizer report from pw-dmabuf-src" "$O/src.log"
 if [ "$T_FAILED" -gt 0 ]; then
 	for f in "$O"/*.log "$T_TMP/vm.log"; do
 		note "--- $(basename "$f")"

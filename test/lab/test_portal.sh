@@ -195,8 +195,8 @@ if [ "$T_FAILED" -gt 0 ]; then
 		tail -n 15 "$f" | sed 's/^/#   /'
 	done
 fi
-for f in "$T_TMP"/*.log; do
-	grep -qE 'Assertion|Segmentation|runtime error|AddressSanitizer' "$f" &&
-		note "$(basename "$f"): $(grep -m3 -E 'Assertion|Segmentation|runtime error|AddressSanitizer' "$f")"
+for f in nobus nobus-auto noportal first second auto gone; do
+	check_no_sanitizer "no sanitizer report from capture-dump ($f)" "$T_TMP/$f.log"
 done
+check_no_sanitizer "no sanitizer report from the portal backend" "$T_TMP/backend.log"
 t_done
