@@ -9,13 +9,26 @@ source "$RD_TOP/test/lab/ctl_env.sh"
 for t in xterm xev xdotool mpv; do
 	command -v $t >/dev/null || { not_ok "$t is not installed (make deps)"; t_done; }
 done
-wait_until() { local n=$(($1 * 10)); shift; while [ $n -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done; return 1; }
+wait_until() { t_wait_until "$@"; }
 near() { # near "x:A y:B" X Y: within 2 pixels
 	local x=${1#x:} y
 	y=${x#* y:}; x=${x%% *}
 	[ $((x - $2)) -le 2 ] && [ $(($2 - x)) -le 2 ] && [ $((y - $3)) -le 2 ] && [ $(($3 - y)) -le 2 ]
 }
 mouse_on() { DISPLAY=$1 xdotool getmouselocation | awk '{print $1, $2}'; }
+# point_at VX VY AX AY: move the pointer to VX,VY in the mpv window until it
+# shows up near AX,AY on A (mpv may still be laying out a moved or resized
+# window when the first motion comes; each try is a fresh motion).
+pointer_near() { near "$(mouse_on $AD)" "$1" "$2"; }
+point_at() {
+	local i
+	for i in $(seq 10); do
+		DISPLAY=$VD xdotool mousemove $((X + $1 + 1)) $((Y + $2))
+		DISPLAY=$VD xdotool mousemove $((X + $1)) $((Y + $2))
+		wait_until 1 pointer_near "$3" "$4" && return 0
+	done
+	return 1
+}
 
 check "servers start" ctl_servers || t_done
 check "Xvfb A for the agent" t_xvfb 800x600x24 || t_done
@@ -34,7 +47,9 @@ OUT=$T_TMP/typed.txt
 : >"$OUT"
 DISPLAY=$AD LC_ALL=C.UTF-8 t_bg xterm -u8 -geometry 40x10+420+0 -e sh -c "stty -echo; exec cat >'$OUT'"
 XT_PID=$T_LAST_PID
-sleep 1
+wait_until 20 grep -aq 'MapNotify\|Expose\|FocusIn' "$XEV_LOG"
+wait_until 20 bash -c "DISPLAY=$AD xdotool search --onlyvisible --pid $XT_PID >/dev/null 2>&1"
+sleep 0.5
 
 # The viewer on V.
 ( DISPLAY=$VD HOME=$CTL_HOME RDESK_PASSWORD=$CTL_PW exec "$RD_BUILD/rdctl" --json -v \
@@ -43,7 +58,7 @@ sleep 1
 VPID=$!
 T_PIDS+=("$VPID")
 wid=
-for i in $(seq 150); do
+for i in $(seq 300); do
 	wid=$(DISPLAY=$VD xdotool search --name "rdctl $ID" 2>/dev/null | head -n1)
 	[ -n "$wid" ] && break
 	sleep 0.1
@@ -51,20 +66,17 @@ done
 check "mpv window appeared" test -n "$wid" || { cat "$T_TMP/connect.err"; t_done; }
 check "rdctl connected to mpv's input socket" wait_until 10 grep -q "connected to mpv's input socket" "$T_TMP/connect.err"
 check "the input script is loaded" wait_until 10 grep -q 'mpv input script ready' "$T_TMP/connect.err"
-DISPLAY=$VD xdotool windowmove "$wid" 0 0
+DISPLAY=$VD timeout 10 xdotool windowmove --sync "$wid" 0 0
 sleep 1
 eval "$(DISPLAY=$VD xdotool getwindowgeometry --shell "$wid")"
 note "mpv window ${WIDTH}x${HEIGHT} at $X,$Y"
 
 # ---- pointer: window coordinates map to the remote screen ----
-DISPLAY=$VD xdotool mousemove $((X + 100)) $((Y + 100))
-check "pointer in mpv at 100,100 -> remote 100,100" wait_until 5 near "$(mouse_on $AD)" 100 100
-DISPLAY=$VD xdotool mousemove $((X + 700)) $((Y + 500))
-check "pointer in mpv at 700,500 -> remote 700,500" wait_until 5 near "$(mouse_on $AD)" 700 500
+check "pointer in mpv at 100,100 -> remote 100,100" point_at 100 100 100 100
+check "pointer in mpv at 700,500 -> remote 700,500" point_at 700 500 700 500
 
 # ---- keys with modifiers into xev on A ----
-DISPLAY=$VD xdotool mousemove $((X + 150)) $((Y + 120))
-wait_until 5 near "$(mouse_on $AD)" 150 120
+point_at 150 120 150 120
 : >"$XEV_LOG"
 DISPLAY=$VD xdotool key ctrl+a shift+Tab alt+F2 Return
 check "ctrl+a from mpv: a with Control" wait_until 5 \
@@ -90,8 +102,7 @@ check "wheel up in mpv: button 4 on A" wait_until 5 \
 	bash -c "grep -a -A4 '^ButtonPress' '$XEV_LOG' | grep -q 'button 4,'"
 
 # ---- typing into the remote xterm ----
-DISPLAY=$VD xdotool mousemove $((X + 560)) $((Y + 60))
-wait_until 5 near "$(mouse_on $AD)" 560 60
+point_at 560 60 560 60
 text='Hello, World! ~@#$%^&*()_+{}|:"<>? héllo'
 DISPLAY=$VD xdotool type --delay 30 "$text"
 DISPLAY=$VD xdotool key Return ctrl+d
@@ -101,19 +112,16 @@ if cmp -s "$OUT" "$T_TMP/want.txt"; then ok "text typed into mpv arrived exactly
 else not_ok "text typed into mpv arrived exactly"; od -c "$OUT" | head -5 | sed 's/^/# /'; fi
 
 # ---- after a resize the mapping follows ----
-DISPLAY=$VD xdotool windowsize "$wid" 400 300
+DISPLAY=$VD timeout 10 xdotool windowsize --sync "$wid" 400 300
 sleep 1
 eval "$(DISPLAY=$VD xdotool getwindowgeometry --shell "$wid")"
 note "resized to ${WIDTH}x${HEIGHT}"
-DISPLAY=$VD xdotool mousemove $((X + 50)) $((Y + 50))
-check "resized 400x300: window 50,50 -> remote 100,100" wait_until 5 near "$(mouse_on $AD)" 100 100
-DISPLAY=$VD xdotool mousemove $((X + 300)) $((Y + 200))
-check "resized 400x300: window 300,200 -> remote 600,400" wait_until 5 near "$(mouse_on $AD)" 600 400
+check "resized 400x300: window 50,50 -> remote 100,100" point_at 50 50 100 100
+check "resized 400x300: window 300,200 -> remote 600,400" point_at 300 200 600 400
 
 # ---- a key held when the session ends is released on A ----
 DISPLAY=$AD xset r off; DISPLAY=$VD xset r off
-DISPLAY=$VD xdotool mousemove $((X + 75)) $((Y + 60))
-wait_until 5 near "$(mouse_on $AD)" 150 120
+point_at 75 60 150 120
 : >"$XEV_LOG"
 DISPLAY=$VD xdotool keydown b
 check "a key held in mpv is down on A" wait_until 5 \
@@ -126,7 +134,7 @@ check "closing the window ends rdctl" wait_until 10 bash -c "! kill -0 $VPID 2>/
 wait $VPID
 check "the agent released the held key when the session ended" wait_until 5 \
 	bash -c "grep -a -A2 '^KeyRelease' '$XEV_LOG' | grep -q '(keysym 0x62, b)'"
-check "the agent logged the release" grep -q 'released 1 held keys and buttons' "$T_TMP/agent-$ID/agent.log"
+check "the agent logged the release" wait_until 5 grep -q 'released 1 held keys and buttons' "$T_TMP/agent-$ID/agent.log"
 DISPLAY=$VD xdotool keyup b
 # the agent stops cleanly (under ASan: no report, no leak)
 t_stop $CTL_AGENT_PID

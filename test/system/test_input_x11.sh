@@ -16,15 +16,19 @@ DISPLAY=$AD xsetroot -solid '#203040'
 ID=inputx11
 check "agent enrolled" ctl_agent_enroll $ID "$AD" x11
 check "agent registered" ctl_agent_start $ID || { tail -20 "$T_TMP/agent-$ID/agent.log"; t_done; }
+AGENT1_PID=$CTL_AGENT_PID
 
 # wait_until SECS CMD...: poll CMD every 0.1 s
-wait_until() { local n=$(($1 * 10)); shift; while [ $n -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done; return 1; }
+wait_until() { t_wait_until "$@"; }
+# rdctl returns once its events are sent; the agent injects them a moment later.
+pointer_at() { [ "$(DISPLAY=$AD xdotool getmouselocation | awk '{print $1, $2}')" = "$1" ]; }
 
 # ---- pointer ----
 rdctl_run move $ID 321 234; check_eq "move: exit 0" 0 $CTL_RC || note "$CTL_OUT"
-loc=$(DISPLAY=$AD xdotool getmouselocation)
-check_eq "move: pointer where rdctl put it" "x:321 y:234" "$(echo "$loc" | awk '{print $1, $2}')"
+wait_until 5 pointer_at "x:321 y:234"
+check_eq "move: pointer where rdctl put it" "x:321 y:234" "$(DISPLAY=$AD xdotool getmouselocation | awk '{print $1, $2}')"
 rdctl_run move $ID 1279 719
+wait_until 5 pointer_at "x:1279 y:719"
 check_eq "move to the far corner" "x:1279 y:719" "$(DISPLAY=$AD xdotool getmouselocation | awk '{print $1, $2}')"
 
 # xev logs key and button events of its own window (top left, 400x300).
@@ -45,6 +49,8 @@ check "double click: two presses and releases of button 1" wait_until 5 \
 # ---- keys with modifiers (pointer inside xev: focus follows it) ----
 : >"$XEV_LOG"
 rdctl_run key $ID ctrl+a shift+Tab alt+F2 Return; check_eq "key: exit 0" 0 $CTL_RC || note "$CTL_OUT"
+# all four are in once the last one, Return, was released
+wait_until 5 bash -c "grep -a -A2 '^KeyRelease' '$XEV_LOG' | grep -q '(keysym 0xff0d, Return)'"
 check "ctrl+a: KeyPress a with Control (state 0x4)" wait_until 5 \
 	bash -c "grep -a -A2 '^KeyPress' '$XEV_LOG' | grep -q 'state 0x4, keycode [0-9]* (keysym 0x61, a)'"
 check "shift+Tab: Tab with Shift (state 0x1)" \
@@ -53,7 +59,7 @@ check "alt+F2: F2 with Mod1 (state 0x8)" \
 	bash -c "grep -a -A2 '^KeyPress' '$XEV_LOG' | grep -q 'state 0x8, keycode [0-9]* (keysym 0xffbf, F2)'"
 check "Return without modifiers" \
 	bash -c "grep -a -A2 '^KeyPress' '$XEV_LOG' | grep -q 'state 0x0, keycode [0-9]* (keysym 0xff0d, Return)'"
-check "every key pressed was released" bash -c \
+check "every key pressed was released" wait_until 3 bash -c \
 	"[ \$(grep -ac '^KeyPress' '$XEV_LOG') -eq \$(grep -ac '^KeyRelease' '$XEV_LOG') ]"
 rdctl_run key $ID ctrl+nosuchkey; check_eq "bad combination: exit 2" 2 $CTL_RC
 t_stop $XEV_PID
@@ -63,8 +69,11 @@ OUT=$T_TMP/typed.txt
 : >"$OUT"
 DISPLAY=$AD LC_ALL=C.UTF-8 t_bg xterm -u8 -geometry 80x10+0+0 -e sh -c "stty -echo; exec cat >'$OUT'"
 XT_PID=$T_LAST_PID
-sleep 1
+# typing starts once the xterm is on screen (its shell is then running)
+wait_until 20 bash -c "DISPLAY=$AD xdotool search --onlyvisible --pid $XT_PID >/dev/null 2>&1"
+sleep 0.5
 rdctl_run move $ID 100 60
+wait_until 5 pointer_at "x:100 y:60"
 ascii='hello world 0123456789'
 shifted='Hello, World! ~!@#$%^&*()_+{}|:"<>? ABC'
 other='héllo €uro ñandú ß ÅÆØ 日本語 ✓'
@@ -83,11 +92,12 @@ else not_ok "cat wrote exactly the text typed"; diff <(od -c "$T_TMP/want.txt") 
 
 # ---- clipboard both ways ----
 rdctl_run clipboard $ID set "from controller ✓ $$"; check_eq "clipboard set: exit 0" 0 $CTL_RC || note "$CTL_OUT"
-got=$(DISPLAY=$AD timeout 5 xclip -o -selection clipboard 2>/dev/null)
+host_clip() { got=$(DISPLAY=$AD timeout 5 xclip -o -selection clipboard 2>/dev/null); [ "$got" = "$1" ]; }
+wait_until 5 host_clip "from controller ✓ $$"
 check_eq "clipboard set: xclip on the host reads it" "from controller ✓ $$" "$got"
 printf 'from host\nline 2 é' | DISPLAY=$AD t_bg xclip -quiet -i -selection clipboard
 XC_PID=$T_LAST_PID
-sleep 0.3
+wait_until 10 host_clip "from host"$'\n'"line 2 é"
 got=$(HOME=$CTL_HOME RDESK_PASSWORD=$CTL_PW "$RD_BUILD/rdctl" --server "$CTL_SERVER_HOST:$CTL_PORT" \
 	--key "$CTL_KEY" clipboard $ID get 2>>"$T_TMP/rdctl.err"); rc=$?
 check_eq "clipboard get: exit 0" 0 $rc
@@ -105,10 +115,17 @@ check "clipboard over the limit is refused on the host" wait_until 5 \
 DISPLAY=$AD xsetroot -solid '#203040'
 sleep 0.5
 HOME=$CTL_HOME RDESK_PASSWORD=$CTL_PW "$RD_BUILD/rdctl" --server "$CTL_SERVER_HOST:$CTL_PORT" \
-	--key "$CTL_KEY" --json wait-for-change $ID --timeout 15 >"$T_TMP/wait.json" 2>>"$T_TMP/rdctl.err" &
+	--key "$CTL_KEY" --json wait-for-change $ID --timeout 30 >"$T_TMP/wait.json" 2>>"$T_TMP/rdctl.err" &
 WPID=$!
-sleep 2.5
-DISPLAY=$AD xsetroot -solid '#e0c040'
+# rdctl compares with the first frame it gets, at a time this side cannot
+# see: change the screen every second until it has noticed.
+sleep 2
+for i in $(seq 30); do
+	kill -0 $WPID 2>/dev/null || break
+	[ $((i % 2)) = 1 ] && c='#e0c040' || c='#203040'
+	DISPLAY=$AD xsetroot -solid "$c"
+	sleep 1
+done
 wait $WPID; rc=$?
 check_eq "wait-for-change returns on a change: exit 0" 0 $rc || cat "$T_TMP/wait.json"
 check "wait-for-change reports the change" grep -q '"changed":true' "$T_TMP/wait.json"
@@ -136,11 +153,12 @@ check_eq "view-only: type refused (exit 1)" 1 $CTL_RC
 check_eq "view-only: error input_refused" input_refused "$(jfield error)"
 rdctl_run clipboard $ID2 get
 check_eq "view-only: no clipboard" no_clipboard "$(jfield error)"
-check "view-only: the agent logs it" grep -q 'view-only' "$T_TMP/agent-$ID2/agent.log"
+check "view-only: the agent logs it" wait_until 5 grep -q 'view-only' "$T_TMP/agent-$ID2/agent.log"
 
 # ---- held keys are released when the session ends ----
-check "agent still running" kill -0 $CTL_AGENT_PID
+check "agent still running" kill -0 $AGENT1_PID
 # the agent stops cleanly (under ASan: no report, no leak)
 t_stop $CTL_AGENT_PID
+t_stop $AGENT1_PID
 check_no_sanitizer "agent log has no sanitizer report" "$T_TMP/agent-$ID/agent.log"
 t_done
