@@ -9,7 +9,10 @@
 # (Debian 12's xdg-desktop-portal-wlr 0.7 cannot serve here: with no
 # /dev/dri, wlroots renders with pixman, its screencopy v3 offers no dma-buf
 # format, and xdpw then refuses every Start: "unable to receive a valid
-# format from wlr_screencopy".)
+# format from wlr_screencopy". In the lab VM with vgem, sway's GLES renderer
+# comes up on vgem's render node through Mesa, but Mesa's gbm allocates dumb
+# buffers, which the kernel refuses on a render node, so no output buffer
+# can be made; a GPU render node would unblock it.)
 #
 # Checked: the picture, the portal's request/response flow (types=monitor,
 # cursor embedded, persist), the restore token kept in a file and offered on
