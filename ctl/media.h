@@ -12,6 +12,7 @@
 
 struct AVFrame;
 struct ctl_recorder;
+struct ctl_result;
 
 /* Convert f to RGB and write path as PNG. */
 int ctl_png_write(const struct AVFrame *f, const char *path);
@@ -21,11 +22,16 @@ int ctl_png_write(const struct AVFrame *f, const char *path);
 int ctl_recorder_new(const char *path, enum ctl_codec codec, int width, int height,
 	struct ctl_recorder **out);
 /* One encoded frame; the first must be a keyframe (for H.264 it carries the
- * SPS/PPS that become the container's codec header). */
+ * SPS/PPS that become the container's codec header). A keyframe of another
+ * size than the file's finishes that file and starts the next one: FILE.EXT,
+ * then FILE-2.EXT, FILE-3.EXT... (one size per file, each from time 0). */
 int ctl_recorder_write(struct ctl_recorder *r, const uint8_t *data, size_t len, bool key,
 	int64_t pts_ms);
+/* Where the list of files goes: "segments" in res->extra_json (output, width,
+ * height, start and duration in seconds, frames) and lines in extra_text. */
+void ctl_recorder_set_result(struct ctl_recorder *r, struct ctl_result *res);
 /* Flush; the last frame lasts until end_pts_ms. Returns the media duration in
- * seconds through *dur. Frees r. */
+ * seconds (all files together) through *dur. Frees r. */
 int ctl_recorder_finish(struct ctl_recorder *r, int64_t end_pts_ms, double *dur, long *frames);
 /* Drop r without finishing (error path). */
 void ctl_recorder_free(struct ctl_recorder *r);

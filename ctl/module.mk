@@ -41,6 +41,8 @@ TEST_PROGRAMS += $(B)/test/tools/xflip $(B)/test/tools/input-latency
 
 test_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o
 test_ctl_args_OBJS := $(B)/ctl/args.o
-test_ctl_media_OBJS := $(B)/ctl/record.o $(B)/ctl/png.o $(B)/ctl/decode.o
+test_ctl_media_OBJS := $(B)/ctl/record.o $(B)/ctl/png.o $(B)/ctl/decode.o $(B)/ctl/result.o
 test_ctl_media_LIBS := $(CTL_LIBS) -lev
 fuzz_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o
+fuzz_ctl_record_OBJS := $(B)/ctl/record.o $(B)/ctl/result.o
+fuzz_ctl_record_LIBS := $(CTL_LIBS)

@@ -1,28 +1,49 @@
 /* record: encoded frames into Matroska, WebM or MP4 with libavformat, no
  * re-encoding. Each packet is held until the next one arrives so its
  * duration is known; the last one lasts until the end of the recording, so
- * the container's duration is the time recorded even when the screen was idle. */
+ * the container's duration is the time recorded even when the screen was idle.
+ *
+ * A container holds one picture size, so when a keyframe of another size
+ * arrives (the remote screen changed mode) the file is finished there and the
+ * recording goes on in the next one: out.mkv, out-2.mkv, out-3.mkv... Each
+ * file starts with a keyframe at time 0 and says its own size; the result
+ * lists them with where each starts in the recording. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
 #define RD_LOG_SUBSYS "record"
+#include "ctl.h"
 #include "err.h"
 #include "log.h"
 #include "media.h"
 #include "util.h"
 
+#define SEG_PATH_MAX 4096
+
 struct ctl_recorder {
+	char path[SEG_PATH_MAX];   /* as asked for: the first file */
+	char cur[SEG_PATH_MAX];    /* the file being written */
+	const char *fmt;
 	AVFormatContext *oc;
 	AVStream *st;
 	AVPacket *held;
 	bool have_held;
 	bool header;
+	bool started;              /* the first keyframe came: pts0 is set */
 	enum ctl_codec codec;
-	int64_t pts0, last;
-	long frames;
+	int width, height;         /* of the file being written */
+	int64_t pts0, last;        /* pts0: the recording's start; last: relative */
+	int64_t seg_start;         /* where the current file starts, relative */
+	long frames, seg_frames;
+	int nseg;
+	AVCodecParserContext *h264;
+	AVCodecContext *h264ctx;
+	struct ctl_result *res;
 };
 
 static const char *container_for(const char *path)
@@ -86,39 +107,152 @@ static int h264_extradata(const uint8_t *p, size_t len, uint8_t **out, size_t *o
 	return RD_OK;
 }
 
+/* ---- the size a keyframe codes ---- */
+
+struct bits {
+	const uint8_t *p;
+	size_t len, pos;   /* in bits */
+};
+
+static unsigned bits_get(struct bits *b, int n)
+{
+	unsigned v = 0;
+	for (int i = 0; i < n; i++, b->pos++) {
+		unsigned bit = b->pos < b->len ? (b->p[b->pos / 8] >> (7 - b->pos % 8)) & 1 : 0;
+		v = (v << 1) | bit;
+	}
+	return v;
+}
+
+/* The frame size of a VP9 keyframe (uncompressed header, VP9 spec 6.2); a
+ * superframe starts with its first frame, which is the keyframe. */
+static bool vp9_size(const uint8_t *p, size_t len, int *w, int *h)
+{
+	struct bits b = { p, len * 8, 0 };
+	if (len < 10 || bits_get(&b, 2) != 2)
+		return false;
+	unsigned profile = bits_get(&b, 1);
+	profile |= bits_get(&b, 1) << 1;
+	if (profile == 3)
+		bits_get(&b, 1);
+	if (bits_get(&b, 1) || bits_get(&b, 1))   /* show_existing_frame, non-key */
+		return false;
+	bits_get(&b, 2);                           /* show_frame, error_resilient */
+	if (bits_get(&b, 24) != 0x498342)
+		return false;
+	if (profile >= 2)
+		bits_get(&b, 1);
+	unsigned cs = bits_get(&b, 3);
+	if (cs != 7) {                             /* not sRGB */
+		bits_get(&b, 1);
+		if (profile == 1 || profile == 3)
+			bits_get(&b, 3);
+	} else if (profile == 1 || profile == 3) {
+		bits_get(&b, 1);
+	}
+	*w = (int)bits_get(&b, 16) + 1;
+	*h = (int)bits_get(&b, 16) + 1;
+	return b.pos <= b.len;
+}
+
+/* The size a keyframe codes (H.264: its SPS through libavcodec's parser). */
+static bool key_size(struct ctl_recorder *r, const uint8_t *p, size_t len, int *w, int *h)
+{
+	if (r->codec == CTL_CODEC_VP9)
+		return vp9_size(p, len, w, h);
+	if (!r->h264) {
+		r->h264 = av_parser_init(AV_CODEC_ID_H264);
+		r->h264ctx = avcodec_alloc_context3(NULL);
+		if (!r->h264 || !r->h264ctx)
+			return false;
+		r->h264->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+	}
+	if (len > INT32_MAX)
+		return false;
+	uint8_t *out;
+	int outlen;
+	r->h264->width = r->h264->height = 0;
+	av_parser_parse2(r->h264, r->h264ctx, &out, &outlen, p, (int)len, AV_NOPTS_VALUE,
+		AV_NOPTS_VALUE, 0);
+	*w = r->h264->width;
+	*h = r->h264->height;
+	return *w > 0 && *h > 0;
+}
+
+/* ---- files ---- */
+
+/* The name of file n (1 = the path asked for): out.mkv, out-2.mkv, ... */
+static void seg_name(const char *path, int n, char *out, size_t outsz)
+{
+	const char *dot = strrchr(path, '.');
+	if (n <= 1 || !dot)
+		snprintf(out, outsz, "%s", path);
+	else
+		snprintf(out, outsz, "%.*s-%d%s", (int)(dot - path), path, n, dot);
+}
+
+static void file_close(struct ctl_recorder *r)
+{
+	if (r->oc) {
+		if (r->oc->pb)
+			avio_closep(&r->oc->pb);
+		avformat_free_context(r->oc);
+	}
+	r->oc = NULL;
+	r->st = NULL;
+	r->header = false;
+}
+
+static int file_open(struct ctl_recorder *r, const char *path, int width, int height)
+{
+	if (avformat_alloc_output_context2(&r->oc, NULL, r->fmt, path) < 0 || !r->oc)
+		return RD_ERR_UNSUPPORTED;
+	if (!(r->st = avformat_new_stream(r->oc, NULL)))
+		return RD_ERR_NOMEM;
+	r->st->time_base = (AVRational){ 1, 1000 };
+	r->st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
+	r->st->codecpar->codec_id = r->codec == CTL_CODEC_H264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_VP9;
+	r->st->codecpar->width = width;
+	r->st->codecpar->height = height;
+	r->st->codecpar->format = AV_PIX_FMT_YUV420P;
+	if (avio_open(&r->oc->pb, path, AVIO_FLAG_WRITE) < 0)
+		return RD_ERR_IO;
+	rd_strlcpy(r->cur, path, sizeof(r->cur));
+	r->width = width;
+	r->height = height;
+	return RD_OK;
+}
+
 int ctl_recorder_new(const char *path, enum ctl_codec codec, int width, int height,
 	struct ctl_recorder **out)
 {
-	const char *fmt = container_for(path);
 	struct ctl_recorder *r;
 	int rc;
 	if ((rc = ctl_recorder_check_path(path, codec)) != RD_OK)
 		return rc;
+	if (strlen(path) + 16 >= SEG_PATH_MAX)
+		return RD_ERR_INVAL;
 	r = xcalloc(1, sizeof(*r));
 	r->codec = codec;
-	if (avformat_alloc_output_context2(&r->oc, NULL, fmt, path) < 0 || !r->oc) {
-		rc = RD_ERR_UNSUPPORTED;
-		goto fail;
-	}
-	if (!(r->st = avformat_new_stream(r->oc, NULL)) || !(r->held = av_packet_alloc())) {
+	r->fmt = container_for(path);
+	rd_strlcpy(r->path, path, sizeof(r->path));
+	r->nseg = 1;
+	if (!(r->held = av_packet_alloc())) {
 		rc = RD_ERR_NOMEM;
 		goto fail;
 	}
-	r->st->time_base = (AVRational){ 1, 1000 };
-	r->st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
-	r->st->codecpar->codec_id = codec == CTL_CODEC_H264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_VP9;
-	r->st->codecpar->width = width;
-	r->st->codecpar->height = height;
-	r->st->codecpar->format = AV_PIX_FMT_YUV420P;
-	if (avio_open(&r->oc->pb, path, AVIO_FLAG_WRITE) < 0) {
-		rc = RD_ERR_IO;
+	if ((rc = file_open(r, path, width, height)) != RD_OK)
 		goto fail;
-	}
 	*out = r;
 	return RD_OK;
 fail:
 	ctl_recorder_free(r);
 	return rc;
+}
+
+void ctl_recorder_set_result(struct ctl_recorder *r, struct ctl_result *res)
+{
+	r->res = res;
 }
 
 static int write_header(struct ctl_recorder *r, const uint8_t *data, size_t len)
@@ -137,32 +271,112 @@ static int write_header(struct ctl_recorder *r, const uint8_t *data, size_t len)
 	return RD_OK;
 }
 
+/* Write the held packet; it lasts until next_pts (relative to the recording). */
 static int flush_held(struct ctl_recorder *r, int64_t next_pts)
 {
 	if (!r->have_held)
 		return RD_OK;
 	r->held->duration = next_pts > r->held->pts ? next_pts - r->held->pts : 1;
+	r->held->pts -= r->seg_start;
+	r->held->dts = r->held->pts;
 	av_packet_rescale_ts(r->held, (AVRational){ 1, 1000 }, r->st->time_base);
 	r->have_held = false;
 	r->frames++;
+	r->seg_frames++;
 	return av_write_frame(r->oc, r->held) < 0 ? RD_ERR_IO : RD_OK;
+}
+
+/* One member of the segment list in the result (while it fits). */
+static void report_segment(struct ctl_recorder *r, int64_t end, bool text)
+{
+	double start = (double)r->seg_start / 1000.0, dur = (double)(end - r->seg_start) / 1000.0;
+	if (!r->res)
+		return;
+	char *j = r->res->extra_json, *t = r->res->extra_text;
+	size_t jn = strlen(j), cap = sizeof(r->res->extra_json);
+	char one[SEG_PATH_MAX + 160] = "";
+	if (r->nseg == 1)
+		rd_strlcpy(one, jn ? ",\"segments\":[" : "\"segments\":[", sizeof(one));
+	else
+		rd_strlcpy(one, ",", sizeof(one));
+	rd_strlcpy(one + strlen(one), "{\"output\":", sizeof(one) - strlen(one));
+	ctl_json_str(one, sizeof(one), r->cur);
+	snprintf(one + strlen(one), sizeof(one) - strlen(one), ",\"width\":%d,\"height\":%d,"
+		"\"start\":%.3f,\"duration\":%.3f,\"frames\":%ld}", r->width, r->height, start, dur,
+		r->seg_frames);
+	/* Keep room for the closing bracket; a list too long for the result stops
+	 * (the files are still named in the log and the text form). */
+	if (jn + strlen(one) + 2 < cap && (r->nseg == 1 || strstr(j, "\"segments\":[")))
+		memcpy(j + jn, one, strlen(one) + 1);
+	size_t tn = strlen(t);
+	if (text)	/* the text form names files only when there are several */
+		snprintf(t + tn, sizeof(r->res->extra_text) - tn, "segment %d: %s (%dx%d, from %.2f s, "
+		"%.2f s)\n", r->nseg, r->cur, r->width, r->height, start, dur);
+}
+
+static void report_close(struct ctl_recorder *r)
+{
+	if (!r->res || !strstr(r->res->extra_json, "\"segments\":["))
+		return;
+	size_t jn = strlen(r->res->extra_json);
+	if (jn + 1 < sizeof(r->res->extra_json))
+		memcpy(r->res->extra_json + jn, "]", 2);
+}
+
+/* Finish the current file at end (relative to the recording). */
+static int seg_finish(struct ctl_recorder *r, int64_t end, bool more)
+{
+	int rc = RD_OK;
+	if (flush_held(r, end) != RD_OK || av_write_trailer(r->oc) < 0)
+		rc = RD_ERR_IO;
+	report_segment(r, end, more || r->nseg > 1);
+	file_close(r);
+	return rc;
+}
+
+/* A keyframe of another size at pts: this file ends, the next begins. */
+static int seg_next(struct ctl_recorder *r, int64_t pts, int w, int h)
+{
+	char next[SEG_PATH_MAX];
+	int old_w = r->width, old_h = r->height, rc;
+	seg_name(r->path, r->nseg + 1, next, sizeof(next));
+	log_notice("the screen is now %dx%d: %s ends after %.2f s at %dx%d; going on in %s", w, h,
+		r->cur, (double)(pts - r->seg_start) / 1000.0, old_w, old_h, next);
+	if ((rc = seg_finish(r, pts, true)) != RD_OK)
+		return rc;
+	r->nseg++;
+	r->seg_start = pts;
+	r->seg_frames = 0;
+	return file_open(r, next, w, h);
 }
 
 int ctl_recorder_write(struct ctl_recorder *r, const uint8_t *data, size_t len, bool key,
 	int64_t pts_ms)
 {
-	int rc;
-	if (!r->header) {
+	int rc, w = 0, h = 0;
+	bool sized = key && key_size(r, data, len, &w, &h);
+	if (!r->started) {
 		if (!key)
 			return RD_ERR_AGAIN;
-		if ((rc = write_header(r, data, len)) != RD_OK)
-			return rc;
 		r->pts0 = pts_ms;
 		r->last = -1;
+		r->started = true;
 	}
 	int64_t pts = pts_ms - r->pts0;
 	if (pts <= r->last)
 		pts = r->last + 1;
+	if (sized && r->header && (w != r->width || h != r->height)) {
+		if ((rc = seg_next(r, pts, w, h)) != RD_OK)
+			return rc;
+	}
+	if (!r->header) {
+		if (sized) {   /* the size the stream codes wins over the one given */
+			r->st->codecpar->width = r->width = w;
+			r->st->codecpar->height = r->height = h;
+		}
+		if ((rc = write_header(r, data, len)) != RD_OK)
+			return rc;
+	}
 	if ((rc = flush_held(r, pts)) != RD_OK)
 		return rc;
 	av_packet_unref(r->held);
@@ -187,8 +401,8 @@ int ctl_recorder_finish(struct ctl_recorder *r, int64_t end_pts_ms, double *dur,
 	int64_t end = end_pts_ms - r->pts0;
 	if (end <= r->last)
 		end = r->last + 1;
-	if (flush_held(r, end) != RD_OK || av_write_trailer(r->oc) < 0)
-		rc = RD_ERR_IO;
+	rc = seg_finish(r, end, false);
+	report_close(r);
 	if (dur)
 		*dur = (double)end / 1000.0;
 	if (frames)
@@ -201,11 +415,9 @@ void ctl_recorder_free(struct ctl_recorder *r)
 {
 	if (!r)
 		return;
-	if (r->oc) {
-		if (r->oc->pb)
-			avio_closep(&r->oc->pb);
-		avformat_free_context(r->oc);
-	}
+	file_close(r);
 	av_packet_free(&r->held);
+	av_parser_close(r->h264);
+	avcodec_free_context(&r->h264ctx);
 	free(r);
 }
