@@ -85,29 +85,36 @@ t_xorg() {
 }
 screen_size() { DISPLAY=$XD xdpyinfo 2>/dev/null | sed -n 's/.*dimensions: *\([0-9]*x[0-9]*\) pixels.*/\1/p'; }
 
-# A picture for each size: a gradient with a few shapes, colours by size.
-declare -A TOP BOT
-TOP[1280x1024]='#1040a0' BOT[1280x1024]='#f0c020'
-TOP[1024x768]='#20a040' BOT[1024x768]='#e03070'
-TOP[800x600]='#a02020' BOT[800x600]='#20c0e0'
+# One picture for the largest mode, set once as the root background: a
+# smaller screen shows its top-left corner, and so does a screen that grows
+# back (the background pixmap stays), so every size has a known picture.
+convert -size 1280x1024 gradient:'#1040a0-#f0c020' \( -size 1280x1024 pattern:checkerboard \
+	-scale 400% \) -compose multiply -composite -fill white -draw 'rectangle 100,120 620,330' \
+	-fill '#c02020' -draw 'circle 600,500 600,580' -fill '#20c040' -draw 'rectangle 820,650 1200,980' \
+	-fill black -draw 'circle 900,300 900,380' "$T/pattern.png"
 for m in $MODES; do
-	w=${m%x*} h=${m#*x}
-	convert -size "$m" gradient:"${TOP[$m]}-${BOT[$m]}" -fill white \
-		-draw "rectangle $((w / 10)),$((h / 8)) $((w / 2)),$((h / 3))" -fill black \
-		-draw "circle $((w * 3 / 4)),$((h * 2 / 3)) $((w * 3 / 4)),$((h * 2 / 3 + h / 6))" \
-		"$T/pattern-$m.png"
+	convert "$T/pattern.png" -crop "$m+0+0" +repage "$T/pattern-$m.png"
+	convert "$T/pattern-$m.png" -scale 25% "$T/pattern-$m-small.ppm"
 done
 
-# set_mode WxH: switch the output, wait for the new size, paint its picture.
-set_mode() {
-	local m=$1 i
-	DISPLAY=$XD xrandr --output DUMMY0 --mode "$m" || return 1
-	for i in $(seq 100); do [ "$(screen_size)" = "$m" ] && break; sleep 0.05; done
+# shows WxH: the screen is WxH and shows its picture (compared at a quarter
+# of the size: quick on a loaded machine); keeps the full import as truth-WxH.png.
+shows() {
+	local m=$1 mae
 	[ "$(screen_size)" = "$m" ] || return 1
-	DISPLAY=$XD timeout 10 display -window root "$T/pattern-$m.png" >/dev/null 2>&1
-	for i in $(seq 100); do	# until the picture is on the screen
-		import -window root -display "$XD" "$T/truth-$m.png" 2>/dev/null
-		float_lt "$(img_mae "$T/truth-$m.png" "$T/pattern-$m.png")" 0.01 && return 0
+	import -window root -display "$XD" "$T/truth-$m.png" 2>/dev/null || return 1
+	convert "$T/truth-$m.png" -scale 25% "$T/truth-small.ppm" || return 1
+	mae=$(compare -metric MAE "$T/truth-small.ppm" "$T/pattern-$m-small.ppm" null: 2>&1 |
+		sed -n 's/.*(\(.*\)).*/\1/p')
+	float_lt "${mae:-1}" 0.01
+}
+# set_mode WxH: switch the output and wait (at most 20 s) until the screen
+# has the new size and shows its picture.
+set_mode() {
+	local m=$1 end=$((SECONDS + 20))
+	DISPLAY=$XD timeout 10 xrandr --output DUMMY0 --mode "$m" || return 1
+	while [ $SECONDS -lt $end ]; do
+		shows "$m" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -118,7 +125,9 @@ check "Xorg with the dummy driver starts" t_xorg || {
 note "Xorg on $XD"
 check "xrandr lists the configured modes" bash -c \
 	"DISPLAY=$XD xrandr | grep -q ' 800x600 ' && DISPLAY=$XD xrandr | grep -q ' 1024x768 '"
-check "start at 1280x1024" set_mode 1280x1024
+check_eq "starts at 1280x1024" 1280x1024 "$(screen_size)"
+DISPLAY=$XD timeout 20 display -window root "$T/pattern.png" >/dev/null 2>&1
+check "the picture is on the screen" shows 1280x1024
 DISPLAY=$XD xdotool mousemove 5 5	# the pointer out of the way of the comparisons
 
 check "servers start" ctl_servers || t_done
@@ -130,9 +139,16 @@ AGENT_LOG=$T/agent-$ID/agent.log
 # shot CODEC WxH: a screenshot has the size and the pixels of the screen.
 shot() {
 	local codec=$1 m=$2 f=$T/shot-$1-$2.png mae
-	rdctl_run screenshot $ID --codec $codec -o "$f"
+	: >"$T/shot.err"
+	CTL_OUT=$(HOME=$CTL_HOME RDESK_PASSWORD=$CTL_PW timeout 60 "$B/rdctl" -v --json \
+		--server "127.0.0.1:$CTL_PORT" --key "$CTL_KEY" screenshot $ID --codec $codec -o "$f" \
+		2>"$T/shot.err")
+	CTL_RC=$?
+	cat "$T/shot.err" >>"$T/rdctl.err"
 	check_eq "screenshot $codec at $m: exit 0" 0 $CTL_RC || note "$CTL_OUT"
 	check_eq "screenshot $codec at $m: size in JSON" "$m" "$(jfield width)x$(jfield height)"
+	check "screenshot $codec at $m: the login names the current size" \
+		grep -q "logged in to $ID (.*, $m)" "$T/shot.err"
 	check "screenshot $codec at $m: PNG is $m" bash -c "identify '$f' | grep -q ' $m '"
 	mae=$(img_mae "$f" "$T/truth-$m.png")
 	check "screenshot $codec at $m: pixels match the screen (MAE ${mae:-?} < 0.03)" \
@@ -149,4 +165,131 @@ for m in 800x600 1024x768; do
 	done
 done
 
+# ---- record while the mode changes: one file per size ----
+# seg FILE: "WxH frames keyframe-first duration" from ffprobe (every frame's size listed once).
+probe_seg() {
+	local f=$1 sizes first dur
+	sizes=$(ffprobe -v error -select_streams v:0 -show_entries frame=width,height -of csv=p=0 "$f" |
+		awk -F, '$1 ~ /^[0-9]+$/ { print $1 "x" $2 }' | sort -u | tr '\n' ' ')
+	first=$(ffprobe -v error -select_streams v:0 -show_entries packet=flags -of csv=p=0 "$f" |
+		grep -m1 .)
+	dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$f")
+	echo "${sizes% } ${first:0:1} ${dur:-0}"
+}
+declare -A EXT=([h264]=mkv [vp9]=webm)
+for codec in h264 vp9; do
+	ext=${EXT[$codec]}
+	check "$codec: mode 1280x1024 before recording" set_mode 1280x1024
+	out=$T/rec-$codec.$ext
+	mark=$(wc -l <"$AGENT_LOG")
+	( HOME=$CTL_HOME RDESK_PASSWORD=$CTL_PW exec timeout 60 "$B/rdctl" -v --json \
+		--server "127.0.0.1:$CTL_PORT" --key "$CTL_KEY" record $ID --codec $codec --duration 12 \
+		-o "$out" >"$T/rec-$codec.json" 2>"$T/rec-$codec.err" ) &
+	RPID=$!
+	t_wait_file "$T/rec-$codec.err" 'first keyframe' 15
+	sleep 2
+	set_mode 800x600
+	sleep 2
+	set_mode 1024x768
+	wait $RPID; rc=$?
+	CTL_OUT=$(cat "$T/rec-$codec.json")
+	check_eq "record $codec: exit 0" 0 $rc || { note "$CTL_OUT"; tail -5 "$T/rec-$codec.err" | sed 's/^/# /'; }
+	tail -n +$((mark + 1)) "$AGENT_LOG" >"$T/agent-$codec.part"
+	for m in 800x600 1024x768; do
+		check "record $codec: agent followed the screen to $m" \
+			grep -q "x11: screen is now $m" "$T/agent-$codec.part"
+		check "record $codec: agent restarted its encoders at $m" \
+			grep -q "display is now $m; restarting the encoders" "$T/agent-$codec.part"
+	done
+	check "record $codec: rdctl names the next file" grep -q "the screen is now 800x600: .* going on in .*rec-$codec-2.$ext" "$T/rec-$codec.err"
+	n=$(grep -o '"output":"[^"]*rec-'$codec'[^"]*"' <<<"$CTL_OUT" | wc -l)
+	check_eq "record $codec: JSON lists the main file and 3 segments" 4 "$n"
+	total=0 i=1
+	for m in 1280x1024 800x600 1024x768; do
+		f=$out; [ $i -gt 1 ] && f=${out%.$ext}-$i.$ext
+		read -r size key dur <<<"$(probe_seg "$f")"
+		check_eq "record $codec: file $i has one size, $m" "$m" "$size"
+		check_eq "record $codec: file $i starts with a keyframe" K "$key"
+		check "record $codec: file $i lasts ${dur}s (> 0.3 s)" float_lt 0.3 "$dur"
+		total=$(awk -v a="$total" -v b="$dur" 'BEGIN { print a + b }')
+		# its keyframe and its last picture are the screen at that size
+		ffmpeg -v error -y -i "$f" -frames:v 1 "$T/first-$codec-$i.png" 2>/dev/null
+		mae=$(img_mae "$T/first-$codec-$i.png" "$T/truth-$m.png")
+		check "record $codec: file $i keyframe shows the screen at $m (MAE ${mae:-?} < 0.05)" \
+			float_lt "${mae:-1}" 0.05
+		ffmpeg -v error -y -i "$f" -update 1 "$T/last-$codec-$i.png" 2>/dev/null
+		mae=$(img_mae "$T/last-$codec-$i.png" "$T/truth-$m.png")
+		check "record $codec: file $i shows the screen at $m (MAE ${mae:-?} < 0.03)" float_lt "${mae:-1}" 0.03
+		i=$((i + 1))
+	done
+	check "record $codec: the files together last ${total}s (12 s +- 10%)" \
+		awk -v d="$total" 'BEGIN { exit !(d >= 10.8 && d <= 13.2) }'
+	check "record $codec: duration in JSON $(jfield duration) (12 s +- 10%)" \
+		awk -v d="$(jfield duration)" 'BEGIN { exit !(d >= 10.8 && d <= 13.2) }'
+	check_eq "record $codec: JSON width/height are the first size" 1280x1024 "$(jfield width)x$(jfield height)"
+done
+
+# ---- the viewer follows the size: mpv on a second display ----
+# view_win WxH: the id of the one visible viewer window once it is WxH.
+view_win() {
+	local m=$1 ids end=$((SECONDS + 20))
+	while [ $SECONDS -lt $end ]; do
+		ids=$(DISPLAY=$VIEW_DISPLAY xdotool search --onlyvisible --name "rdctl $ID" 2>/dev/null)
+		if [ "$(wc -w <<<"$ids")" = 1 ]; then
+			eval "$(DISPLAY=$VIEW_DISPLAY xdotool getwindowgeometry --shell "$ids")"
+			[ "${WIDTH}x${HEIGHT}" = "$m" ] && { echo "$ids"; return 0; }
+		fi
+		sleep 0.1
+	done
+	note "viewer windows: $ids (last ${WIDTH:-?}x${HEIGHT:-?})"
+	return 1
+}
+# view_matches WID WxH: the window shows the screen at that size.
+view_matches() {
+	local wid=$1 m=$2 mae end=$((SECONDS + 15))
+	while [ $SECONDS -lt $end ]; do	# the new player may show its first frame a little later
+		eval "$(DISPLAY=$VIEW_DISPLAY xdotool getwindowgeometry --shell "$wid")"
+		import -window root -display "$VIEW_DISPLAY" "$T/view-root.png" 2>/dev/null
+		convert "$T/view-root.png" -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$T/view-$m.png"
+		mae=$(img_mae "$T/view-$m.png" "$T/truth-$m.png")
+		float_lt "${mae:-1}" 0.06 && break
+		sleep 0.2
+	done
+	note "viewer at $m vs the screen: MAE $mae"
+	float_lt "${mae:-1}" 0.06
+}
+check "viewer: mode 1280x1024" set_mode 1280x1024
+if check "viewer: second Xvfb" t_xvfb 1600x1200x24; then
+	VIEW_DISPLAY=$T_DISPLAY
+	for codec in h264 vp9; do
+		( DISPLAY=$VIEW_DISPLAY HOME=$CTL_HOME RDESK_PASSWORD=$CTL_PW exec timeout 90 "$B/rdctl" -v \
+			--json --server "127.0.0.1:$CTL_PORT" --key "$CTL_KEY" connect $ID --codec $codec \
+			--viewer mpv --duration 60 >"$T/view-$codec.json" 2>"$T/view-$codec.err" ) &
+		VPID=$!
+		T_PIDS+=("$VPID")
+		[ $codec = vp9 ] && set_mode 1280x1024
+		wid=$(view_win 1280x1024)
+		check "viewer $codec: mpv window is 1280x1024" test -n "$wid"
+		[ -n "$wid" ] && check "viewer $codec: shows the screen at 1280x1024" view_matches "$wid" 1280x1024
+		for m in 800x600 1024x768; do
+			set_mode $m
+			wid=$(view_win $m)
+			check "viewer $codec: the window follows to $m" test -n "$wid"
+			[ -n "$wid" ] && check "viewer $codec: shows the screen at $m" view_matches "$wid" $m
+		done
+		if [ -n "$wid" ]; then
+			DISPLAY=$VIEW_DISPLAY xdotool windowclose "$wid" 2>/dev/null ||
+				DISPLAY=$VIEW_DISPLAY xdotool windowkill "$wid"
+		fi
+		for i in $(seq 100); do kill -0 $VPID 2>/dev/null || break; sleep 0.1; done
+		check "viewer $codec: closing the window ends the session" bash -c "! kill -0 $VPID 2>/dev/null"
+		wait $VPID; rc=$?
+		check_eq "viewer $codec: exit 0" 0 $rc || tail -5 "$T/view-$codec.err" | sed 's/^/# /'
+		check "viewer $codec: a player per size" \
+			bash -c "[ \$(grep -c 'started mpv' '$T/view-$codec.err') -ge 3 ]"
+	done
+fi
+
+check_no_sanitizer "agent: no sanitizer report" "$AGENT_LOG"
+check_no_sanitizer "rdctl: no sanitizer report" <(cat "$T"/rec-*.err "$T"/view-*.err "$T/rdctl.err" 2>/dev/null)
 t_done
