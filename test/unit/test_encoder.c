@@ -309,7 +309,7 @@ static void test_quality_mapping(void **state)
 	assert_in_range(encoder_quality_to_kbps(100, 1920, 1080, 30), 15000, 20000);
 	assert_int_equal(encoder_quality_to_level(VIDEO_CODEC_H264, 1), 40);
 	assert_int_equal(encoder_quality_to_level(VIDEO_CODEC_H264, 100), 18);
-	assert_int_equal(encoder_quality_to_level(VIDEO_CODEC_VP9, 100), 20);
+	assert_int_equal(encoder_quality_to_level(VIDEO_CODEC_VP9, 100), 1);
 	assert_true(encoder_quality_to_level(VIDEO_CODEC_VP9, 1) > encoder_quality_to_level(VIDEO_CODEC_VP9, 50));
 }
 
