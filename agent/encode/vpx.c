@@ -13,11 +13,11 @@
  * little (1080p, quality 50: 32 kB/s of inter pictures at 6, 220-290 kB/s at
  * 7-9 for the same quantizer; from 7 up libvpx's motion search is a small
  * diamond that misses the line-sized steps). It costs more per picture, so it
- * runs while it fits in a third of the time between pictures (the rest is
- * for capture, conversion and whatever draws the screen); when it does not
+ * runs while it fits in half the time between pictures (the rest is for
+ * capture, conversion and whatever draws the screen); when it does not
  * (full-screen motion), 8 (9 from 1080p up) takes over, and 6 is tried again
- * when 8 or 9 leaves room for three times its cost, after a hold that doubles
- * while the tries keep failing. */
+ * when pictures come slowly or 8 or 9 leaves room for three times its cost,
+ * after a hold that doubles while the tries keep failing. */
 #define RD_LOG_SUBSYS "vpx"
 #include "encoder.h"
 
@@ -47,7 +47,7 @@ struct enc_vpx {
 };
 
 #define SEARCH_SPEED 6
-#define SEARCH_SHARE (1.0 / 3)  /* of the time between pictures */
+#define SEARCH_SHARE 0.5        /* of the time between pictures */
 #define HOLD_MIN_MS 1000
 #define HOLD_MAX_MS 16000
 
@@ -108,10 +108,13 @@ static void speed_before(struct enc_vpx *v, int64_t pts)
 	}
 	if (v->speed == SEARCH_SPEED || pts < v->hold_until)
 		return;
-	/* Try the search again when the fast speed leaves room for three times
-	 * its cost (the interval alone does not tell: on a busy machine it is
-	 * long because the encoder is slow). */
-	if (v->fast_ms >= 0 && 3 * v->fast_ms <= v->interval_ms * SEARCH_SHARE) {
+	/* Try the search again when pictures come at most 12 a second (at 30
+	 * fps nominal: a terminal, an editor; a busy machine slows motion to
+	 * that too, but then the try fails and the hold grows), or when the
+	 * fast speed leaves room for three times its cost. */
+	double nominal = 1000.0 / v->base.cfg.fps;
+	if (v->interval_ms >= 2.5 * nominal ||
+	    (v->fast_ms >= 0 && 3 * v->fast_ms <= v->interval_ms * SEARCH_SHARE)) {
 		v->speed = SEARCH_SPEED;
 		v->search_ms = -1;
 		v->search_ok = 0;
