@@ -205,22 +205,28 @@ static void file_close(struct ctl_recorder *r)
 
 static int file_open(struct ctl_recorder *r, const char *path, int width, int height)
 {
+	int rc = RD_ERR_UNSUPPORTED;
 	if (avformat_alloc_output_context2(&r->oc, NULL, r->fmt, path) < 0 || !r->oc)
-		return RD_ERR_UNSUPPORTED;
+		goto fail;
+	rc = RD_ERR_NOMEM;
 	if (!(r->st = avformat_new_stream(r->oc, NULL)))
-		return RD_ERR_NOMEM;
+		goto fail;
 	r->st->time_base = (AVRational){ 1, 1000 };
 	r->st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
 	r->st->codecpar->codec_id = r->codec == CTL_CODEC_H264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_VP9;
 	r->st->codecpar->width = width;
 	r->st->codecpar->height = height;
 	r->st->codecpar->format = AV_PIX_FMT_YUV420P;
+	rc = RD_ERR_IO;
 	if (avio_open(&r->oc->pb, path, AVIO_FLAG_WRITE) < 0)
-		return RD_ERR_IO;
+		goto fail;
 	rd_strlcpy(r->cur, path, sizeof(r->cur));
 	r->width = width;
 	r->height = height;
 	return RD_OK;
+fail:
+	file_close(r);
+	return rc;
 }
 
 int ctl_recorder_new(const char *path, enum ctl_codec codec, int width, int height,
@@ -354,6 +360,8 @@ int ctl_recorder_write(struct ctl_recorder *r, const uint8_t *data, size_t len, 
 	int64_t pts_ms)
 {
 	int rc, w = 0, h = 0;
+	if (!r->oc || !r->st)	/* the next file could not be opened */
+		return RD_ERR_IO;
 	bool sized = key && key_size(r, data, len, &w, &h);
 	if (!r->started) {
 		if (!key)
