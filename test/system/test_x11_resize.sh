@@ -170,6 +170,10 @@ for m in 800x600 1024x768; do
 		shot $codec $m
 	done
 done
+# the comparison can fail: the picture of another size, stretched, is far off
+convert "$T/truth-1280x1024.png" -resize '800x600!' "$T/other.png"
+mae=$(mae "$T/shot-h264-800x600.png" "$T/other.png")
+check "another picture does not match (MAE ${mae:-?} > 0.05)" float_lt 0.05 "${mae:-0}"
 
 # ---- record while the mode changes: one file per size ----
 # seg FILE: "WxH frames keyframe-first duration" from ffprobe (every frame's size listed once).
@@ -206,6 +210,13 @@ for codec in h264 vp9; do
 			grep -q "x11: screen is now $m" "$T/agent-$codec.part"
 		check "record $codec: agent restarted its encoders at $m" \
 			grep -q "display is now $m; restarting the encoders" "$T/agent-$codec.part"
+	done
+	# how long from the agent seeing the new size to rdctl starting the file
+	for m in 800x600 1024x768; do
+		a=$(grep -m1 "x11: screen is now $m" "$T/agent-$codec.part" | cut -d' ' -f1)
+		b=$(grep -m1 "the screen is now $m:" "$T/rec-$codec.err" | cut -d' ' -f1)
+		[ -n "$a" ] && [ -n "$b" ] && note "$codec: $m keyframe in the recording \
+$(( ($(date -d "$b" +%s%3N) - $(date -d "$a" +%s%3N)) )) ms after the agent saw the new size"
 	done
 	check "record $codec: rdctl names the next file" grep -q "the screen is now 800x600: .* going on in .*rec-$codec-2.$ext" "$T/rec-$codec.err"
 	n=$(grep -o '"output":"[^"]*rec-'$codec'[^"]*"' <<<"$CTL_OUT" | wc -l)
