@@ -69,9 +69,7 @@ kill $pw
 wait $pw
 EOF
 
-# no_timer_check: under load the emulated IO-APIC timer check can fail and
-# panic the guest at boot.
-timeout 300 "$(dirname "$0")/vm.sh" --out "$O" --timeout 240 --append no_timer_check \
+timeout 300 "$(dirname "$0")/vm.sh" --out "$O" --timeout 240 \
 	"$T_TMP/guest.sh" \
 	>"$T_TMP/vm.log" 2>&1
 check_eq "the VM ran the guest script" 0 $?
