@@ -100,6 +100,11 @@ static void update_display(struct video *v)
 
 int video_get_display(struct video *v, struct video_display *out)
 {
+	/* While capture is stopped nobody reads its events: a size change made
+	 * meanwhile is still waiting there, and a login must not see the old size. */
+	if (!v->capturing && !v->failed && capture_dispatch(v->cap) == RD_CAPTURE_REINIT &&
+	    capture_reinit(v->cap) == 0)
+		update_display(v);
 	*out = v->disp;
 	return 0;
 }
