@@ -142,6 +142,7 @@ static void rec_start(struct run *r, int w, int h)
 			ctl_codec_name(r->codec), r->c->vs.output, rd_strerror(rc));
 		return;
 	}
+	ctl_recorder_set_result(r->rec, r->res);	/* the files, when the size changes */
 	r->recording = true;
 	for (int i = 0; i < r->nheld && !r->finished; i++)
 		rec_put(r, r->held[i].data, r->held[i].len, r->held[i].key, r->held[i].pts);
