@@ -71,6 +71,7 @@ struct input_ops {
 struct input {
 	const struct input_ops *ops;
 	int max_x, max_y;      /* absolute pointer range */
+	bool pixels;           /* that range is the screen's pixels (xdo), not a device scale */
 	bool broken;           /* set by the backend when its device or display is gone */
 };
 

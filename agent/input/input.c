@@ -103,6 +103,7 @@ struct input_client {
 	unsigned buttons;          /* RD_INPUT_BTN_* held */
 	uint64_t events, refused;
 	bool warned;
+	bool warned_size;
 };
 
 struct input_client *input_client_new(struct input *in, const char *peer)
@@ -337,9 +338,19 @@ int input_client_mouse(struct input_client *c, const Hbb__MouseEvent *e)
 	case 0: /* move */
 	case 1: /* down */
 	case 2: /* up */
+		/* Without the captured size (capture not open yet, or failed) a
+		 * backend that works in the screen's pixels takes them as they are;
+		 * a device scale cannot be guessed, and the move is dropped. */
 		if (c->disp_w > 0 && c->disp_h > 0)
 			rc = c->in->ops->move(c->in, input_scale(e->x, c->disp_w, c->in->max_x),
 				input_scale(e->y, c->disp_h, c->in->max_y));
+		else if (c->in->pixels)
+			rc = c->in->ops->move(c->in, input_scale(e->x, 0, c->in->max_x),
+				input_scale(e->y, 0, c->in->max_y));
+		else if (!c->warned_size) {
+			c->warned_size = true;
+			log_warn("%s: pointer moves dropped until the screen size is known", c->peer);
+		}
 		for (unsigned b = 1; rc == RD_OK && type && b <= RD_INPUT_BTN_FORWARD; b <<= 1) {
 			if (!(buttons & b))
 				continue;

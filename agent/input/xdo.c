@@ -372,6 +372,7 @@ static int xdo__open(const struct input_config *cfg, struct input **out)
 	XSetIOErrorExitHandler(xdo->xdpy, xdo__on_io_exit, x);
 	xdo->quiet = 1;
 	x->base.max_x = DisplayWidth(xdo->xdpy, DefaultScreen(xdo->xdpy)) - 1;
+	x->base.pixels = true;
 	x->base.max_y = DisplayHeight(xdo->xdpy, DefaultScreen(xdo->xdpy)) - 1;
 	log_info("xdo: X display %s, %dx%d, %d spare keycodes for other characters", disp,
 		x->base.max_x + 1, x->base.max_y + 1, x->nscratch);

@@ -94,6 +94,54 @@ static void test_client_without_backend(void **state)
 	input_client_free(c);
 }
 
+/* A backend that records the last move, to check the client's scaling. */
+struct rec_input {
+	struct input base;
+	int x, y, moves;
+};
+
+static int rec_move(struct input *in, int x, int y)
+{
+	struct rec_input *r = (struct rec_input *)in;
+	r->x = x;
+	r->y = y;
+	r->moves++;
+	return RD_OK;
+}
+
+static const struct input_ops rec_ops = { .name = "rec", .move = rec_move };
+
+static void test_client_move_without_screen_size(void **state)
+{
+	(void)state;
+	Hbb__MouseEvent m = HBB__MOUSE_EVENT__INIT;
+	m.x = 300;
+	m.y = 200;
+	/* A pixel backend takes the controller's pixels as they are. */
+	struct rec_input px = { .base = { .ops = &rec_ops, .max_x = 1023, .max_y = 767, .pixels = true } };
+	struct input_client *c = input_client_new(&px.base, "198.51.100.7:4000");
+	assert_int_equal(input_client_mouse(c, &m), RD_OK);
+	assert_int_equal(px.moves, 1);
+	assert_int_equal(px.x, 300);
+	assert_int_equal(px.y, 200);
+	/* Once the size is known, moves are scaled to it. */
+	input_client_set_display(c, 512, 384);
+	assert_int_equal(input_client_mouse(c, &m), RD_OK);
+	assert_int_equal(px.x, input_scale(300, 512, 1023));
+	assert_int_equal(px.y, input_scale(200, 384, 767));
+	input_client_free(c);
+	/* A device scale (uinput) cannot be guessed: the move is dropped. */
+	struct rec_input dev = { .base = { .ops = &rec_ops, .max_x = 32767, .max_y = 32767 } };
+	c = input_client_new(&dev.base, "198.51.100.7:4000");
+	assert_int_equal(input_client_mouse(c, &m), RD_OK);
+	assert_int_equal(dev.moves, 0);
+	input_client_set_display(c, 1024, 768);
+	assert_int_equal(input_client_mouse(c, &m), RD_OK);
+	assert_int_equal(dev.moves, 1);
+	assert_int_equal(dev.x, input_scale(300, 1024, 32767));
+	input_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -101,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_open_fails_cleanly),
 		cmocka_unit_test(test_client_without_backend),
+		cmocka_unit_test(test_client_move_without_screen_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
