@@ -51,6 +51,7 @@ struct run {
 	enum ctl_codec codec;
 	double t_ready, t_key, t_last_refresh, rec_t0;
 	int64_t rec_pts0, rec_last_pts;
+	bool rec_full;          /* a frame at or past --duration arrived */
 	bool got_key, finished, recording;
 	struct held_pkt held[HELD_MAX];
 	int nheld;
@@ -95,7 +96,7 @@ static void rec_stop(struct run *r)
 	long frames = 0;
 	/* The file covers the time recorded: all of --duration, or less when the
 	 * session ended early; an idle screen at the end still counts. */
-	double secs = RD_MIN(r->c->vs.duration, rd_now() - r->rec_t0);
+	double secs = r->rec_full ? r->c->vs.duration : RD_MIN(r->c->vs.duration, rd_now() - r->rec_t0);
 	int64_t end = r->rec_pts0 + (int64_t)(secs * 1000.0);
 	if (!r->rec)
 		return;
@@ -306,6 +307,15 @@ static void on_video(struct ctl_session *s, enum ctl_codec codec, const uint8_t 
 		r->res->codec = ctl_codec_name(codec);
 	}
 	if (r->o.mode == CTL_RUN_RECORD) {
+		/* The agent's clock decides what is in the file: frames that queued
+		 * up behind a slow first keyframe arrive in a burst, and the file
+		 * must not grow past --duration because of them. */
+		if (r->c->vs.duration > 0 && pts - r->rec_pts0 >= (int64_t)(r->c->vs.duration * 1000.0)) {
+			r->rec_full = true;
+			if (r->rec)
+				rec_stop(r);
+			return;
+		}
 		if (r->rec) {
 			rec_put(r, data, len, key, pts);
 		} else if (r->nheld < HELD_MAX) {
