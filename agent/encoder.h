@@ -83,7 +83,7 @@ int encoder_bitrate_kbps(const struct encoder *e);
 /* Quality 1..100 to a bitrate for w x h at fps (kbit/s): bits per pixel per
  * frame grow geometrically from 0.005 at quality 1 to 0.3 at 100. */
 int encoder_quality_to_kbps(int quality, int width, int height, int fps);
-/* Quality 1..100 to a constant-quality level: H.264 CRF 40..18, VP9 cq-level 56..20. */
+/* Quality 1..100 to a constant-quality level: H.264 CRF 40..18, VP9 min quantizer 31..1. */
 int encoder_quality_to_level(enum video_codec codec, int quality);
 int encoder_default_threads(void);
 
