@@ -79,26 +79,42 @@ bool portal_bus_present(char *why, size_t whylen)
 
 /* ---- Response parsing ---- */
 
-static int read_stream_props(struct portal *p, sd_bus_message *m, uint32_t node)
+/* Walk an a{sv} dictionary whose container is already entered: on() reads
+ * the value of each key it knows and returns 1 for a key it does not. */
+static int read_vardict(sd_bus_message *m, int (*on)(sd_bus_message *m, const char *key, void *ctx),
+	void *ctx)
 {
-	int r, w = 0, h = 0;
+	int r;
 	const char *key;
 	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
 		if ((r = sd_bus_message_read(m, "s", &key)) < 0)
 			return r;
-		if (strcmp(key, "size") == 0)
-			r = sd_bus_message_read(m, "v", "(ii)", &w, &h);
-		else
+		if ((r = on(m, key, ctx)) == 1)
 			r = sd_bus_message_skip(m, "v");
 		if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
 			return r;
 	}
+	return r;
+}
+
+static int on_stream_prop(sd_bus_message *m, const char *key, void *ctx)
+{
+	int *wh = ctx;
+	if (strcmp(key, "size") == 0)
+		return sd_bus_message_read(m, "v", "(ii)", &wh[0], &wh[1]);
+	return 1;
+}
+
+static int read_stream_props(struct portal *p, sd_bus_message *m, uint32_t node)
+{
+	int wh[2] = { 0, 0 };
+	int r = read_vardict(m, on_stream_prop, wh);
 	if (r < 0)
 		return r;
 	if (p->n_streams++ == 0) {
 		p->st.node_id = node;
-		p->st.width = w > 0 && w <= 65535 ? w : 0;
-		p->st.height = h > 0 && h <= 65535 ? h : 0;
+		p->st.width = wh[0] > 0 && wh[0] <= 65535 ? wh[0] : 0;
+		p->st.height = wh[1] > 0 && wh[1] <= 65535 ? wh[1] : 0;
 	}
 	return 0;
 }
@@ -142,27 +158,24 @@ static int read_string_variant(sd_bus_message *m, char *out, size_t len)
 	return 0;
 }
 
+static int on_result(sd_bus_message *m, const char *key, void *ctx)
+{
+	struct portal *p = ctx;
+	if (strcmp(key, "session_handle") == 0)
+		return read_string_variant(m, p->session, sizeof(p->session));
+	if (strcmp(key, "restore_token") == 0)
+		return read_string_variant(m, p->restore_token, sizeof(p->restore_token));
+	if (strcmp(key, "streams") == 0)
+		return read_streams(p, m);
+	return 1;
+}
+
 static int read_results(struct portal *p, sd_bus_message *m)
 {
 	int r = sd_bus_message_enter_container(m, 'a', "{sv}");
 	if (r <= 0)
 		return r < 0 ? r : -EBADMSG;
-	const char *key;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		if ((r = sd_bus_message_read(m, "s", &key)) < 0)
-			return r;
-		if (strcmp(key, "session_handle") == 0)
-			r = read_string_variant(m, p->session, sizeof(p->session));
-		else if (strcmp(key, "restore_token") == 0)
-			r = read_string_variant(m, p->restore_token, sizeof(p->restore_token));
-		else if (strcmp(key, "streams") == 0)
-			r = read_streams(p, m);
-		else
-			r = sd_bus_message_skip(m, "v");
-		if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
-			return r;
-	}
-	if (r < 0)
+	if ((r = read_vardict(m, on_result, p)) < 0)
 		return r;
 	return sd_bus_message_exit_container(m);
 }
