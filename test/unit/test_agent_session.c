@@ -1,201 +1,8 @@
 /* Unit tests for agent/session: the controlled side's state machine driven
  * without sockets. The test plays the controller with common/handshake and
  * real crypto streams, exactly as rd_conn would frame and encrypt. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "agent/login.h"
-#include "agent/session.h"
-#include "buf.h"
-#include "crypto.h"
-#include "err.h"
+#include "agent_session_harness.h"
 #include "handshake.h"
-#include "log.h"
-#include "pb.h"
-
-#define MAXF 64
-#define HOST_ID "1234567890"
-#define PASSWORD "correct horse"
-
-struct harness {
-	struct rd_keypair kp;
-	struct login_password pw;
-	struct login_guard *guard;
-	struct session_host host;
-	struct session *s;
-	struct rd_sockaddr peer;
-	/* conn emulation */
-	bool crypto_on;
-	struct rd_crypto_stream host_cs;  /* what the conn would hold */
-	struct rd_crypto_stream ctl_cs;   /* the controller's */
-	bool ctl_crypto;
-	uint8_t *out[MAXF];               /* frames on the wire, in order */
-	size_t out_len[MAXF];
-	size_t n_out, n_read;
-	/* events */
-	bool closed;
-	int close_reason;
-	enum video_codec started_codec;
-	int start_calls;
-	int keyframe_requests;
-	int pk_refresh;
-	int key_events;
-};
-
-static int h_send(void *ud, const uint8_t *p, size_t len)
-{
-	struct harness *h = ud;
-	assert_true(h->n_out < MAXF);
-	struct rd_buf b;
-	rd_buf_init(&b, 0);
-	if (h->crypto_on)
-		assert_int_equal(rd_crypto_seal(&h->host_cs, p, len, &b), RD_OK);
-	else
-		assert_int_equal(rd_buf_put(&b, p, len), RD_OK);
-	h->out_len[h->n_out] = rd_buf_size(&b);
-	h->out[h->n_out] = malloc(h->out_len[h->n_out] + 1);
-	memcpy(h->out[h->n_out], rd_buf_ptr(&b), h->out_len[h->n_out]);
-	h->n_out++;
-	rd_buf_free(&b);
-	return RD_OK;
-}
-
-static void h_set_crypto(void *ud, const struct rd_crypto_stream *cs)
-{
-	struct harness *h = ud;
-	h->host_cs = *cs;
-	h->crypto_on = true;
-}
-
-static void h_get_display(void *ud, struct video_display *d)
-{
-	(void)ud;
-	memset(d, 0, sizeof(*d));
-	d->width = 1280;
-	d->height = 720;
-	strcpy(d->name, ":99");
-}
-
-static void h_start_video(void *ud, enum video_codec c)
-{
-	struct harness *h = ud;
-	h->started_codec = c;
-	h->start_calls++;
-}
-
-static void h_keyframe(void *ud) { ((struct harness *)ud)->keyframe_requests++; }
-static void h_pk_refresh(void *ud) { ((struct harness *)ud)->pk_refresh++; }
-static void h_key_event(void *ud, const Hbb__KeyEvent *e) { (void)e; ((struct harness *)ud)->key_events++; }
-
-static void h_close(void *ud, int reason)
-{
-	struct harness *h = ud;
-	assert_false(h->closed);
-	h->closed = true;
-	h->close_reason = reason;
-}
-
-static const struct session_ops h_ops = {
-	.send = h_send,
-	.set_crypto = h_set_crypto,
-	.get_display = h_get_display,
-	.start_video = h_start_video,
-	.request_keyframe = h_keyframe,
-	.close = h_close,
-	.pk_refresh = h_pk_refresh,
-	.on_key_event = h_key_event,
-};
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	assert_int_equal(rd_crypto_init(), RD_OK);
-	rd_log_set_level(RD_LOG_ERR);
-	struct harness *h = calloc(1, sizeof(*h));
-	assert_int_equal(rd_key_generate(&h->kp, false), RD_OK);
-	const char *td = getenv("TMPDIR");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/rd-agent-unit.XXXXXX", td && *td ? td : "/tmp");
-	assert_non_null(mkdtemp(tmpdir));
-	assert_int_equal(login_password_store(tmpdir, PASSWORD), RD_OK);
-	assert_int_equal(login_password_load(tmpdir, &h->pw), RD_OK);
-	h->guard = login_guard_new();
-	h->host = (struct session_host){ .id = HOST_ID, .kp = &h->kp, .pw = &h->pw, .guard = h->guard,
-		.hostname = "testhost", .have_vp9 = true, .have_h264 = true };
-	assert_int_equal(rd_net_addr_parse_numeric("127.0.0.7:40000", 0, &h->peer), RD_OK);
-	*state = h;
-	return 0;
-}
-
-static void h_reset_wire(struct harness *h)
-{
-	for (size_t i = 0; i < h->n_out; i++)
-		free(h->out[i]);
-	h->n_out = h->n_read = 0;
-}
-
-static int teardown(void **state)
-{
-	struct harness *h = *state;
-	session_free(h->s);
-	h_reset_wire(h);
-	login_guard_free(h->guard);
-	char path[320];
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, LOGIN_PW_FILE);
-	unlink(path);
-	rmdir(tmpdir);
-	free(h);
-	return 0;
-}
-
-/* Next frame the host sent, decrypted as the controller would. */
-static Hbb__Message *h_next(struct harness *h)
-{
-	assert_true(h->n_read < h->n_out);
-	size_t i = h->n_read++;
-	struct rd_buf b;
-	rd_buf_init(&b, 0);
-	if (h->ctl_crypto)
-		assert_int_equal(rd_crypto_open(&h->ctl_cs, h->out[i], h->out_len[i], &b), RD_OK);
-	else
-		assert_int_equal(rd_buf_put(&b, h->out[i], h->out_len[i]), RD_OK);
-	Hbb__Message *m = rd_pb_message_unpack(rd_buf_ptr(&b), rd_buf_size(&b));
-	rd_buf_free(&b);
-	assert_non_null(m);
-	return m;
-}
-
-/* Controller -> host: pack, encrypt if on, feed. */
-static void h_feed(struct harness *h, const Hbb__Message *m, double now)
-{
-	uint8_t *p = NULL;
-	size_t len = 0;
-	assert_int_equal(rd_pb_pack(&m->base, &p, &len), RD_OK);
-	struct rd_buf b, pt;
-	rd_buf_init(&b, 0);
-	rd_buf_init(&pt, 0);
-	if (h->ctl_crypto)
-		assert_int_equal(rd_crypto_seal(&h->ctl_cs, p, len, &b), RD_OK);
-	else
-		assert_int_equal(rd_buf_put(&b, p, len), RD_OK);
-	/* The host's conn decrypts. */
-	if (h->crypto_on)
-		assert_int_equal(rd_crypto_open(&h->host_cs, rd_buf_ptr(&b), rd_buf_size(&b), &pt), RD_OK);
-	else
-		assert_int_equal(rd_buf_put(&pt, rd_buf_ptr(&b), rd_buf_size(&b)), RD_OK);
-	session_on_frame(h->s, rd_buf_ptr(&pt), rd_buf_size(&pt), now, 1000.0 * 60 + now);
-	rd_buf_free(&b);
-	rd_buf_free(&pt);
-	free(p);
-}
 
 /* Start and finish the handshake; returns the Hash the host sent. */
 static Hbb__Message *h_handshake(struct harness *h, unsigned ctl_features, enum session_path path)
@@ -226,25 +33,13 @@ static Hbb__Message *h_handshake(struct harness *h, unsigned ctl_features, enum 
 static void h_login(struct harness *h, const Hbb__Message *hash, const char *password,
 	int prefer, int ability_h264, double now)
 {
-	uint8_t h1[32], resp[32];
-	rd_pw_hash1(password, hash->hash->salt, h1);
-	rd_pw_response(h1, hash->hash->challenge, resp);
 	Hbb__SupportedDecoding sd = HBB__SUPPORTED_DECODING__INIT;
 	sd.ability_vp9 = 1;
 	sd.ability_h264 = ability_h264;
 	sd.prefer = prefer;
 	Hbb__OptionMessage opt = HBB__OPTION_MESSAGE__INIT;
 	opt.supported_decoding = &sd;
-	Hbb__LoginRequest lr = HBB__LOGIN_REQUEST__INIT;
-	lr.username = (char *)HOST_ID;
-	lr.my_id = (char *)"ctl-unit";
-	lr.password.data = resp;
-	lr.password.len = 32;
-	lr.option = &opt;
-	Hbb__Message m = HBB__MESSAGE__INIT;
-	m.union_case = HBB__MESSAGE__UNION_LOGIN_REQUEST;
-	m.login_request = &lr;
-	h_feed(h, &m, now);
+	h_login_request(h, hash, password, &opt, false, now);
 }
 
 static void test_login_ok_kdf(void **state)
@@ -269,7 +64,7 @@ static void test_login_ok_kdf(void **state)
 	hbb__message__free_unpacked(m, NULL);
 	assert_int_equal(h->start_calls, 1);
 	assert_int_equal(h->started_codec, VIDEO_CODEC_H264);
-	assert_string_equal(session_peer_id(h->s), "ctl-unit");
+	assert_string_equal(session_peer_id(h->s), CTL_ID);
 
 	/* Video: the first packet must be a keyframe; a delta before it is skipped. */
 	uint8_t data[] = { 0, 0, 0, 1, 0x65, 1, 2, 3 };
@@ -541,10 +336,7 @@ static void test_slow_peer_and_refresh(void **state)
 	Hbb__Misc misc = HBB__MISC__INIT;
 	misc.union_case = HBB__MISC__UNION_REFRESH_VIDEO;
 	misc.refresh_video = 1;
-	Hbb__Message m = HBB__MESSAGE__INIT;
-	m.union_case = HBB__MESSAGE__UNION_MISC;
-	m.misc = &misc;
-	h_feed(h, &m, 0.7);
+	h_feed_misc(h, &misc, 0.7);
 	assert_int_equal(h->keyframe_requests, 2);
 	assert_int_equal(session_video_packet(h->s, &delta, true), SESSION_VIDEO_SKIPPED);
 	/* A resize sends SwitchDisplay and PeerInfo. */
