@@ -38,10 +38,12 @@ $(B)/test/tools/portal-screencast: $(B)/test/tools/portal-screencast.o
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libsystemd)
 TEST_PROGRAMS += $(B)/test/tools/portal-screencast
 # PipeWire dma-buf lab: a video source whose buffers are PRIME-exported dumb buffers.
-$(B)/test/tools/pw-dmabuf-src: $(B)/test/tools/pw-dmabuf-src.o
+# It and pipewire-pattern (linked in agent/module.mk) share their stream code.
+$(B)/test/tools/pw-dmabuf-src: $(B)/test/tools/pw-dmabuf-src.o $(B)/test/tools/pw-src-common.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libpipewire-0.3 libdrm)
 TEST_PROGRAMS += $(B)/test/tools/pw-dmabuf-src
+$(B)/test/tools/pipewire-pattern: $(B)/test/tools/pw-src-common.o
 
 test-programs: $(UNIT_BINS) $(B)/proto/descriptor.binpb $(TEST_PROGRAMS)
 

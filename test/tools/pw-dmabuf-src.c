@@ -13,14 +13,11 @@
  * frame (10 fps, the node drives its own graph).
  *
  * Prints "ready" when connected, "format WxH modifier M" when negotiated,
- * "buffer FD stride S size Z" per buffer, "frames N" every 10 frames. */
+ * "buffer FD stride S size Z" per buffer, "frames N" every 10 frames. The
+ * stream, its loop and timer are pw-src-common's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dma-buf.h>
-#include <pipewire/pipewire.h>
-#include <signal.h>
-#include <spa/param/video/format-utils.h>
-#include <spa/pod/builder.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +27,8 @@
 #include <xf86drm.h>
 #include <drm_fourcc.h>
 
+#include "pw-src-common.h"
+
 struct dumb {
 	uint32_t handle, stride;
 	uint64_t size;
@@ -38,12 +37,9 @@ struct dumb {
 };
 
 struct app {
-	struct pw_main_loop *loop;
-	struct pw_stream *stream;
-	struct spa_source *timer;
+	struct pw_src src;
 	int card;
 	int w, h;
-	bool negotiated;
 	unsigned frame;
 };
 
@@ -78,7 +74,7 @@ static void dma_sync(int fd, uint64_t flags)
 static void on_process(void *data)
 {
 	struct app *a = data;
-	struct pw_buffer *b = pw_stream_dequeue_buffer(a->stream);
+	struct pw_buffer *b = pw_stream_dequeue_buffer(a->src.stream);
 	if (!b)
 		return;
 	struct dumb *d = b->user_data;
@@ -96,7 +92,7 @@ static void on_process(void *data)
 			fflush(stdout);
 		}
 	}
-	pw_stream_queue_buffer(a->stream, b);
+	pw_stream_queue_buffer(a->src.stream, b);
 }
 
 static void on_add_buffer(void *data, struct pw_buffer *b)
@@ -164,81 +160,27 @@ static void on_param_changed(void *data, uint32_t id, const struct spa_pod *para
 {
 	struct app *a = data;
 	struct spa_video_info_raw info;
-	if (id != SPA_PARAM_Format || !param || spa_format_video_raw_parse(param, &info) < 0)
+	if (!pw_src_format_parse(id, param, &info))
 		return;
 	if (!(info.flags & SPA_VIDEO_FLAG_MODIFIER) || info.modifier != DRM_FORMAT_MOD_LINEAR) {
 		fprintf(stderr, "pw-dmabuf-src: the format has no linear modifier\n");
-		pw_main_loop_quit(a->loop);
+		pw_main_loop_quit(a->src.loop);
 		return;
 	}
 	a->w = (int)info.size.width;
 	a->h = (int)info.size.height;
-	uint8_t buf[256];
-	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
-	const struct spa_pod *params[1];
-	params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
-		SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(4, 2, 8),
-		SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1),
-		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_DmaBuf));
-	pw_stream_update_params(a->stream, params, 1);
-	a->negotiated = true;
+	pw_src_buffers(&a->src, SPA_DATA_DmaBuf, 0, 0);
 	printf("format %dx%d modifier %#llx\n", a->w, a->h, (unsigned long long)info.modifier);
 	fflush(stdout);
 }
 
-static void on_state(void *data, enum pw_stream_state old, enum pw_stream_state state,
-	const char *error)
-{
-	struct app *a = data;
-	(void)old;
-	if (state == PW_STREAM_STATE_PAUSED && old == PW_STREAM_STATE_CONNECTING) {
-		printf("ready\n");
-		fflush(stdout);
-	}
-	if (state == PW_STREAM_STATE_ERROR) {
-		fprintf(stderr, "pw-dmabuf-src: %s\n", error ? error : "stream error");
-		pw_main_loop_quit(a->loop);
-	}
-}
-
 static const struct pw_stream_events stream_events = {
 	PW_VERSION_STREAM_EVENTS,
-	.state_changed = on_state,
 	.param_changed = on_param_changed,
 	.add_buffer = on_add_buffer,
 	.remove_buffer = on_remove_buffer,
 	.process = on_process,
 };
-
-static const struct spa_pod *format_param(struct spa_pod_builder *b, int w, int h)
-{
-	struct spa_pod_frame f;
-	spa_pod_builder_push_object(b, &f, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
-	spa_pod_builder_add(b,
-		SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
-		SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
-		SPA_FORMAT_VIDEO_format, SPA_POD_Id(SPA_VIDEO_FORMAT_BGRx),
-		SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle(&SPA_RECTANGLE((uint32_t)w, (uint32_t)h)),
-		SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction(&SPA_FRACTION(10, 1)), 0);
-	spa_pod_builder_prop(b, SPA_FORMAT_VIDEO_modifier, SPA_POD_PROP_FLAG_MANDATORY);
-	spa_pod_builder_long(b, (int64_t)DRM_FORMAT_MOD_LINEAR);
-	return spa_pod_builder_pop(b, &f);
-}
-
-static void on_timer(void *data, uint64_t expirations)
-{
-	struct app *a = data;
-	(void)expirations;
-	if (a->negotiated)
-		pw_stream_trigger_process(a->stream);
-}
-
-static void on_quit(void *data, int sig)
-{
-	struct app *a = data;
-	(void)sig;
-	pw_main_loop_quit(a->loop);
-}
 
 int main(int argc, char **argv)
 {
@@ -255,29 +197,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pw-dmabuf-src: %s: %s\n", card, strerror(errno));
 		return 1;
 	}
-	pw_init(&argc, &argv);
-	a.loop = pw_main_loop_new(NULL);
-	struct pw_loop *l = pw_main_loop_get_loop(a.loop);
-	pw_loop_add_signal(l, SIGTERM, on_quit, &a);
-	pw_loop_add_signal(l, SIGINT, on_quit, &a);
-	a.stream = pw_stream_new_simple(l, "rdesk dma-buf source", pw_properties_new(
-		PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_NODE_NAME, argv[1], NULL),
-		&stream_events, &a);
-	uint8_t buf[512];
-	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
-	const struct spa_pod *params[1] = { format_param(&b, w, h) };
-	if (pw_stream_connect(a.stream, PW_DIRECTION_OUTPUT, PW_ID_ANY,
-		PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_ALLOC_BUFFERS, params, 1) < 0) {
-		fprintf(stderr, "pw-dmabuf-src: cannot connect\n");
+	if (pw_src_init(&a.src, "pw-dmabuf-src") < 0 ||
+	    pw_src_stream(&a.src, "rdesk dma-buf source", argv[1], &stream_events, &a) < 0 ||
+	    pw_src_connect(&a.src, w, h, true, PW_STREAM_FLAG_ALLOC_BUFFERS) < 0) {
+		close(a.card);
 		return 1;
 	}
-	a.timer = pw_loop_add_timer(l, on_timer, &a);
-	struct timespec period = { 0, 100000000 };
-	pw_loop_update_timer(l, a.timer, &period, &period, false);
-	pw_main_loop_run(a.loop);
-	pw_stream_destroy(a.stream);
-	pw_main_loop_destroy(a.loop);
-	pw_deinit();
+	pw_src_run(&a.src);
 	close(a.card);
 	return 0;
 }
