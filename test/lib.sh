@@ -134,3 +134,14 @@ t_xvfb() {
 	done
 	return 1
 }
+# Xvfb (t_xvfb) showing a moving test pattern full screen at 30 fps (ffplay's
+# testsrc2), for video that must change every frame (t_moving_display WxH).
+# Sets T_DISPLAY; fails when either does not come up.
+t_moving_display() {
+	local size=${1:-640x480}
+	t_xvfb "${size}x24" || return 1
+	DISPLAY=$T_DISPLAY t_bg ffplay -loglevel quiet -noborder -left 0 -top 0 -f lavfi \
+		-i "testsrc2=s=$size:r=30" >/dev/null 2>&1
+	sleep 1
+	kill -0 "$T_LAST_PID" 2>/dev/null
+}

@@ -26,10 +26,7 @@ t_on_exit "tc qdisc del dev lo root"
 note "in network namespace $RDQ_IN_NS"
 
 check "servers start" ctl_servers || t_done
-check "Xvfb" t_xvfb 640x480x24 || t_done
-DISPLAY=$T_DISPLAY t_bg ffplay -loglevel quiet -noborder -left 0 -top 0 -f lavfi \
-	-i "testsrc2=s=640x480:r=30" >/dev/null 2>&1
-sleep 1
+check "Xvfb with a moving picture" t_moving_display 640x480 || t_done
 ID=slowlink01
 check "agent enrolled" ctl_agent_enroll $ID "$T_DISPLAY" x11 h264
 CFG=$T_TMP/agent-$ID/agent.ini

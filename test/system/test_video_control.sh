@@ -29,10 +29,7 @@ check "the man page explains --quality" bash -c "'$B/rdctl' --man | grep -q 'cus
 
 # ---- servers, a moving display, the agent ----
 check "servers start" ctl_servers || t_done
-check "Xvfb" t_xvfb 640x480x24 || t_done
-DISPLAY=$T_DISPLAY t_bg ffplay -loglevel quiet -noborder -left 0 -top 0 -f lavfi \
-	-i "testsrc2=s=640x480:r=30" >/dev/null 2>&1
-sleep 1
+check "Xvfb with a moving picture" t_moving_display 640x480 || t_done
 ID=vidctl01
 check "agent enrolled" ctl_agent_enroll $ID "$T_DISPLAY" x11 auto
 check "agent registered" ctl_agent_start $ID || { tail -20 "$T_TMP/agent-$ID/agent.log"; t_done; }
