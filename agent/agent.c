@@ -153,7 +153,7 @@ struct video *agent_video(struct agent *a)
 	a->video_tried = now;
 	const char *display = a->st.display && *a->st.display ? a->st.display : getenv("DISPLAY");
 	struct video_config vc = { .backend = a->st.capture_backend, .display = display,
-		.fps = (int)a->st.fps, .quality = (int)a->st.quality };
+		.fps = (int)a->st.fps, .quality = (int)a->st.quality, .state_dir = a->st.data_dir };
 	int rc = video_new(a->loop, &vc, &a->video);
 	if (rc < 0) {
 		log_warn("no screen capture (%s backend): %s", a->st.capture_backend, rd_strerror(rc));

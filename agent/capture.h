@@ -62,6 +62,9 @@ struct capture_config {
 	 * optionally ",switch=N:WxH": change size after N frames (resize tests), and
 	 * ",still=N": stop moving after N frames (idle tests). */
 	const char *display;
+	/* The agent's data folder, for what a backend keeps between runs (the
+	 * portal's restore token); NULL: $STATE_DIRECTORY, else nowhere. */
+	const char *state_dir;
 	/* Set by capture_open while "auto" tries backends: a backend then claims
 	 * only a display it recognises as its own, and fails rather than wait. */
 	bool probing;

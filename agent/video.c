@@ -475,7 +475,8 @@ static void stop_capture(struct video *v)
 
 int video_new(struct ev_loop *loop, const struct video_config *cfg, struct video **out)
 {
-	struct capture_config cc = { .backend = cfg->backend, .display = cfg->display };
+	struct capture_config cc = { .backend = cfg->backend, .display = cfg->display,
+		.state_dir = cfg->state_dir };
 	struct video *v = xcalloc(1, sizeof(*v));
 	int rc = capture_open(&cc, &v->cap);
 	if (rc < 0) {

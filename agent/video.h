@@ -42,6 +42,7 @@ struct video_config {
 	const char *display;  /* X display (":0"), DRM card path, PipeWire node; NULL = default */
 	int fps;              /* target frames per second (1..120) */
 	int quality;          /* 1..100, maps to bitrate per pixel */
+	const char *state_dir; /* the agent's data folder (capture_config.state_dir) */
 };
 
 struct video_display {

@@ -7,8 +7,9 @@
  * node comes from the desktop's ScreenCast portal (portal.c) and PipeWire is
  * reached through the descriptor the portal grants. Under auto with no display
  * set, the portal is tried when there is a session bus. The restore token goes
- * to $STATE_DIRECTORY/portal-restore-token (the agent's data dir under its
- * unit) unless FILE names another place; without either it lives in memory.
+ * to portal-restore-token in the agent's data folder (capture_config.state_dir,
+ * else $STATE_DIRECTORY) unless FILE names another place; without either it
+ * lives in memory.
  *
  * The backend finds the node in the registry, connects an input stream that
  * asks for BGRx/RGBx (BGRA/RGBA too; shared memory or dma-buf) and links it to
@@ -340,11 +341,11 @@ static bool is_portal(const char *t)
 
 /* Ask the portal for a screen cast; target becomes its node, *fd the
  * PipeWire remote to connect through. */
-static int open_portal(struct pwcap *p, bool probing, int *fd)
+static int open_portal(struct pwcap *p, const struct capture_config *cfg, int *fd)
 {
 	char file[256];
 	const char *token_file = NULL;
-	const char *state = getenv("STATE_DIRECTORY");
+	const char *state = cfg->state_dir ? cfg->state_dir : getenv("STATE_DIRECTORY");
 	if (p->target[6] == ':' && p->target[7]) {
 		token_file = p->target + 7;
 	} else if (state && state[0] && !strchr(state, ':')) {
@@ -353,7 +354,7 @@ static int open_portal(struct pwcap *p, bool probing, int *fd)
 	}
 	struct portal_stream st;
 	char why[256] = "";
-	double deadline = rd_now() + (probing ? PORTAL_PROBE_TIMEOUT_SECS : PORTAL_TIMEOUT_SECS);
+	double deadline = rd_now() + (cfg->probing ? PORTAL_PROBE_TIMEOUT_SECS : PORTAL_TIMEOUT_SECS);
 	int rc = portal_open(token_file, deadline, &p->portal, &st, why, sizeof(why));
 	if (rc < 0) {
 		capture_skip_reason("%s", why);
@@ -391,7 +392,7 @@ static int pwcap_open(const struct capture_config *cfg, struct capture **out)
 	}
 	int portal_fd = -1;
 	if (is_portal(p->target)) {
-		rc = open_portal(p, cfg->probing, &portal_fd);
+		rc = open_portal(p, cfg, &portal_fd);
 		if (rc < 0)
 			goto fail;
 		deadline = rd_now() + OPEN_TIMEOUT_SECS;

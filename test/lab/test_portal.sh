@@ -171,11 +171,11 @@ check "the picture again" solid "$out.ppm"
 # 4. auto with no display set: drm skipped, the portal picked.
 check "a fresh producer" fresh_producer
 out=$T_TMP/auto
-DISPLAY= STATE_DIRECTORY=$T_TMP/state timeout 60 "$dump" --backend auto --frames 1 --fps 10 \
-	--ppm "$out.ppm" >"$out.log" 2>&1
+DISPLAY= STATE_DIRECTORY= timeout 60 "$dump" --backend auto --frames 1 --fps 10 \
+	--state-dir "$T_TMP/state" --ppm "$out.ppm" >"$out.log" 2>&1
 check_eq "auto capture exits 0" 0 $?
 check "auto picked pipewire through the portal" grep -q "backend pipewire (auto): ${W}x$H" "$out.log"
-check "auto used the token in STATE_DIRECTORY" grep -q "offering a restore token" "$out.log"
+check "auto used the token in the agent's data folder" grep -q "offering a restore token" "$out.log"
 check "the picture through auto" solid "$out.ppm"
 
 # 5. The screen cast's node goes away during a capture: the capture ends

@@ -3,7 +3,7 @@
  *
  *   capture-dump [--backend B] [--display D] [--frames N] [--seconds S]
  *                [--fps F] [--ppm FILE] [--encode h264|vp9] [--out FILE]
- *                [--quality Q] [--pipeline]
+ *                [--quality Q] [--pipeline] [--state-dir DIR]
  *   capture-dump --rate-info [--quality Q] [--fps F] [--size WxH]
  *
  * Direct mode grabs at F per second and prints one line per frame:
@@ -33,6 +33,7 @@
 
 struct opts {
 	const char *backend, *display, *ppm, *out;
+	const char *state_dir;     /* --state-dir: the agent's data folder */
 	int frames, fps, quality;
 	double seconds;
 	enum video_codec codec;
@@ -132,7 +133,8 @@ static void sleep_until(double when)
 
 static int run_direct(const struct opts *o)
 {
-	struct capture_config cc = { .backend = o->backend, .display = o->display };
+	struct capture_config cc = { .backend = o->backend, .display = o->display,
+		.state_dir = o->state_dir };
 	struct capture *cap;
 	struct encoder *enc = NULL;
 	struct encoder_image img = { 0 };
@@ -262,7 +264,7 @@ static int run_pipeline(const struct opts *o)
 {
 	struct ev_loop *loop = ev_default_loop(0);
 	struct video_config vc = { .backend = o->backend, .display = o->display, .fps = o->fps,
-		.quality = o->quality };
+		.quality = o->quality, .state_dir = o->state_dir };
 	struct video *v;
 	struct video_sub *sub;
 	struct totals t = { .o = o, .loop = loop };
@@ -301,7 +303,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: capture-dump [--backend B] [--display D] [--frames N] "
 		"[--seconds S] [--fps F] [--ppm FILE] [--encode h264|vp9] [--out FILE] "
-		"[--quality Q] [--pipeline]\n       capture-dump --rate-info [--quality Q] [--fps F] "
+		"[--quality Q] [--pipeline] [--state-dir DIR]\n       capture-dump --rate-info [--quality Q] [--fps F] "
 		"[--size WxH]\n");
 	exit(2);
 }
@@ -313,6 +315,7 @@ int main(int argc, char **argv)
 		{ "seconds", 1, 0, 's' }, { "fps", 1, 0, 'f' }, { "ppm", 1, 0, 'p' },
 		{ "encode", 1, 0, 'e' }, { "out", 1, 0, 'o' }, { "quality", 1, 0, 'q' },
 		{ "pipeline", 0, 0, 'P' }, { "rate-info", 0, 0, 'R' }, { "size", 1, 0, 'S' },
+		{ "state-dir", 1, 0, 'D' },
 		{ 0, 0, 0, 0 },
 	};
 	struct opts o = { .backend = "auto", .fps = 30, .quality = 50, .codec = VIDEO_CODEC_H264,
@@ -330,6 +333,7 @@ int main(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'q': o.quality = atoi(optarg); break;
 		case 'P': o.pipeline = true; break;
+		case 'D': o.state_dir = optarg; break;
 		case 'R': o.rate_info = true; break;
 		case 'S':
 			if (sscanf(optarg, "%dx%d", &o.width, &o.height) != 2)
