@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "util.h"
+
 /* Per level: share of the asked frame rate and of the asked bitrate ratio.
  * Quality gives way first (a picture that keeps moving is worth more than a
  * sharp one that stutters), then the frame rate. */
@@ -19,21 +21,11 @@ static const struct {
 	{ 0.10, 0.15 },
 };
 
-static int clampi(int x, int lo, int hi)
-{
-	return x < lo ? lo : x > hi ? hi : x;
-}
-
-static double clampd(double x, double lo, double hi)
-{
-	return x < lo ? lo : x > hi ? hi : x;
-}
-
 void qos_init(struct video_qos *q, int max_fps, int base_quality)
 {
 	*q = (struct video_qos){ 0 };
-	q->max_fps = clampi(max_fps > 0 ? max_fps : 30, QOS_FPS_MIN, QOS_FPS_MAX);
-	q->base_quality = clampi(base_quality > 0 ? base_quality : 50, 1, 100);
+	q->max_fps = RD_CLAMP(max_fps > 0 ? max_fps : 30, QOS_FPS_MIN, QOS_FPS_MAX);
+	q->base_quality = RD_CLAMP(base_quality > 0 ? base_quality : 50, 1, 100);
 }
 
 double qos_ratio_of(int image_quality, int custom_image_quality)
@@ -51,7 +43,7 @@ double qos_ratio_of(int image_quality, int custom_image_quality)
 	if (custom_image_quality <= 0)
 		return 0;
 	double r = (double)(((unsigned)custom_image_quality >> 8) & 0xFFF) * 2.0 / 100.0;
-	return clampd(r, QOS_RATIO_MIN, QOS_RATIO_MAX);
+	return RD_CLAMP(r, QOS_RATIO_MIN, QOS_RATIO_MAX);
 }
 
 int qos_ratio_to_quality(int base_quality, double ratio)
@@ -61,7 +53,8 @@ int qos_ratio_to_quality(int base_quality, double ratio)
 	if (ratio <= 0)
 		ratio = 1.0;
 	double steps = log(ratio) / log(60.0) * 99.0;
-	return clampi((int)lround(base_quality + steps), 1, 100);
+	int q = (int)lround(base_quality + steps);
+	return RD_CLAMP(q, 1, 100);
 }
 
 bool qos_apply_option(struct video_qos *q, const Hbb__OptionMessage *o)
@@ -75,7 +68,7 @@ bool qos_apply_option(struct video_qos *q, const Hbb__OptionMessage *o)
 		changed = true;
 	}
 	if (o->custom_fps > 0) {
-		int fps = clampi(o->custom_fps, QOS_FPS_MIN, QOS_FPS_MAX);
+		int fps = RD_CLAMP(o->custom_fps, QOS_FPS_MIN, QOS_FPS_MAX);
 		if (fps != q->want_fps) {
 			q->want_fps = fps;
 			changed = true;
@@ -90,7 +83,7 @@ int qos_fps(const struct video_qos *q)
 	if (want > q->max_fps)
 		want = q->max_fps;
 	int fps = (int)lround(want * levels[q->level].fps);
-	return clampi(fps, QOS_FPS_MIN, want);
+	return RD_CLAMP(fps, QOS_FPS_MIN, want);
 }
 
 double qos_ratio(const struct video_qos *q)

@@ -9,6 +9,8 @@
 #define RD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define RD_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RD_MAX(a, b) ((a) > (b) ? (a) : (b))
+/* x limited to [lo, hi] (x is evaluated up to three times). */
+#define RD_CLAMP(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
 
 /* Abort-on-failure allocation, for small control structures only; frame and
  * packet buffers use malloc and recover. */

@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "util.h"
 
 static const struct encoder_ops *const backends[] = {
 	&encoder_x264_ops,
@@ -21,22 +22,17 @@ int encoder_default_threads(void)
 	return n > 4 ? 4 : (int)n;
 }
 
-static int clamp(int v, int lo, int hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
-
 int encoder_quality_to_kbps(int quality, int width, int height, int fps)
 {
-	double q = clamp(quality, 1, 100);
+	double q = RD_CLAMP(quality, 1, 100);
 	double bpp = 0.005 * pow(60.0, (q - 1) / 99.0);
-	double kbps = bpp * width * height * clamp(fps, 1, 120) / 1000.0;
-	return clamp((int)kbps, 100, 60000);
+	double kbps = bpp * width * height * RD_CLAMP(fps, 1, 120) / 1000.0;
+	return RD_CLAMP((int)kbps, 100, 60000);
 }
 
 int encoder_quality_to_level(enum video_codec codec, int quality)
 {
-	int q = clamp(quality, 1, 100);
+	int q = RD_CLAMP(quality, 1, 100);
 	if (codec == VIDEO_CODEC_H264)
 		return 40 - (q - 1) * 22 / 99;
 	/* VP9's quantizer scale is not H.264's: 17 at quality 50 gives a
@@ -61,8 +57,8 @@ int encoder_open(const struct encoder_config *cfg, struct encoder **out)
 		if (backends[i]->codec != cfg->codec)
 			continue;
 		struct encoder_config c = *cfg;
-		c.fps = clamp(c.fps ? c.fps : 30, 1, 120);
-		c.quality = clamp(c.quality ? c.quality : 50, 1, 100);
+		c.fps = RD_CLAMP(c.fps ? c.fps : 30, 1, 120);
+		c.quality = RD_CLAMP(c.quality ? c.quality : 50, 1, 100);
 		if (c.threads <= 0)
 			c.threads = encoder_default_threads();
 		int rc = backends[i]->open(&c, out);
@@ -103,7 +99,7 @@ int encoder_encode(struct encoder *e, const struct encoder_image *img, int64_t p
 
 int encoder_set_rate(struct encoder *e, int quality, int bitrate_kbps)
 {
-	e->cfg.quality = clamp(quality, 1, 100);
+	e->cfg.quality = RD_CLAMP(quality, 1, 100);
 	e->cfg.bitrate_kbps = bitrate_kbps > 0 ? bitrate_kbps : 0;
 	return e->ops->reconfigure(e);
 }
