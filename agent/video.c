@@ -71,11 +71,6 @@ struct video {
 static void stop_capture(struct video *v);
 static void grab_now(struct video *v);
 
-static int clampi(int x, int lo, int hi)
-{
-	return x < lo ? lo : x > hi ? hi : x;
-}
-
 static bool codec_index_ok(enum video_codec c)
 {
 	return c == VIDEO_CODEC_VP9 || c == VIDEO_CODEC_H264;
@@ -485,9 +480,9 @@ int video_new(struct ev_loop *loop, const struct video_config *cfg, struct video
 		return rc;
 	}
 	v->loop = loop;
-	v->fps = clampi(cfg->fps ? cfg->fps : 30, 1, 120);
+	v->fps = RD_CLAMP(cfg->fps ? cfg->fps : 30, 1, 120);
 	v->fps_default = v->fps;
-	v->quality = clampi(cfg->quality ? cfg->quality : 50, 1, 100);
+	v->quality = RD_CLAMP(cfg->quality ? cfg->quality : 50, 1, 100);
 	update_display(v);
 	snprintf(v->disp.name, sizeof(v->disp.name), "%s %s", capture_name(v->cap),
 		cfg->display && cfg->display[0] ? cfg->display : "default");
@@ -570,13 +565,13 @@ void video_request_keyframe(struct video_sub *s)
 
 void video_set_fps(struct video_sub *s, int fps)
 {
-	s->fps = clampi(fps, 1, 120);
+	s->fps = RD_CLAMP(fps, 1, 120);
 	update_rates(s->v);
 }
 
 void video_set_quality(struct video_sub *s, int quality)
 {
-	s->quality = clampi(quality, 1, 100);
+	s->quality = RD_CLAMP(quality, 1, 100);
 	update_rates(s->v);
 }
 
@@ -591,11 +586,6 @@ void video_sub_kick(struct video_sub *s)
 	/* From the next loop iteration, not inside the caller's callback. */
 	if (!s->dead && v->capturing && v->tick_missed && !v->frame)
 		ev_feed_event(v->loop, &v->tick, EV_TIMER);
-}
-
-int video_fps(const struct video *v)
-{
-	return v->fps;
 }
 
 uint32_t video_target_kbps(const struct video_sub *s)

@@ -89,8 +89,6 @@ void video_sub_set_ready(struct video_sub *s, bool (*ready)(void *ud));
 /* The subscriber became ready again: grab at once if a tick was skipped for
  * it, rather than at the next tick. */
 void video_sub_kick(struct video_sub *s);
-/* The capture rate now. */
-int video_fps(const struct video *v);
 /* The bitrate ceiling of this subscriber's encoder now (kbit/s), 0 before
  * the display size is known. */
 uint32_t video_target_kbps(const struct video_sub *s);
