@@ -43,7 +43,6 @@ struct session {
 	int display_w, display_h;
 	struct video_qos qos;
 	int rate_fps, rate_quality;  /* last rate given to the owner */
-	double clock;               /* latest time seen (frames, ticks) */
 };
 
 struct session *session_new(const struct session_host *host, const struct rd_sockaddr *peer,
@@ -434,7 +433,6 @@ void session_on_frame(struct session *s, const uint8_t *payload, size_t len, dou
 	if (s->state == SESSION_CLOSED)
 		return;
 	s->last_rx = now;
-	s->clock = now;
 	if (s->state == SESSION_HANDSHAKE) {
 		session__on_handshake(s, payload, len);
 		return;
@@ -466,7 +464,6 @@ void session_tick(struct session *s, double now)
 {
 	if (s->state == SESSION_CLOSED)
 		return;
-	s->clock = now;
 	if (now - s->last_rx > SESSION_IDLE_TIMEOUT) {
 		log_info("%s: nothing received for %.0f s, closing", s->peer_str, SESSION_IDLE_TIMEOUT);
 		session__refuse(s, "Timeout", RD_ERR_TIMEOUT);
@@ -505,18 +502,12 @@ void session_tick(struct session *s, double now)
 	}
 }
 
-enum session_video_result session_video_packet(struct session *s, const struct video_packet *pkt,
-	bool writable)
-{
-	return session_video_packet_at(s, pkt, writable, s->clock);
-}
-
 bool session_video_ready(struct session *s, double now)
 {
 	return qos_ack_ready(&s->qos, now);
 }
 
-enum session_video_result session_video_packet_at(struct session *s, const struct video_packet *pkt,
+enum session_video_result session_video_packet(struct session *s, const struct video_packet *pkt,
 	bool writable, double now)
 {
 	if (s->state != SESSION_ACTIVE || pkt->codec != s->codec)

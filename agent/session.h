@@ -108,14 +108,11 @@ enum session_video_result {
 	SESSION_VIDEO_SKIPPED = 1,  /* slow peer or waiting for a keyframe */
 	SESSION_VIDEO_IGNORED = 2,  /* not active, or another codec */
 };
-/* Offer one encoded packet; writable says whether the send queue has room. A
- * skipped packet makes the session wait for the next keyframe (and ask for
- * one once). */
+/* Offer one encoded packet at time now (monotonic s); writable says whether
+ * the send queue has room, and with LoginRequest.video_ack_required a full
+ * acknowledgement window skips the packet too. A skipped packet makes the
+ * session wait for the next keyframe (and ask for one once). */
 enum session_video_result session_video_packet(struct session *s, const struct video_packet *pkt,
-	bool writable);
-/* The same at time now (monotonic s), which frame acknowledgements need:
- * with LoginRequest.video_ack_required a full window skips the packet too. */
-enum session_video_result session_video_packet_at(struct session *s, const struct video_packet *pkt,
 	bool writable, double now);
 /* May capture make a frame for this session (its ack window has room)? */
 bool session_video_ready(struct session *s, double now);

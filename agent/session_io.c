@@ -64,7 +64,7 @@ static void sio__on_packet(struct video_packet *pkt, void *ud)
 	struct sio *x = ud;
 	if (rd_conn_closing(x->conn))
 		return;
-	session_video_packet_at(x->s, pkt, rd_conn_writable(x->conn), rd_now());
+	session_video_packet(x->s, pkt, rd_conn_writable(x->conn), rd_now());
 }
 
 static bool sio__ready(void *ud)

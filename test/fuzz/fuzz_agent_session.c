@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		session_tick(s, now);
 		struct video_packet pkt = { .codec = (len & 1) ? VIDEO_CODEC_H264 : VIDEO_CODEC_VP9,
 			.data = vdata, .len = sizeof(vdata), .key = (len & 2) != 0, .pts_ms = (int64_t)(now * 1000) };
-		session_video_packet(s, &pkt, (len & 4) != 0);
+		session_video_packet(s, &pkt, (len & 4) != 0, now);
 	}
 	session_free(s);
 	login_guard_free(guard);

@@ -70,10 +70,10 @@ static void test_login_ok_kdf(void **state)
 	uint8_t data[] = { 0, 0, 0, 1, 0x65, 1, 2, 3 };
 	struct video_packet pkt = { .codec = VIDEO_CODEC_H264, .data = data, .len = sizeof(data),
 		.key = false, .pts_ms = 40, .width = 1280, .height = 720 };
-	assert_int_equal(session_video_packet(h->s, &pkt, true), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(session_video_packet(h->s, &pkt, true, 1.0), SESSION_VIDEO_SKIPPED);
 	assert_int_equal(h->keyframe_requests, 1);
 	pkt.key = true;
-	assert_int_equal(session_video_packet(h->s, &pkt, true), SESSION_VIDEO_SENT);
+	assert_int_equal(session_video_packet(h->s, &pkt, true, 1.0), SESSION_VIDEO_SENT);
 	m = h_next(h);
 	assert_int_equal(m->union_case, HBB__MESSAGE__UNION_VIDEO_FRAME);
 	assert_int_equal(m->video_frame->union_case, HBB__VIDEO_FRAME__UNION_H264S);
@@ -85,7 +85,7 @@ static void test_login_ok_kdf(void **state)
 	hbb__message__free_unpacked(m, NULL);
 	/* Another codec's packets are not for this session. */
 	pkt.codec = VIDEO_CODEC_VP9;
-	assert_int_equal(session_video_packet(h->s, &pkt, true), SESSION_VIDEO_IGNORED);
+	assert_int_equal(session_video_packet(h->s, &pkt, true, 1.0), SESSION_VIDEO_IGNORED);
 	/* Input hook reaches the ops. */
 	Hbb__KeyEvent ke = HBB__KEY_EVENT__INIT;
 	Hbb__Message km = HBB__MESSAGE__INIT;
@@ -319,17 +319,17 @@ static void test_slow_peer_and_refresh(void **state)
 	struct video_packet key = { .codec = VIDEO_CODEC_VP9, .data = data, .len = 16, .key = true };
 	struct video_packet delta = key;
 	delta.key = false;
-	assert_int_equal(session_video_packet(h->s, &key, true), SESSION_VIDEO_SENT);
-	assert_int_equal(session_video_packet(h->s, &delta, true), SESSION_VIDEO_SENT);
+	assert_int_equal(session_video_packet(h->s, &key, true, 1.0), SESSION_VIDEO_SENT);
+	assert_int_equal(session_video_packet(h->s, &delta, true, 1.0), SESSION_VIDEO_SENT);
 	/* Queue full: skip, ask for a keyframe once, then skip deltas even when
 	 * there is room again, until the keyframe. */
-	assert_int_equal(session_video_packet(h->s, &delta, false), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(session_video_packet(h->s, &delta, false, 1.0), SESSION_VIDEO_SKIPPED);
 	assert_int_equal(h->keyframe_requests, 1);
-	assert_int_equal(session_video_packet(h->s, &delta, false), SESSION_VIDEO_SKIPPED);
-	assert_int_equal(session_video_packet(h->s, &delta, true), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(session_video_packet(h->s, &delta, false, 1.0), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(session_video_packet(h->s, &delta, true, 1.0), SESSION_VIDEO_SKIPPED);
 	assert_int_equal(h->keyframe_requests, 1);
-	assert_int_equal(session_video_packet(h->s, &key, true), SESSION_VIDEO_SENT);
-	assert_int_equal(session_video_packet(h->s, &delta, true), SESSION_VIDEO_SENT);
+	assert_int_equal(session_video_packet(h->s, &key, true, 1.0), SESSION_VIDEO_SENT);
+	assert_int_equal(session_video_packet(h->s, &delta, true, 1.0), SESSION_VIDEO_SENT);
 	assert_int_equal(session_frames_sent(h->s), 4);
 	assert_int_equal(session_frames_skipped(h->s), 3);
 	/* Misc.refresh_video asks for a keyframe. */
@@ -338,7 +338,7 @@ static void test_slow_peer_and_refresh(void **state)
 	misc.refresh_video = 1;
 	h_feed_misc(h, &misc, 0.7);
 	assert_int_equal(h->keyframe_requests, 2);
-	assert_int_equal(session_video_packet(h->s, &delta, true), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(session_video_packet(h->s, &delta, true, 1.0), SESSION_VIDEO_SKIPPED);
 	/* A resize sends SwitchDisplay and PeerInfo. */
 	size_t before = h->n_out;
 	struct video_display d = { .width = 800, .height = 600 };

@@ -92,7 +92,7 @@ static void test_defaults_without_options(void **state)
 	uint8_t data[4] = { 1, 2, 3, 4 };
 	struct video_packet pkt = { .codec = session_codec(h->s), .data = data, .len = 4, .key = true };
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(session_video_packet_at(h->s, &pkt, true, 1.0), SESSION_VIDEO_SENT);
+		assert_int_equal(session_video_packet(h->s, &pkt, true, 1.0), SESSION_VIDEO_SENT);
 		assert_true(session_video_ready(h->s, 1.0));
 		pkt.key = false;
 	}
@@ -106,14 +106,14 @@ static void test_ack_pacing(void **state)
 	struct video_packet pkt = { .codec = session_codec(h->s), .data = data, .len = 4, .key = true };
 	for (int i = 0; i < QOS_ACK_WINDOW; i++) {
 		assert_true(session_video_ready(h->s, 1.0));
-		assert_int_equal(session_video_packet_at(h->s, &pkt, true, 1.0), SESSION_VIDEO_SENT);
+		assert_int_equal(session_video_packet(h->s, &pkt, true, 1.0), SESSION_VIDEO_SENT);
 		pkt.key = false;
 	}
 	assert_false(session_video_ready(h->s, 1.0));   /* capture waits for an ack */
 	for (int i = 0; i < QOS_ACK_SLACK; i++)
-		assert_int_equal(session_video_packet_at(h->s, &pkt, true, 1.0), SESSION_VIDEO_SENT);
+		assert_int_equal(session_video_packet(h->s, &pkt, true, 1.0), SESSION_VIDEO_SENT);
 	int kf = h->keyframe_requests;
-	assert_int_equal(session_video_packet_at(h->s, &pkt, true, 1.0), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(session_video_packet(h->s, &pkt, true, 1.0), SESSION_VIDEO_SKIPPED);
 	assert_int_equal(h->keyframe_requests, kf + 1);         /* it must restart from a keyframe */
 	assert_int_equal(session_frames_skipped(h->s), 1);
 	/* acks open the window and tell the owner once */
@@ -126,9 +126,9 @@ static void test_ack_pacing(void **state)
 	video_received(h, 1.3);
 	assert_int_equal(h->ready_calls, 1);
 	/* after a skip, only a keyframe goes */
-	assert_int_equal(session_video_packet_at(h->s, &pkt, true, 1.3), SESSION_VIDEO_SKIPPED);
+	assert_int_equal(session_video_packet(h->s, &pkt, true, 1.3), SESSION_VIDEO_SKIPPED);
 	pkt.key = true;
-	assert_int_equal(session_video_packet_at(h->s, &pkt, true, 1.3), SESSION_VIDEO_SENT);
+	assert_int_equal(session_video_packet(h->s, &pkt, true, 1.3), SESSION_VIDEO_SENT);
 }
 
 /* Probe, answer after rtt seconds, at time *t; returns the probe's target. */
