@@ -77,6 +77,12 @@ static void hub__on_clip_change(const char *text, size_t len, void *ud)
 
 static const struct clipboard_ops hub_clip_ops = { .on_change = hub__on_clip_change };
 
+/* X11 (or testsrc, drawn on an X display) capture: X selections exist. */
+static bool hub__on_x11(const struct input_hub_config *cfg)
+{
+	return cfg->capture && (!strcmp(cfg->capture, "x11") || !strcmp(cfg->capture, "testsrc"));
+}
+
 /* Open (or, after the display went away, reopen) the backend and the
  * clipboard. Only while no session uses them. */
 static void hub__open(struct input_hub *h)
@@ -93,8 +99,7 @@ static void hub__open(struct input_hub *h)
 			.capture = cfg->capture };
 		input_open(&ic, &h->in);
 	}
-	bool console = cfg->capture && strcmp(cfg->capture, "x11") != 0 &&
-		strcmp(cfg->capture, "testsrc") != 0;
+	bool console = cfg->capture && !hub__on_x11(cfg);
 	if (console || cfg->view_only || clipboard_new(h->loop, cfg->display, cfg->clipboard_max,
 	    &hub_clip_ops, h, &h->cb) != RD_OK) {
 		h->cb = NULL;
@@ -127,7 +132,7 @@ struct input_peer *input_peer_new(struct input_hub *h, const char *peer, input_s
 {
 	/* Nobody uses them: a display that went away (or was not there) may be
 	 * back, so try again. */
-	bool x11 = h->cfg.capture && (!strcmp(h->cfg.capture, "x11") || !strcmp(h->cfg.capture, "testsrc"));
+	bool x11 = hub__on_x11(&h->cfg);
 	bool none = h->cfg.backend && !strcmp(h->cfg.backend, "none");
 	if (!h->peers && !h->view_only && ((!none && (!h->in || h->in->broken)) ||
 	    (x11 && (!h->cb || clipboard_broken(h->cb)))))
