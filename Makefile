@@ -57,16 +57,23 @@ RD_CFLAGS := -std=gnu17 $(WARNINGS) -MMD -MP -pthread $(SAN)
 RD_LDFLAGS := -pthread -Wl,--as-needed -Wl,-O1 $(SAN)
 
 # Libraries without pkg-config files on Debian 12 are named directly.
-pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
-pc_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
+# pkg-config is asked when make reads the makefiles, which may be before `make
+# deps` has installed the -dev packages: a package it cannot find is noted in
+# PC_MISSING and becomes an error when anything is compiled (pc-check), never an
+# empty flag. Targets that run `deps` first build in a second make, which reads
+# the makefiles again once the packages are there.
+PC_MISSING :=
+pc__query = $(if $(shell pkg-config --exists $(1) 2>/dev/null && echo y),$(shell pkg-config --$(2) $(1)),$(eval PC_MISSING += $(1)))
+pc_cflags = $(call pc__query,$(1),cflags)
+pc_libs = $(call pc__query,$(1),libs)
 
 # Per-folder extra flags: EXTRA_CFLAGS_<folder> is added for objects under it.
-$(B)/%.o: %.c | $(B)/gen/.stamp
+$(B)/%.o: %.c | pc-check $(B)/gen/.stamp
 	$(call msg,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(RD_CPPFLAGS) $(RD_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
 
-$(B)/%.o: $(B)/%.c | $(B)/gen/.stamp
+$(B)/%.o: $(B)/%.c | pc-check $(B)/gen/.stamp
 	$(call msg,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(RD_CPPFLAGS) $(RD_CFLAGS) $(CFLAGS) -Wno-shadow -c $< -o $@
@@ -78,17 +85,23 @@ INSTALL_UNITS :=
 
 include proto/module.mk
 include common/module.mk
--include rendezvous-server/module.mk
--include relay-server/module.mk
--include agent/module.mk
--include ctl/module.mk
--include packaging/module.mk
+include rendezvous-server/module.mk
+include relay-server/module.mk
+include agent/module.mk
+include ctl/module.mk
+include packaging/module.mk
 include test/module.mk
 
 all: $(PROGRAMS)
 
 deps:
 	$(Q)packaging/deps.sh
+
+pc-check:
+ifneq ($(strip $(PC_MISSING)),)
+	@echo "error: pkg-config finds no $(sort $(PC_MISSING)); 'make deps' installs them" >&2
+	@exit 1
+endif
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all test-programs
@@ -102,10 +115,12 @@ fuzz: deps
 	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzzers
 	$(Q)test/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECS)
 
-bench: deps all
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(TEST_PROGRAMS)
 	$(Q)RD_BUILD=$(B) test/bench/run.sh
 
-demo: deps all
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)RD_BUILD=$(B) test/demo.sh
 
 install: all
@@ -116,6 +131,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps test asan fuzz bench demo install clean test-programs fuzzers
+.PHONY: all deps pc-check test asan fuzz bench demo install clean test-programs fuzzers
 
 -include $(shell find $(B) -path '$(B)/asan' -prune -o -path '$(B)/fuzz' -prune -o -name '*.d' -print 2>/dev/null)

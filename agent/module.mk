@@ -3,7 +3,7 @@
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c agent/*/*.c))
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
 LIBAGENT := $(B)/librdagent.a
-AGENT_PKGS := vpx x264 libavutil xcb xcb-shm xcb-damage xcb-xfixes xcb-xtest x11 libpipewire-0.3 libdrm sqlite3
+AGENT_PKGS := vpx x264 libavutil xcb xcb-shm xcb-damage xcb-xfixes xcb-xtest x11 libpipewire-0.3 libdrm
 EXTRA_CFLAGS_agent := -Iagent $(call pc_cflags,$(AGENT_PKGS))
 AGENT_LIBS := $(call pc_libs,$(AGENT_PKGS)) -lyuv -lxdo -lpthread
 
