@@ -186,25 +186,19 @@ static int enroll__take_password_file(int argc, char **argv, const char **file)
 	return out;
 }
 
-static int enroll__config(const char *path, const struct agent_settings *fl, bool *changed)
+/* The configuration enroll would write, checked; nothing is written here. */
+static int enroll__config_text(const char *path, const struct agent_settings *fl, char **out,
+	bool *changed)
 {
 	char *old = NULL, err[512];
 	size_t oldlen = 0;
 	int rc = rd_read_file(path, 1 << 20, &old, &oldlen);
+	bool existed = rc == RD_OK;
 	if (rc == RD_ERR_NOTFOUND)
 		old = xstrdup("# rd-agent configuration, see rd-agent --help\n");
 	else if (rc < 0) {
 		fprintf(stderr, "rd-agent: cannot read %s: %s\n", path, rd_strerror(rc));
 		return rc;
-	} else {
-		struct agent_settings probe = { 0 };
-		rc = rd_config_load_ini(&agent_config, &probe, path, err, sizeof(err));
-		rd_config_free(&agent_config, &probe);
-		if (rc < 0) {
-			fprintf(stderr, "rd-agent: %s\n", err);
-			free(old);
-			return rc;
-		}
 	}
 	const struct { const char *sec, *key, *val; } sets[] = {
 		{ "server", "rendezvous", fl->rendezvous }, { "server", "key", fl->key },
@@ -221,18 +215,41 @@ static int enroll__config(const char *path, const struct agent_settings *fl, boo
 		text = next;
 	}
 	*changed = strcmp(text, old) != 0;
-	rc = RD_OK;
-	if (*changed) {
-		struct agent_settings probe = { 0 };
+	free(old);
+	/* Both the file as it is and as it would be must load. */
+	struct agent_settings probe = { 0 };
+	rc = existed ? rd_config_load_ini(&agent_config, &probe, path, err, sizeof(err)) : RD_OK;
+	rd_config_free(&agent_config, &probe);
+	if (rc == RD_OK) {
 		rc = rd_config_load_ini_string(&agent_config, &probe, text, path, err, sizeof(err));
 		rd_config_free(&agent_config, &probe);
-		if (rc < 0)
-			fprintf(stderr, "rd-agent: %s\n", err);
-		else if ((rc = rd_write_file_atomic(path, text, strlen(text), 0644)) < 0)
-			fprintf(stderr, "rd-agent: cannot write %s: %s\n", path, rd_strerror(rc));
 	}
-	free(old);
-	free(text);
+	if (rc < 0) {
+		fprintf(stderr, "rd-agent: %s\n", err);
+		free(text);
+		return rc;
+	}
+	*out = text;
+	return RD_OK;
+}
+
+/* The data folder the enrolled agent will use exists and is writable (the
+ * flag, else the environment, else the configuration about to be written). */
+static int enroll__data_dir_ready(const struct agent_settings *fl, const char *path, const char *text)
+{
+	struct agent_settings probe = { 0 };
+	char err[512];
+	const char *env = getenv("RDESK_DATA_DIR");
+	int rc = rd_config_load_ini_string(&agent_config, &probe, text, path, err, sizeof(err));
+	const char *dir = fl->data_dir ? fl->data_dir : env && *env ? env : probe.data_dir;
+	if (rc == RD_OK && dir) {
+		if ((rc = rd_mkdir_p(dir, 0700)) == RD_OK && access(dir, W_OK | X_OK) < 0)
+			rc = errno == EACCES || errno == EROFS ? RD_ERR_PERM : RD_ERR_IO;
+		if (rc < 0)
+			fprintf(stderr, "rd-agent enroll: data folder %s: %s; nothing written\n", dir,
+				rd_strerror(rc));
+	}
+	rd_config_free(&agent_config, &probe);
 	return rc;
 }
 
@@ -377,7 +394,16 @@ int cli_enroll(int argc, char **argv)
 	if (!path || !*path)
 		path = AGENT_DEFAULT_CONFIG;
 	struct enroll_out o = { 0 };
-	if (enroll__config(path, &fl, &o.config_changed) < 0)
+	/* Everything is checked before the first write: the configuration as it
+	 * would be, and the data folder it names. */
+	char *text = NULL;
+	if (enroll__config_text(path, &fl, &text, &o.config_changed) < 0)
+		goto out;
+	rc = enroll__data_dir_ready(&fl, path, text);
+	if (rc == RD_OK && o.config_changed && (rc = rd_write_file_atomic(path, text, strlen(text), 0644)) < 0)
+		fprintf(stderr, "rd-agent: cannot write %s: %s; nothing written\n", path, rd_strerror(rc));
+	free(text);
+	if (rc < 0)
 		goto out;
 	/* Now the effective settings: file as written, environment, flags. */
 	char *cargv[] = { argv[0], "--config", (char *)path, NULL };

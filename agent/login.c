@@ -44,7 +44,7 @@ int login_password_load(const char *data_dir, struct login_password *pw)
 	if (n != 2 || strlen(salt) != LOGIN_SALT_LEN || strlen(hex) != 64 ||
 		sodium_hex2bin(pw->h1, sizeof(pw->h1), hex, 64, NULL, &bin_len, NULL) != 0 || bin_len != 32) {
 		sodium_memzero(hex, sizeof(hex));
-		memset(pw, 0, sizeof(*pw));
+		sodium_memzero(pw, sizeof(*pw));
 		return RD_ERR_CONFIG;
 	}
 	sodium_memzero(hex, sizeof(hex));

@@ -22,7 +22,7 @@ static void usage(FILE *f)
 		"  id [--config FILE]                  print this agent's ID\n"
 		"  status [--config FILE] [--json]     ask the running daemon how it is\n"
 		"options (also INI keys and RDESK_* variables):\n", AGENT_DEFAULT_CONFIG);
-	rd_config_usage(&agent_config, f);
+	rd_config_usage_options(&agent_config, f);
 }
 
 int main(int argc, char **argv)

@@ -571,6 +571,13 @@ static int config__usage_left(const struct rd_setting *s, char *buf, size_t sz)
 
 void rd_config_usage(const struct rd_config *cfg, FILE *f)
 {
+	if (cfg->prog)
+		fprintf(f, "Usage: %s [options]\n\nOptions:\n", cfg->prog);
+	rd_config_usage_options(cfg, f);
+}
+
+void rd_config_usage_options(const struct rd_config *cfg, FILE *f)
+{
 	char left[160], def[128], env[CFG_ENV_MAX];
 	int width = 0;
 
@@ -579,8 +586,6 @@ void rd_config_usage(const struct rd_config *cfg, FILE *f)
 		if (w > width && w + 2 <= CFG_USAGE_COL)
 			width = w;
 	}
-	if (cfg->prog)
-		fprintf(f, "Usage: %s [options]\n\nOptions:\n", cfg->prog);
 	for (size_t i = 0; i < cfg->n; i++) {
 		const struct rd_setting *s = &cfg->table[i];
 		int w = config__usage_left(s, left, sizeof(left));

@@ -76,6 +76,8 @@ int rd_config_set(const struct rd_config *cfg, void *out, const struct rd_settin
 
 /* Usage text: one line per option with metavar, default and env name. */
 void rd_config_usage(const struct rd_config *cfg, FILE *f);
+/* The option lines alone, for a program that prints its own usage header. */
+void rd_config_usage_options(const struct rd_config *cfg, FILE *f);
 /* Free STR values. */
 void rd_config_free(const struct rd_config *cfg, void *out);
 

@@ -8,6 +8,7 @@
 
 #include <ev.h>
 #include <libavutil/frame.h>
+#include <sodium.h>
 
 #define RD_LOG_SUBSYS "rdctl"
 #include "args.h"
@@ -498,7 +499,7 @@ int ctl_run(struct ctl *c, const struct ctl_run_opts *o, struct ctl_result *res,
 out:
 	res->total_ms = (rd_now() - c->t0) * 1000.0;
 	rc = res->exit_code;
-	memset(r->password, 0, sizeof(r->password));
+	sodium_memzero(r->password, sizeof(r->password));
 	free(r);
 	return rc;
 }

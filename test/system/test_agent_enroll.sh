@@ -15,6 +15,15 @@ unset RDESK_DATA_DIR RDESK_CONFIG RDESK_ID
 "$A" enroll --config "$CFG" --server 127.0.0.1:21116 --key notbase64 --data-dir "$D" >/dev/null 2>&1
 check_eq "enroll with a bad key: exit 2" 2 $?
 check "nothing written after a refused enroll" test ! -e "$CFG"
+# A data folder that cannot be made is found before the configuration is written.
+touch "$T_TMP/afile"
+err=$("$A" enroll --config "$CFG" --server 127.0.0.1:21116 --key "$KEY" --data-dir "$T_TMP/afile/data" 2>&1)
+check_eq "enroll with a data folder that cannot be made: exit 1" 1 $?
+check "... says so and that nothing was written" grep -q "data folder $T_TMP/afile/data: .*nothing written" <<<"$err"
+check "... and wrote no configuration" test ! -e "$CFG"
+help=$("$A" --help 2>&1)
+check_eq "--help prints one usage block" 1 "$(grep -ci '^usage' <<<"$help")"
+check "--help lists the verbs and the options" bash -c 'grep -q "^  enroll " <<<"$1" && grep -q -- "--capture-backend" <<<"$1"' _ "$help"
 
 ID=$("$A" enroll --config "$CFG" --server 127.0.0.1:21116 --key "$KEY" --data-dir "$D"); rc=$?
 check_eq "enroll: exit 0" 0 $rc
