@@ -10,6 +10,7 @@
 # Needs root (debootstrap, chroot); the first run downloads a minimal Debian
 # (about 40 MB) and the packages' libraries, later runs reuse the caches.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../debroot.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	not_ok "test_packages: needs root (debootstrap and chroot); run as root"
 	t_done
@@ -24,7 +25,6 @@ PB=$RD_BUILD
 [ "${RD_ASAN:-0}" = 1 ] && PB=${RD_BUILD%/asan}
 DEB=$PB/deb
 CACHE=$PB/pkg-cache
-mkdir -p "$CACHE/archives/partial" "$CACHE/lists/partial"
 PKGS=(rd-rendezvous rd-relay rd-agent rdctl)
 
 # 1. Build, unless the packages were built from exactly this tree.
@@ -86,51 +86,9 @@ systemd-analyze security --offline=true --no-pager "$T_TMP/units/$u.service" >"$
 note "systemd-analyze security $u.service (root by design, for capture and input): $(sed -nE 's/.*Overall exposure level for [^:]*: ([0-9.]+ [A-Z]+).*/\1/p' "$T_TMP/sec-$u")"
 
 # 4. A clean Debian root, from the mirror apt already uses here.
-codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-mirror=$(
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] && awk -v c="$codename" '$1 == "deb" { u = ""; for (i = 2; i <= NF; i++) {
-			if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; continue } if (u == "") { u = $i; continue }
-			if ($i == c) { print u; exit } break } }' "$f"
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] && awk -v c="$codename" 'BEGIN { RS = ""; FS = "\n" } {
-			u = ""; s = ""; for (i = 1; i <= NF; i++) {
-				if ($i ~ /^URIs:/) { u = $i; sub(/^URIs:[ \t]*/, "", u); sub(/[ \t].*/, "", u) }
-				if ($i ~ /^Suites:/) s = " " substr($i, 8) " " }
-			if (u != "" && index(s, " " c " ")) print u }' "$f"
-	done | head -n1)
-if [ -z "$mirror" ]; then not_ok "a Debian mirror for $codename in /etc/apt/sources.list*"; t_done; fi
-note "mirror: $mirror ($codename)"
-tarball=$CACHE/$codename-minbase.tar
-if [ ! -s "$tarball" ]; then
-	t0=$SECONDS
-	if debootstrap --variant=minbase "$codename" "$T_TMP/boot" "$mirror" >"$T_TMP/debootstrap.log" 2>&1 &&
-		tar -C "$T_TMP/boot" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"; then
-		ok "debootstrap $codename ($((SECONDS - t0)) s, cached in $tarball)"
-	else
-		not_ok "debootstrap $codename"; tail -n 20 "$T_TMP/debootstrap.log" | sed 's/^/# /'; t_done
-	fi
-	rm -rf "$T_TMP/boot"
-fi
-R=$T_TMP/root
-mkdir -p "$R" && tar -C "$R" -xf "$tarball"
-check "clean root unpacked" test -x "$R/usr/bin/dpkg" -a ! -e "$R/usr/bin/rd-agent"
-# The package caches and apt's lists stay between runs; proc for apt and dpkg.
-mount --bind "$CACHE/archives" "$R/var/cache/apt/archives"
-t_on_exit "umount '$R/var/cache/apt/archives'"
-mount --bind "$CACHE/lists" "$R/var/lib/apt/lists"
-t_on_exit "umount '$R/var/lib/apt/lists'"
-mount -t proc proc "$R/proc"
-t_on_exit "umount '$R/proc'"
-cp /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null
+debroot_new "$CACHE"
 mkdir -p "$R/tmp/debs" && cp "${debs[@]}" "$R/tmp/debs/"
-in_root() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
-
-if [ -z "$(find "$CACHE/lists" -name '*Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then
-	in_root apt-get update -qq >"$T_TMP/update.log" 2>&1
-	check "apt-get update in the root" test $? -eq 0
-fi
+debroot_update
 t0=$SECONDS
 in_root apt-get install -y -qq --no-install-recommends "${debs[@]/#*\//\/tmp\/debs\/}" >"$T_TMP/install.log" 2>&1
 rc=$?
