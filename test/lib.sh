@@ -65,6 +65,9 @@ t_free_port() {
 	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
 	hi=$((lo - 1)); [ "$hi" -gt 32767 ] && hi=32767
 	lo=10000; [ "$hi" -lt 12000 ] && { lo=40000; hi=60000; }
+	# Tests run side by side (test/run.sh RD_JOBS) each take their slot's share.
+	local slots=${RD_JOB_SLOTS:-1} slot=${RD_JOB_SLOT:-0} width
+	width=$(((hi - lo) / slots)); lo=$((lo + slot * width)); hi=$((lo + width))
 	used=$(ss -Htuan 2>/dev/null | awk '{print $5}' | sed 's/.*://' | sort -u
 		cat "$T_TMP/.ports" 2>/dev/null)
 	for i in $(seq 200); do
@@ -116,8 +119,10 @@ t_require_root() {
 }
 # Start Xvfb on a free display (t_xvfb WxHxD); sets T_DISPLAY.
 t_xvfb() {
-	local geom=${1:-1280x720x24} n
-	for n in $(seq 90 199); do
+	local geom=${1:-1280x720x24} n width
+	# Side by side tests (test/run.sh RD_JOBS) each take their slot's displays.
+	width=$((110 / ${RD_JOB_SLOTS:-1}))
+	for n in $(seq $((90 + ${RD_JOB_SLOT:-0} * width)) $((89 + (${RD_JOB_SLOT:-0} + 1) * width))); do
 		[ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] && continue
 		t_bg Xvfb ":$n" -screen 0 "$geom" -nolisten tcp -noreset
 		# Ours once the lock names our Xvfb: another test may have taken the
