@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "control.h"
 #include "err.h"
+#include "json.h"
 #include "log.h"
 #include "login.h"
 #include "nattest.h"
@@ -194,22 +195,29 @@ void agent_session_start(struct agent *a, int fd, enum session_path path)
 static void agent__status(void *ud, struct rd_buf *out)
 {
 	struct agent *a = ud;
-	char head[1024];
 	struct video_display d = { 0 };
+	char disp[32];
+	struct rd_json j;
 	if (a->video)
 		video_get_display(a->video, &d);
-	int n = snprintf(head, sizeof(head),
-		"{\"id\":\"%s\",\"server\":\"%s\",\"registered\":%s,\"nat_type\":\"%s\",\"relay\":\"%s\","
-		"\"direct_port\":%d,\"capture\":\"%s\",\"display\":\"%dx%d\",\"h264\":%s,\"vp9\":%s,"
-		"\"password_set\":%s,\"uptime\":%.0f,\"session_count\":%u,\"sessions\":",
-		a->id, rd_esc(a->st.rendezvous), a->registered ? "true" : "false",
-		rd_nat_type_name(a->nat_type), a->st.relay ? rd_esc(a->st.relay) : "",
-		reach_direct_port(a->reach), a->video ? video_backend_name(a->video) : "none",
-		d.width, d.height, a->host.have_h264 ? "true" : "false", a->host.have_vp9 ? "true" : "false",
-		a->pw.set ? "true" : "false", rd_now() - a->started, sio_set_count(a->sios));
-	rd_buf_put(out, head, RD_MIN((size_t)n, sizeof(head) - 1));
-	sio_set_status_json(a->sios, out);
-	rd_buf_put(out, "}", 1);
+	snprintf(disp, sizeof(disp), "%dx%d", d.width, d.height);
+	rd_json_init(&j, out);
+	rd_json_obj(&j, NULL);
+	rd_json_str(&j, "id", a->id);
+	rd_json_str(&j, "server", a->st.rendezvous);
+	rd_json_bool(&j, "registered", a->registered);
+	rd_json_str(&j, "nat_type", rd_nat_type_name(a->nat_type));
+	rd_json_str(&j, "relay", a->st.relay ? a->st.relay : "");
+	rd_json_int(&j, "direct_port", reach_direct_port(a->reach));
+	rd_json_str(&j, "capture", a->video ? video_backend_name(a->video) : "none");
+	rd_json_str(&j, "display", disp);
+	rd_json_bool(&j, "h264", a->host.have_h264);
+	rd_json_bool(&j, "vp9", a->host.have_vp9);
+	rd_json_bool(&j, "password_set", a->pw.set);
+	rd_json_num(&j, "uptime", rd_now() - a->started, 0);
+	rd_json_uint(&j, "session_count", sio_set_count(a->sios));
+	sio_set_status_json(a->sios, &j);
+	rd_json_end(&j, '}');
 }
 
 /* ---- password file: picked up when `rd-agent password set` changes it ---- */

@@ -14,6 +14,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "json.h"
 #include "login.h"
 #include "net.h"
 #include "settings.h"
@@ -320,12 +321,23 @@ static void enroll__print(const struct agent_settings *st, const char *path, con
 		printf("%s\n", o->id);
 		return;
 	}
-	printf("{\"id\":\"%s\",\"server\":\"%s\",\"relay\":\"%s\",\"config\":\"%s\",\"data_dir\":\"%s\","
-		"\"public_key\":\"%s\",\"fingerprint\":\"%s\",\"changed\":%s}\n",
-		o->id, st->rendezvous, st->relay ? st->relay : "", path, st->data_dir, o->pk_b64, o->fp,
-		(o->config_changed || o->id_created || o->id_changed || o->key_created || o->uuid_created ||
-			o->password_changed)
-			? "true" : "false");
+	struct rd_buf b;
+	struct rd_json j;
+	rd_buf_init(&b, 0);
+	rd_json_init(&j, &b);
+	rd_json_obj(&j, NULL);
+	rd_json_str(&j, "id", o->id);
+	rd_json_str(&j, "server", st->rendezvous);
+	rd_json_str(&j, "relay", st->relay ? st->relay : "");
+	rd_json_str(&j, "config", path);
+	rd_json_str(&j, "data_dir", st->data_dir);
+	rd_json_str(&j, "public_key", o->pk_b64);
+	rd_json_str(&j, "fingerprint", o->fp);
+	rd_json_bool(&j, "changed", o->config_changed || o->id_created || o->id_changed ||
+		o->key_created || o->uuid_created || o->password_changed);
+	rd_json_end(&j, '}');
+	printf("%.*s\n", (int)rd_buf_size(&b), (const char *)rd_buf_ptr(&b));
+	rd_buf_free(&b);
 }
 
 /* The flags enroll needs, checked before anything is written: 0 or exit 2. */

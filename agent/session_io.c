@@ -327,33 +327,36 @@ void sio_set_close_all(struct sio_set *set, const char *reason)
 
 unsigned sio_set_count(const struct sio_set *set) { return set->count; }
 
-void sio_set_status_json(const struct sio_set *set, struct rd_buf *out)
+void sio_set_status_json(const struct sio_set *set, struct rd_json *j)
 {
-	char line[800];
-	rd_buf_put(out, "[", 1);
+	rd_json_arr(j, "sessions");
 	for (const struct sio *x = set->list; x; x = x->next) {
 		const struct session *s = x->s;
 		const struct video_qos *q = session_qos(s);
 		enum video_codec c = session_codec(s);
-		int n = snprintf(line, sizeof(line),
-			"%s{\"peer\":\"%s\",\"path\":\"%s\",\"state\":\"%s\",\"codec\":\"%s\","
-			"\"controller\":\"%s\",\"encrypted\":%s,\"key_mode\":\"%s\",\"rtt_ms\":%u,"
-			"\"frames_sent\":%" PRIu64 ",\"frames_skipped\":%" PRIu64 ",\"bytes_out\":%" PRIu64
-			",\"bytes_in\":%" PRIu64 ",\"seconds\":%.0f,\"fps\":%d,\"quality\":%d,"
-			"\"qos_level\":%d,\"frame_acks\":%s,\"frames_in_flight\":%u,\"send_queue\":%zu}",
-			x == set->list ? "" : ",", x->peer, session_path_name(session_path(s)),
-			session_state_name(session_state(s)),
-			c == VIDEO_CODEC_H264 ? "h264" : c == VIDEO_CODEC_VP9 ? "vp9" : "",
-			session_peer_id(s), session_encrypted(s) ? "true" : "false",
-			session_crypto_mode(s) == RD_CRYPTO_KDF ? "per-direction" : "shared",
-			session_rtt_ms(s), session_frames_sent(s), session_frames_skipped(s),
-			rd_conn_bytes_out(x->conn), rd_conn_bytes_in(x->conn), rd_now() - x->started,
-			qos_fps(q), qos_quality(q), q->level, q->ack_required ? "true" : "false",
-			q->in_flight, rd_conn_queued(x->conn));
-		if (n > 0)
-			rd_buf_put(out, line, RD_MIN((size_t)n, sizeof(line) - 1));
+		rd_json_obj(j, NULL);
+		rd_json_str(j, "peer", x->peer);
+		rd_json_str(j, "path", session_path_name(session_path(s)));
+		rd_json_str(j, "state", session_state_name(session_state(s)));
+		rd_json_str(j, "codec", c == VIDEO_CODEC_H264 ? "h264" : c == VIDEO_CODEC_VP9 ? "vp9" : "");
+		rd_json_str(j, "controller", session_peer_id(s));
+		rd_json_bool(j, "encrypted", session_encrypted(s));
+		rd_json_str(j, "key_mode", session_crypto_mode(s) == RD_CRYPTO_KDF ? "per-direction" : "shared");
+		rd_json_uint(j, "rtt_ms", session_rtt_ms(s));
+		rd_json_uint(j, "frames_sent", session_frames_sent(s));
+		rd_json_uint(j, "frames_skipped", session_frames_skipped(s));
+		rd_json_uint(j, "bytes_out", rd_conn_bytes_out(x->conn));
+		rd_json_uint(j, "bytes_in", rd_conn_bytes_in(x->conn));
+		rd_json_num(j, "seconds", rd_now() - x->started, 0);
+		rd_json_int(j, "fps", qos_fps(q));
+		rd_json_int(j, "quality", qos_quality(q));
+		rd_json_int(j, "qos_level", q->level);
+		rd_json_bool(j, "frame_acks", q->ack_required);
+		rd_json_uint(j, "frames_in_flight", q->in_flight);
+		rd_json_uint(j, "send_queue", rd_conn_queued(x->conn));
+		rd_json_end(j, '}');
 	}
-	rd_buf_put(out, "]", 1);
+	rd_json_end(j, ']');
 }
 
 struct sio_set *sio_set_new(struct agent *a)

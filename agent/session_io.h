@@ -4,6 +4,7 @@
 #define RD_AGENT_SESSION_IO_H
 
 #include "buf.h"
+#include "json.h"
 #include "session.h"
 
 struct agent;
@@ -30,7 +31,7 @@ void sio_set_tick(struct sio_set *set, double now);
 /* Misc.close_reason to everyone, then close after flushing. */
 void sio_set_close_all(struct sio_set *set, const char *reason);
 unsigned sio_set_count(const struct sio_set *set);
-/* JSON array of the sessions into out. */
-void sio_set_status_json(const struct sio_set *set, struct rd_buf *out);
+/* The "sessions" array, a member of the object open in j. */
+void sio_set_status_json(const struct sio_set *set, struct rd_json *j);
 
 #endif

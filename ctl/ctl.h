@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "buf.h"
 #include "crypto.h"
+#include "json.h"
 
 /* Exit codes (stable, documented in --help and the man page). */
 enum ctl_exit {
@@ -96,20 +98,22 @@ struct ctl_result {
 	int exit_code;
 	const char *error;      /* stable code, NULL on success */
 	char message[CTL_ERRMSG_MAX];
-	/* doctor */
-	char extra_json[2048];  /* extra members (already JSON, without braces) */
-	char extra_text[2048];  /* extra lines for the text form */
+	/* What a verb adds: members of the JSON result (written with rd_json_*
+	 * and a key, as inside an object), and lines for the text form. The
+	 * writer points into this struct: a result is never copied. */
+	struct rd_buf extra_buf;
+	struct rd_json extra;
+	char extra_text[2048];
 };
 
 void ctl_result_init(struct ctl_result *r, const char *verb, const char *id);
+void ctl_result_free(struct ctl_result *r);
 /* Record a failure (first one wins): stable code, exit code, message. */
 void ctl_result_fail(struct ctl_result *r, int exit_code, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void ctl_result_phase(struct ctl_result *r, enum ctl_phase ph, double ms);
 /* Print as JSON (one line) or text; returns the exit code. */
 int ctl_result_print(const struct ctl_result *r, bool json, bool verbose);
-/* Append a JSON-escaped string (with quotes) to out. */
-void ctl_json_str(char *out, size_t outsz, const char *s);
 
 /* The whole program's context handed to verbs. */
 struct ctl {

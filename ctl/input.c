@@ -243,22 +243,17 @@ static void iv_on_ready(struct run *r, struct ctl_session *s, int w, int h, void
 
 static void iv_clip_text(struct iv *v, const Hbb__Clipboard *cb)
 {
-	char esc[1700];
 	size_t len = cb->content.len, shown = len;
 	if (cb->format != HBB__CLIPBOARD_FORMAT__Text || cb->compress)
 		return;
 	if (v->c->set.json) {
-		char *t = xmalloc(len + 1);
-		memcpy(t, cb->content.data, len);
-		t[len] = '\0';
 		/* The JSON result holds a bounded excerpt; long text goes out in text mode. */
 		if (shown > 1200)
-			t[shown = 1200] = '\0';
-		esc[0] = '\0';
-		ctl_json_str(esc, sizeof(esc), t);
-		snprintf(v->c->res.extra_json, sizeof(v->c->res.extra_json),
-			"\"text\":%s,\"bytes\":%zu,\"truncated\":%s", esc, len, shown < len ? "true" : "false");
-		free(t);
+			shown = 1200;
+		struct rd_json *j = &v->c->res.extra;
+		rd_json_strn(j, "text", (const char *)cb->content.data, shown);
+		rd_json_uint(j, "bytes", len);
+		rd_json_bool(j, "truncated", shown < len);
 	} else if (len) {
 		fwrite(cb->content.data, 1, len, stdout);
 		fflush(stdout);
@@ -343,9 +338,15 @@ static void iv_on_frame(struct run *r, const AVFrame *f, void *ud)
 			v->rh, 24, 0.0005);
 	if (!changed)
 		return;
-	snprintf(v->c->res.extra_json, sizeof(v->c->res.extra_json),
-		"\"changed\":true,\"after_ms\":%.1f,\"region\":[%d,%d,%d,%d]",
-		(rd_now() - v->t_ref) * 1000.0, v->rx, v->ry, v->rw, v->rh);
+	struct rd_json *j = &v->c->res.extra;
+	rd_json_bool(j, "changed", true);
+	rd_json_num(j, "after_ms", (rd_now() - v->t_ref) * 1000.0, 1);
+	rd_json_arr(j, "region");
+	rd_json_int(j, NULL, v->rx);
+	rd_json_int(j, NULL, v->ry);
+	rd_json_int(j, NULL, v->rw);
+	rd_json_int(j, NULL, v->rh);
+	rd_json_end(j, ']');
 	snprintf(v->c->res.extra_text, sizeof(v->c->res.extra_text), "changed after %.1f ms\n",
 		(rd_now() - v->t_ref) * 1000.0);
 	iv_finish(v);

@@ -144,29 +144,31 @@ static const char *nat_words(int t)
 	return t == 1 ? "cone (punchable)" : t == 2 ? "symmetric (needs the relay)" : "not tested";
 }
 
-static void attempt(struct ctl *c, const char *name, bool relay, char *js, size_t jsz, char *tx,
+/* One way to the peer, tried; a member of the "attempts" array. */
+static void attempt(struct ctl *c, const char *name, bool relay, struct rd_json *js, char *tx,
 	size_t tsz, int *best)
 {
 	struct ctl_result r;
 	struct ctl_link link;
 	struct ctl_run_opts o = { .mode = CTL_RUN_ATTEMPT, .force_relay = relay, .no_relay = !relay };
-	char e[CTL_ERRMSG_MAX + 16] = "";
 	double t0 = rd_now();
 	memset(&link, 0, sizeof(link));
 	ctl_result_init(&r, "doctor", c->id);
 	ctl_run(c, &o, &r, &link);
 	double ms = (rd_now() - t0) * 1000.0;
-	size_t jl = strlen(js), tl = strlen(tx);
-	if (r.error)
-		ctl_json_str(e, sizeof(e), r.message);
-	snprintf(js + jl, jsz - jl, "%s{\"try\":\"%s\",\"ok\":%s,\"path\":%s%s%s,\"ms\":%.1f,"
-		"\"peer_nat\":\"%s\"%s%s%s%s}", jl && js[jl - 1] != '[' ? "," : "", name,
-		r.error ? "false" : "true", ctl_path_name(link.path) ? "\"" : "",
-		ctl_path_name(link.path) ? ctl_path_name(link.path) : "null",
-		ctl_path_name(link.path) ? "\"" : "", ms,
-		link.peer_nat == 1 ? "asymmetric" : link.peer_nat == 2 ? "symmetric" : "unknown",
-		r.error ? ",\"error\":\"" : "", r.error ? r.error : "", r.error ? "\",\"reason\":" : "",
-		r.error ? e : "");
+	size_t tl = strlen(tx);
+	rd_json_obj(js, NULL);
+	rd_json_str(js, "try", name);
+	rd_json_bool(js, "ok", !r.error);
+	rd_json_str(js, "path", ctl_path_name(link.path));
+	rd_json_num(js, "ms", ms, 1);
+	rd_json_str(js, "peer_nat", link.peer_nat == 1 ? "asymmetric" : link.peer_nat == 2 ? "symmetric"
+		: "unknown");
+	if (r.error) {
+		rd_json_str(js, "error", r.error);
+		rd_json_str(js, "reason", r.message);
+	}
+	rd_json_end(js, '}');
 	if (r.error)
 		snprintf(tx + tl, tsz - tl, "  %-7s FAILED after %.0f ms: %s\n", name, ms, r.message);
 	else
@@ -177,6 +179,7 @@ static void attempt(struct ctl *c, const char *name, bool relay, char *js, size_
 		*best = (int)link.path;
 	if (r.error && !c->res.error && (r.exit_code == CTL_EXIT_KEY || r.exit_code == CTL_EXIT_OFFLINE))
 		ctl_result_fail(&c->res, r.exit_code, r.error, "%s", r.message);
+	ctl_result_free(&r);
 }
 
 /* Our NAT type (§7.2), or 0 when the test fails. */
@@ -200,7 +203,8 @@ static int self_nat(struct ctl *c, char *why, size_t whysz)
 
 int ctl_verb_doctor(struct ctl *c)
 {
-	char js[1600] = "", tx[1800] = "", why[160];
+	char tx[1800] = "", why[160];
+	struct rd_json *js = &c->res.extra;
 	int best = 0;
 	snprintf(tx, sizeof(tx), "doctor %s via %s\n", c->id, c->set.server ? c->set.server : "?");
 	int on = lookup_into(c, &c->res);
@@ -210,12 +214,13 @@ int ctl_verb_doctor(struct ctl *c)
 		"peer is online" : on == 0 ? "says the peer is OFFLINE: is rd-agent running and "
 		"registered?" : c->res.message, nat_words(nat), on >= 0 ? why : "");
 	if (on == 1) {
-		snprintf(js, sizeof(js), "\"nat\":{\"self\":\"%s\"},\"attempts\":[",
-			nat == 1 ? "asymmetric" : nat == 2 ? "symmetric" : "unknown");
-		attempt(c, "direct", false, js, sizeof(js), tx, sizeof(tx), &best);
-		attempt(c, "relay", true, js, sizeof(js), tx, sizeof(tx), &best);
-		size_t jl = strlen(js);
-		snprintf(js + jl, sizeof(js) - jl, "]");
+		rd_json_obj(js, "nat");
+		rd_json_str(js, "self", nat == 1 ? "asymmetric" : nat == 2 ? "symmetric" : "unknown");
+		rd_json_end(js, '}');
+		rd_json_arr(js, "attempts");
+		attempt(c, "direct", false, js, tx, sizeof(tx), &best);
+		attempt(c, "relay", true, js, tx, sizeof(tx), &best);
+		rd_json_end(js, ']');
 		c->res.path = (enum ctl_path)best;
 		if (!best && !c->res.error)
 			ctl_result_fail(&c->res, CTL_EXIT_NOPATH, "no_path", "no path to %s works: see the "
@@ -227,7 +232,6 @@ int ctl_verb_doctor(struct ctl *c)
 	} else if (on == 0) {
 		ctl_result_fail(&c->res, CTL_EXIT_OFFLINE, "offline", "%s is offline or unknown", c->id);
 	}
-	rd_strlcpy(c->res.extra_json, js, sizeof(c->res.extra_json));
 	rd_strlcpy(c->res.extra_text, tx, sizeof(c->res.extra_text));
 	c->res.total_ms = (rd_now() - c->t0) * 1000.0;
 	return ctl_result_print(&c->res, c->set.json, c->set.verbose);

@@ -170,7 +170,9 @@ static int usage_error(struct ctl *c, const char *verb, const char *msg)
 	ctl_result_fail(&c->res, CTL_EXIT_USAGE, "usage", "%s", msg);
 	if (!c->set.json)
 		fprintf(stderr, "rdctl: %s (see rdctl --help)\n", msg);
-	return c->set.json ? ctl_result_print(&c->res, true, false) : CTL_EXIT_USAGE;
+	int rc = c->set.json ? ctl_result_print(&c->res, true, false) : CTL_EXIT_USAGE;
+	ctl_result_free(&c->res);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -269,6 +271,7 @@ int main(int argc, char **argv)
 		rd_log_set_level(RD_LOG_DEBUG);
 	ctl_result_init(&c.res, a.verb->name, c.id);
 	rc = a.verb->run(&c);
+	ctl_result_free(&c.res);
 out_vs:
 	rd_config_free(&vcfg, &c.vs);
 out_set:

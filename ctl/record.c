@@ -41,6 +41,7 @@ struct ctl_recorder {
 	int64_t seg_start;         /* where the current file starts, relative */
 	long frames, seg_frames;
 	int nseg;
+	bool seg_listed;        /* the result's "segments" array is open */
 	AVCodecParserContext *h264;
 	AVCodecContext *h264ctx;
 	struct ctl_result *res;
@@ -292,28 +293,25 @@ static int flush_held(struct ctl_recorder *r, int64_t next_pts)
 	return av_write_frame(r->oc, r->held) < 0 ? RD_ERR_IO : RD_OK;
 }
 
-/* One member of the segment list in the result (while it fits). */
+/* One member of the segment list in the result. */
 static void report_segment(struct ctl_recorder *r, int64_t end, bool text)
 {
 	double start = (double)r->seg_start / 1000.0, dur = (double)(end - r->seg_start) / 1000.0;
 	if (!r->res)
 		return;
-	char *j = r->res->extra_json, *t = r->res->extra_text;
-	size_t jn = strlen(j), cap = sizeof(r->res->extra_json);
-	char one[SEG_PATH_MAX + 160] = "";
-	if (r->nseg == 1)
-		rd_strlcpy(one, jn ? ",\"segments\":[" : "\"segments\":[", sizeof(one));
-	else
-		rd_strlcpy(one, ",", sizeof(one));
-	rd_strlcpy(one + strlen(one), "{\"output\":", sizeof(one) - strlen(one));
-	ctl_json_str(one, sizeof(one), r->cur);
-	snprintf(one + strlen(one), sizeof(one) - strlen(one), ",\"width\":%d,\"height\":%d,"
-		"\"start\":%.3f,\"duration\":%.3f,\"frames\":%ld}", r->width, r->height, start, dur,
-		r->seg_frames);
-	/* Keep room for the closing bracket; a list too long for the result stops
-	 * (the files are still named in the log and the text form). */
-	if (jn + strlen(one) + 2 < cap && (r->nseg == 1 || strstr(j, "\"segments\":[")))
-		memcpy(j + jn, one, strlen(one) + 1);
+	struct rd_json *j = &r->res->extra;
+	if (!r->seg_listed)
+		rd_json_arr(j, "segments");
+	r->seg_listed = true;
+	rd_json_obj(j, NULL);
+	rd_json_str(j, "output", r->cur);
+	rd_json_int(j, "width", r->width);
+	rd_json_int(j, "height", r->height);
+	rd_json_num(j, "start", start, 3);
+	rd_json_num(j, "duration", dur, 3);
+	rd_json_int(j, "frames", r->seg_frames);
+	rd_json_end(j, '}');
+	char *t = r->res->extra_text;
 	size_t tn = strlen(t);
 	if (text)	/* the text form names files only when there are several */
 		snprintf(t + tn, sizeof(r->res->extra_text) - tn, "segment %d: %s (%dx%d, from %.2f s, "
@@ -322,11 +320,9 @@ static void report_segment(struct ctl_recorder *r, int64_t end, bool text)
 
 static void report_close(struct ctl_recorder *r)
 {
-	if (!r->res || !strstr(r->res->extra_json, "\"segments\":["))
-		return;
-	size_t jn = strlen(r->res->extra_json);
-	if (jn + 1 < sizeof(r->res->extra_json))
-		memcpy(r->res->extra_json + jn, "]", 2);
+	if (r->seg_listed)
+		rd_json_end(&r->res->extra, ']');
+	r->seg_listed = false;
 }
 
 /* Finish the current file at end (relative to the recording). */
@@ -410,7 +406,6 @@ int ctl_recorder_finish(struct ctl_recorder *r, int64_t end_pts_ms, double *dur,
 	if (end <= r->last)
 		end = r->last + 1;
 	rc = seg_finish(r, end, false);
-	report_close(r);
 	if (dur)
 		*dur = (double)end / 1000.0;
 	if (frames)
@@ -423,6 +418,7 @@ void ctl_recorder_free(struct ctl_recorder *r)
 {
 	if (!r)
 		return;
+	report_close(r);
 	file_close(r);
 	av_packet_free(&r->held);
 	av_parser_close(r->h264);

@@ -23,6 +23,8 @@ const char *ctl_path_name(enum ctl_path p)
 void ctl_result_init(struct ctl_result *r, const char *verb, const char *id)
 {
 	memset(r, 0, sizeof(*r));
+	rd_buf_init(&r->extra_buf, 1 << 20);
+	rd_json_init(&r->extra, &r->extra_buf);
 	r->verb = verb;
 	r->online = -1;
 	if (id)
@@ -47,90 +49,54 @@ void ctl_result_phase(struct ctl_result *r, enum ctl_phase ph, double ms)
 	r->phase_set[ph] = true;
 }
 
-void ctl_json_str(char *out, size_t outsz, const char *s)
+void ctl_result_free(struct ctl_result *r)
 {
-	size_t o = strlen(out);
-#define PUT(ch) do { if (o + 1 < outsz) out[o++] = (ch); } while (0)
-	PUT('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			PUT('\\');
-			PUT((char)*p);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			char esc[8];
-			snprintf(esc, sizeof(esc), "\\u%04x", *p);
-			for (char *e = esc; *e; e++)
-				PUT(*e);
-		} else {
-			PUT((char)*p);
-		}
-	}
-	PUT('"');
-#undef PUT
-	out[o < outsz ? o : outsz - 1] = '\0';
-}
-
-static void add(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void add(char *out, size_t outsz, const char *fmt, ...)
-{
-	size_t o = strlen(out);
-	va_list ap;
-	if (o + 1 >= outsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(out + o, outsz - o, fmt, ap);
-	va_end(ap);
-}
-
-static void add_str(char *out, size_t outsz, const char *key, const char *val)
-{
-	add(out, outsz, ",\"%s\":", key);
-	if (val)
-		ctl_json_str(out, outsz, val);
-	else
-		add(out, outsz, "null");
+	rd_buf_free(&r->extra_buf);
 }
 
 static void print_json(const struct ctl_result *r)
 {
-	char o[8192] = "{\"verb\":";
-	ctl_json_str(o, sizeof(o), r->verb ? r->verb : "");
-	add_str(o, sizeof(o), "id", r->id[0] ? r->id : NULL);
-	add(o, sizeof(o), ",\"ok\":%s", r->error ? "false" : "true");
-	add_str(o, sizeof(o), "path", ctl_path_name(r->path));
-	add_str(o, sizeof(o), "codec", r->codec);
-	add(o, sizeof(o), ",\"width\":%d,\"height\":%d", r->width, r->height);
+	struct rd_buf b;
+	struct rd_json j;
+	rd_buf_init(&b, 0);
+	rd_json_init(&j, &b);
+	rd_json_obj(&j, NULL);
+	rd_json_str(&j, "verb", r->verb ? r->verb : "");
+	rd_json_str(&j, "id", r->id[0] ? r->id : NULL);
+	rd_json_bool(&j, "ok", !r->error);
+	rd_json_str(&j, "path", ctl_path_name(r->path));
+	rd_json_str(&j, "codec", r->codec);
+	rd_json_int(&j, "width", r->width);
+	rd_json_int(&j, "height", r->height);
 	if (r->connect_ms > 0)
-		add(o, sizeof(o), ",\"connect_ms\":%.1f", r->connect_ms);
+		rd_json_num(&j, "connect_ms", r->connect_ms, 1);
 	else
-		add(o, sizeof(o), ",\"connect_ms\":null");
-	add(o, sizeof(o), ",\"total_ms\":%.1f", r->total_ms);
+		rd_json_null(&j, "connect_ms");
+	rd_json_num(&j, "total_ms", r->total_ms, 1);
 	if (r->online >= 0)
-		add(o, sizeof(o), ",\"online\":%s", r->online ? "true" : "false");
+		rd_json_bool(&j, "online", r->online);
 	if (r->output)
-		add_str(o, sizeof(o), "output", r->output);
+		rd_json_str(&j, "output", r->output);
 	if (r->frames)
-		add(o, sizeof(o), ",\"frames\":%ld", r->frames);
+		rd_json_int(&j, "frames", r->frames);
 	if (r->duration_s > 0)
-		add(o, sizeof(o), ",\"duration\":%.3f", r->duration_s);
-	add(o, sizeof(o), ",\"phases_ms\":{");
-	bool first = true;
-	for (int i = 0; i < CTL_PH_COUNT; i++) {
-		if (!r->phase_set[i])
-			continue;
-		add(o, sizeof(o), "%s\"%s\":%.2f", first ? "" : ",", phase_names[i], r->phase_ms[i]);
-		first = false;
-	}
-	add(o, sizeof(o), "}");
-	if (r->extra_json[0])
-		add(o, sizeof(o), ",%s", r->extra_json);
+		rd_json_num(&j, "duration", r->duration_s, 3);
+	rd_json_obj(&j, "phases_ms");
+	for (int i = 0; i < CTL_PH_COUNT; i++)
+		if (r->phase_set[i])
+			rd_json_num(&j, phase_names[i], r->phase_ms[i], 2);
+	rd_json_end(&j, '}');
+	rd_json_members(&j, &r->extra);
 	if (r->error) {
-		add_str(o, sizeof(o), "error", r->error);
-		add_str(o, sizeof(o), "message", r->message);
+		rd_json_str(&j, "error", r->error);
+		rd_json_str(&j, "message", r->message);
 	}
-	add(o, sizeof(o), ",\"exit\":%d}", r->exit_code);
-	puts(o);
+	rd_json_int(&j, "exit", r->exit_code);
+	rd_json_end(&j, '}');
+	fwrite(rd_buf_ptr(&b), 1, rd_buf_size(&b), stdout);
+	fputc('\n', stdout);
 	fflush(stdout);
+	rd_buf_free(&b);
 }
 
 static void print_text(const struct ctl_result *r, bool verbose)
