@@ -23,6 +23,7 @@
 #define KDF_CONTEXT "rdesk-ss"
 #define KDF_SUBKEY_TO_AGENT 1       /* controller -> agent */
 #define KDF_SUBKEY_TO_CONTROLLER 2  /* agent -> controller */
+#define KEY_BIND_LABEL "rdesk-kdf-bind-v1"
 
 _Static_assert(RD_SK_LEN == crypto_sign_SECRETKEYBYTES, "Ed25519 secret key size");
 _Static_assert(RD_PK_LEN == crypto_sign_PUBLICKEYBYTES, "Ed25519 public key size");
@@ -34,6 +35,8 @@ _Static_assert(RD_SESSION_KEY_LEN == crypto_kdf_KEYBYTES, "kdf key size");
 _Static_assert(RD_SEALED_KEY_LEN == RD_SESSION_KEY_LEN + crypto_box_MACBYTES, "sealed key size");
 _Static_assert(RD_SECRETBOX_MAC_LEN == crypto_secretbox_MACBYTES, "secretbox MAC size");
 _Static_assert(sizeof(KDF_CONTEXT) - 1 == crypto_kdf_CONTEXTBYTES, "kdf context size");
+_Static_assert(RD_SESSION_KEY_LEN >= crypto_generichash_KEYBYTES_MIN &&
+	RD_SESSION_KEY_LEN <= crypto_generichash_BYTES_MAX, "generichash key and output size");
 
 int rd_crypto_init(void)
 {
@@ -301,8 +304,8 @@ void rd_keypair_wipe(struct rd_keypair *kp)
 
 /* ---- IdPk signatures ---- */
 
-int rd_idpk_sign(const char *id, const uint8_t *pk, size_t pklen, const uint8_t sk[RD_SK_LEN],
-	uint8_t **out, size_t *outlen)
+static int idpk_sign(const char *id, const uint8_t *pk, size_t pklen, uint32_t features,
+	const uint8_t sk[RD_SK_LEN], uint8_t **out, size_t *outlen)
 {
 	Hbb__IdPk m = HBB__ID_PK__INIT;
 	uint8_t *plain = NULL, *sm = NULL;
@@ -313,6 +316,7 @@ int rd_idpk_sign(const char *id, const uint8_t *pk, size_t pklen, const uint8_t 
 	m.id = (char *)(id ? id : "");
 	m.pk.data = (uint8_t *)pk;
 	m.pk.len = pk ? pklen : 0;
+	m.rdesk_features = features;
 	plen = hbb__id_pk__get_packed_size(&m);
 	plain = malloc(plen ? plen : 1);
 	sm = malloc(plen + RD_SIGN_LEN);
@@ -333,12 +337,44 @@ fail:
 	return ret;
 }
 
-int rd_idpk_verify(const uint8_t *signed_msg, size_t len, const uint8_t signer_pk[RD_PK_LEN],
-	const char *expect_id, uint8_t pk_out[32])
+int rd_idpk_sign(const char *id, const uint8_t *pk, size_t pklen, const uint8_t sk[RD_SK_LEN],
+	uint8_t **out, size_t *outlen)
+{
+	return idpk_sign(id, pk, pklen, 0, sk, out, outlen);
+}
+
+int rd_signed_id_sign(const char *id, const uint8_t box_pk[RD_BOX_PK_LEN], uint32_t features,
+	const uint8_t sk[RD_SK_LEN], uint8_t **out, size_t *outlen)
+{
+	return idpk_sign(id, box_pk, RD_BOX_PK_LEN, features, sk, out, outlen);
+}
+
+int rd_idpk_parse(const uint8_t *plain, size_t len, const char *expect_id, uint8_t pk_out[32],
+	uint32_t *features)
+{
+	Hbb__IdPk *m = hbb__id_pk__unpack(NULL, len, plain);
+	int ret = RD_OK;
+
+	if (!m)
+		return RD_ERR_PROTO;
+	if (expect_id && strcmp(m->id, expect_id) != 0)
+		ret = RD_ERR_MISMATCH;
+	else if (m->pk.len != 32)
+		ret = RD_ERR_PROTO;
+	if (ret == RD_OK) {
+		memcpy(pk_out, m->pk.data, 32);
+		if (features)
+			*features = m->rdesk_features;
+	}
+	hbb__id_pk__free_unpacked(m, NULL);
+	return ret;
+}
+
+static int idpk_verify(const uint8_t *signed_msg, size_t len, const uint8_t signer_pk[RD_PK_LEN],
+	const char *expect_id, uint8_t pk_out[32], uint32_t *features)
 {
 	uint8_t *plain;
 	unsigned long long plen;
-	Hbb__IdPk *m = NULL;
 	int ret;
 
 	if (!signed_msg || len < RD_SIGN_LEN)
@@ -346,30 +382,25 @@ int rd_idpk_verify(const uint8_t *signed_msg, size_t len, const uint8_t signer_p
 	plain = malloc(len - RD_SIGN_LEN + 1);
 	if (!plain)
 		return RD_ERR_NOMEM;
-	if (crypto_sign_open(plain, &plen, signed_msg, len, signer_pk) != 0) {
+	if (crypto_sign_open(plain, &plen, signed_msg, len, signer_pk) != 0)
 		ret = RD_ERR_CRYPTO;
-		goto out;
-	}
-	m = hbb__id_pk__unpack(NULL, (size_t)plen, plain);
-	if (!m) {
-		ret = RD_ERR_PROTO;
-		goto out;
-	}
-	if (expect_id && strcmp(m->id, expect_id) != 0) {
-		ret = RD_ERR_MISMATCH;
-		goto out;
-	}
-	if (m->pk.len != 32) {
-		ret = RD_ERR_PROTO;
-		goto out;
-	}
-	memcpy(pk_out, m->pk.data, 32);
-	ret = RD_OK;
-out:
-	if (m)
-		hbb__id_pk__free_unpacked(m, NULL);
+	else
+		ret = rd_idpk_parse(plain, (size_t)plen, expect_id, pk_out, features);
 	free(plain);
 	return ret;
+}
+
+int rd_idpk_verify(const uint8_t *signed_msg, size_t len, const uint8_t signer_pk[RD_PK_LEN],
+	const char *expect_id, uint8_t pk_out[32])
+{
+	return idpk_verify(signed_msg, len, signer_pk, expect_id, pk_out, NULL);
+}
+
+int rd_signed_id_verify(const uint8_t *signed_msg, size_t len, const uint8_t signer_pk[RD_PK_LEN],
+	const char *expect_id, uint8_t box_pk[RD_BOX_PK_LEN], uint32_t *features)
+{
+	*features = 0;
+	return idpk_verify(signed_msg, len, signer_pk, expect_id, box_pk, features);
 }
 
 /* ---- session key exchange ---- */
@@ -416,6 +447,23 @@ int rd_session_key_open(const uint8_t *sealed, size_t sealed_len, const uint8_t 
 		return RD_ERR_CRYPTO;
 	}
 	return RD_OK;
+}
+
+void rd_session_key_bind(const uint8_t key[RD_SESSION_KEY_LEN], const struct rd_key_binding *b,
+	uint8_t root[RD_SESSION_KEY_LEN])
+{
+	uint8_t msg[sizeof(KEY_BIND_LABEL) - 1 + 8 + 2 * RD_BOX_PK_LEN], *p = msg;
+
+	memcpy(p, KEY_BIND_LABEL, sizeof(KEY_BIND_LABEL) - 1);
+	p += sizeof(KEY_BIND_LABEL) - 1;
+	for (int i = 0; i < 4; i++)
+		*p++ = (uint8_t)(b->host_features >> (8 * i));
+	for (int i = 0; i < 4; i++)
+		*p++ = (uint8_t)(b->ctl_features >> (8 * i));
+	memcpy(p, b->host_box_pk, RD_BOX_PK_LEN);
+	p += RD_BOX_PK_LEN;
+	memcpy(p, b->ctl_box_pk, RD_BOX_PK_LEN);
+	crypto_generichash(root, RD_SESSION_KEY_LEN, msg, sizeof(msg), key, RD_SESSION_KEY_LEN);
 }
 
 /* ---- session stream ---- */

@@ -3,12 +3,13 @@
  * Long-term keys are Ed25519, stored like RustDesk's id_ed25519 (base64 of the
  * 64-byte secret key, no newline) and id_ed25519.pub (base64 of the 32-byte
  * public key), mode 0600. Servers sign IdPk{id, pk} in combined mode; peers
- * sign IdPk{id, ephemeral box pk} in SignedId.
+ * sign IdPk{id, ephemeral box pk, rdesk_features} in SignedId.
  *
  * Session streams use secretbox with a 24-byte nonce whose first 8 bytes are a
  * little-endian counter, pre-incremented (first frame = 1). Compatible mode uses
- * one key both ways (RustDesk); rdesk mode derives one key per direction with
- * crypto_kdf so the two directions never share a (key, nonce). */
+ * one key both ways (RustDesk); rdesk mode binds the session key to the
+ * handshake (rd_session_key_bind) and derives one key per direction from that
+ * with crypto_kdf, so the two directions never share a (key, nonce). */
 #ifndef RD_CRYPTO_H
 #define RD_CRYPTO_H
 
@@ -29,7 +30,7 @@
 #define RD_B64_PK_LEN 44               /* base64 of 32 bytes, with padding */
 #define RD_FINGERPRINT_LEN 52          /* "SHA256:" + 43 chars unpadded + NUL */
 
-#define RD_FEAT_KDF 1u                 /* SignedId/PublicKey.rdesk_features bit 0 */
+#define RD_FEAT_KDF 1u                 /* IdPk/PublicKey.rdesk_features bit 0 */
 
 struct rd_keypair {
 	uint8_t pk[RD_PK_LEN];
@@ -74,6 +75,20 @@ int rd_idpk_sign(const char *id, const uint8_t *pk, size_t pklen, const uint8_t 
 int rd_idpk_verify(const uint8_t *signed_msg, size_t len, const uint8_t signer_pk[RD_PK_LEN],
 	const char *expect_id, uint8_t pk_out[32]);
 
+/* The IdPk a controlled side signs for SignedId: crypto_sign (combined) of
+ * serialize(IdPk{id, box_pk, rdesk_features = features}); a features word of 0
+ * is not on the wire (proto3), which gives RustDesk's bytes. *out is malloc'd. */
+int rd_signed_id_sign(const char *id, const uint8_t box_pk[RD_BOX_PK_LEN], uint32_t features,
+	const uint8_t sk[RD_SK_LEN], uint8_t **out, size_t *outlen);
+/* rd_idpk_verify that also returns the signed IdPk.rdesk_features (0 when
+ * absent, as from a stock peer). *features is 0 on any error. */
+int rd_signed_id_verify(const uint8_t *signed_msg, size_t len, const uint8_t signer_pk[RD_PK_LEN],
+	const char *expect_id, uint8_t box_pk[RD_BOX_PK_LEN], uint32_t *features);
+/* The checks of both verify functions on an opened (already verified)
+ * serialized IdPk; features may be NULL. */
+int rd_idpk_parse(const uint8_t *plain, size_t len, const char *expect_id, uint8_t pk_out[32],
+	uint32_t *features);
+
 /* Session key exchange. The controlled side makes an ephemeral box key pair;
  * the controller seals a fresh 32-byte session key to it. */
 struct rd_box_keypair {
@@ -90,6 +105,23 @@ int rd_session_key_seal(const uint8_t peer_box_pk[RD_BOX_PK_LEN], uint8_t my_pk[
 int rd_session_key_open(const uint8_t *sealed, size_t sealed_len, const uint8_t peer_pk[RD_BOX_PK_LEN],
 	const struct rd_box_keypair *mine, uint8_t key[RD_SESSION_KEY_LEN]);
 
+/* What the per-direction keys are bound to: both feature words as they were
+ * on the wire and both ephemeral box keys. Either side fills it from what it
+ * sent and what it received, so a word changed on the way (one side sees
+ * another value than the other) gives the two sides different keys. */
+struct rd_key_binding {
+	uint32_t host_features;              /* IdPk.rdesk_features, signed by the host */
+	uint32_t ctl_features;               /* PublicKey.rdesk_features of the reply */
+	uint8_t host_box_pk[RD_BOX_PK_LEN];  /* IdPk.pk */
+	uint8_t ctl_box_pk[RD_BOX_PK_LEN];   /* PublicKey.asymmetric_value */
+};
+/* root = BLAKE2b-256 (crypto_generichash) keyed with the session key K over
+ * "rdesk-kdf-bind-v1" (17 bytes) || host_features (u32 LE) ||
+ * ctl_features (u32 LE) || host_box_pk || ctl_box_pk: 89 bytes. KDF mode
+ * gives root, not K, to rd_crypto_stream_init. */
+void rd_session_key_bind(const uint8_t key[RD_SESSION_KEY_LEN], const struct rd_key_binding *b,
+	uint8_t root[RD_SESSION_KEY_LEN]);
+
 enum rd_crypto_mode {
 	RD_CRYPTO_COMPAT = 0, /* one key, both directions (stock peers) */
 	RD_CRYPTO_KDF = 1,    /* rdesk: one derived key per direction */
@@ -103,7 +135,8 @@ struct rd_crypto_stream {
 };
 
 /* is_controller picks the direction in KDF mode (controller->agent is subkey 1,
- * agent->controller subkey 2, context "rdesk-ss"). */
+ * agent->controller subkey 2, context "rdesk-ss", derived from key: the
+ * handshake passes the root of rd_session_key_bind there). */
 void rd_crypto_stream_init(struct rd_crypto_stream *cs, const uint8_t key[RD_SESSION_KEY_LEN],
 	enum rd_crypto_mode mode, bool is_controller);
 void rd_crypto_stream_wipe(struct rd_crypto_stream *cs);

@@ -79,19 +79,35 @@ static enum rd_crypto_mode hs__mode(unsigned agreed)
 	return (agreed & RD_FEAT_KDF) ? RD_CRYPTO_KDF : RD_CRYPTO_COMPAT;
 }
 
+/* The stream of either side from the session key: K both ways in compatible
+ * mode; in KDF mode direction keys from K bound to the feature words and box
+ * keys as this side sent and received them. */
+static void hs__stream_init(struct rd_handshake *h, const uint8_t key[RD_SESSION_KEY_LEN],
+	const struct rd_key_binding *b)
+{
+	uint8_t root[RD_SESSION_KEY_LEN];
+
+	if (h->mode != RD_CRYPTO_KDF) {
+		rd_crypto_stream_init(&h->cs, key, h->mode, h->role == HS_CTL);
+		return;
+	}
+	rd_session_key_bind(key, b, root);
+	rd_crypto_stream_init(&h->cs, root, h->mode, h->role == HS_CTL);
+	sodium_memzero(root, sizeof(root));
+}
+
 int rd_handshake_host_signed_id(struct rd_handshake *h, uint8_t **out, size_t *outlen)
 {
 	if (!h || h->role != HS_HOST || !out || !outlen)
 		return RD_ERR_INVAL;
 	uint8_t *signed_msg = NULL;
 	size_t signed_len = 0;
-	int rc = rd_idpk_sign(h->id, h->box.pk, RD_BOX_PK_LEN, h->longterm.sk, &signed_msg, &signed_len);
+	int rc = rd_signed_id_sign(h->id, h->box.pk, h->features, h->longterm.sk, &signed_msg, &signed_len);
 	if (rc < 0)
 		return rc;
 	Hbb__SignedId sid = HBB__SIGNED_ID__INIT;
 	sid.id.data = signed_msg;
 	sid.id.len = signed_len;
-	sid.rdesk_features = h->features;
 	Hbb__Message m = HBB__MESSAGE__INIT;
 	m.union_case = HBB__MESSAGE__UNION_SIGNED_ID;
 	m.signed_id = &sid;
@@ -116,9 +132,17 @@ static int hs__host_public_key(struct rd_handshake *h, const Hbb__PublicKey *pk,
 		pk->asymmetric_value.data, &h->box, key);
 	if (rc < 0)
 		return rc == RD_ERR_PROTO ? RD_ERR_PROTO : RD_ERR_CRYPTO;
+	/* No word (a stock controller, or one removed on the way) means one key
+	 * both ways, as RustDesk does. An rdesk controller that announced KDF
+	 * never seals with K itself, only with the bound direction keys: a word
+	 * removed or changed on the way leaves the two sides with different keys,
+	 * the first frame fails its MAC and no (key, nonce) serves both ways. */
 	h->agreed = h->features & pk->rdesk_features;
 	h->mode = hs__mode(h->agreed);
-	rd_crypto_stream_init(&h->cs, key, h->mode, false);
+	struct rd_key_binding b = { .host_features = h->features, .ctl_features = pk->rdesk_features };
+	memcpy(b.host_box_pk, h->box.pk, RD_BOX_PK_LEN);
+	memcpy(b.ctl_box_pk, pk->asymmetric_value.data, RD_BOX_PK_LEN);
+	hs__stream_init(h, key, &b);
 	h->secure = true;
 	sodium_memzero(key, sizeof(key));
 	*outcome = RD_HANDSHAKE_SECURE;
@@ -157,19 +181,17 @@ bool rd_handshake_host_pk_refresh_wanted(const struct rd_handshake *h)
 	return h && h->pk_refresh;
 }
 
+/* The offer is the signed IdPk.rdesk_features: a word added, changed or
+ * removed on the way breaks the signature. */
 static int hs__ctl_verify(struct rd_handshake *h, const Hbb__Message *m, uint8_t box_pk[RD_BOX_PK_LEN],
-	unsigned *offered)
+	uint32_t *offered)
 {
 	if (m->union_case != HBB__MESSAGE__UNION_SIGNED_ID || !m->signed_id)
 		return RD_ERR_PROTO;
 	const Hbb__SignedId *sid = m->signed_id;
 	if (sid->id.len <= RD_SIGN_LEN)
 		return RD_ERR_PROTO;
-	int rc = rd_idpk_verify(sid->id.data, sid->id.len, h->peer_pk, h->id, box_pk);
-	if (rc < 0)
-		return rc;
-	*offered = sid->rdesk_features;
-	return RD_OK;
+	return rd_signed_id_verify(sid->id.data, sid->id.len, h->peer_pk, h->id, box_pk, offered);
 }
 
 int rd_handshake_ctl_on_signed_id(struct rd_handshake *h, const uint8_t *payload, size_t len,
@@ -183,7 +205,7 @@ int rd_handshake_ctl_on_signed_id(struct rd_handshake *h, const uint8_t *payload
 	if (!m)
 		return RD_ERR_PROTO;
 	uint8_t box_pk[RD_BOX_PK_LEN];
-	unsigned offered = 0;
+	uint32_t offered = 0;
 	int rc = hs__ctl_verify(h, m, box_pk, &offered);
 	hbb__message__free_unpacked(m, NULL);
 	if (rc < 0)
@@ -206,8 +228,13 @@ int rd_handshake_ctl_on_signed_id(struct rd_handshake *h, const uint8_t *payload
 	rc = rd_pb_pack(&reply.base, out, outlen);
 	if (rc < 0)
 		goto out;
+	/* A host whose signed offer has KDF always gets KDF from an rdesk
+	 * controller: nothing on the way can make it accept one shared key. */
 	h->mode = hs__mode(h->agreed);
-	rd_crypto_stream_init(&h->cs, key, h->mode, true);
+	struct rd_key_binding b = { .host_features = offered, .ctl_features = h->agreed };
+	memcpy(b.host_box_pk, box_pk, RD_BOX_PK_LEN);
+	memcpy(b.ctl_box_pk, my_pk, RD_BOX_PK_LEN);
+	hs__stream_init(h, key, &b);
 	h->secure = true;
 	h->done = true;
 out:

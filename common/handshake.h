@@ -17,11 +17,17 @@
  *     rd_handshake_ctl_on_signed_id(h, payload, len, &out, &len);
  *     send out (plaintext), then rd_handshake_stream(h, &cs); rd_conn_set_crypto(c, &cs)
  *
- * Key mode: the host offers SignedId.rdesk_features; the controller answers
- * with PublicKey.rdesk_features = offered & its own. When both set
- * RD_FEAT_KDF, each direction gets its own derived key (RD_CRYPTO_KDF);
- * otherwise one key both ways, as stock RustDesk does (RD_CRYPTO_COMPAT).
- * A stock peer never sets the field, so it always gets the compatible mode. */
+ * Key mode: the host offers IdPk.rdesk_features inside the IdPk it signs for
+ * SignedId (so it cannot be removed or changed on the way without breaking the
+ * signature); the controller answers with PublicKey.rdesk_features = offered &
+ * its own. When both set RD_FEAT_KDF, each direction gets its own key
+ * (RD_CRYPTO_KDF), derived from the session key bound to both feature words
+ * and both box keys (rd_session_key_bind), so a reply whose word was altered
+ * gives the two sides different keys and the session fails at its first
+ * frame. Otherwise one key both ways, as stock RustDesk does
+ * (RD_CRYPTO_COMPAT). A stock peer never sets the field (and skips it), so it
+ * always gets the compatible mode; an rdesk controller never uses one shared
+ * key with a host whose signed offer has RD_FEAT_KDF. */
 #ifndef RD_HANDSHAKE_H
 #define RD_HANDSHAKE_H
 

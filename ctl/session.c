@@ -70,8 +70,9 @@ static void on_signed_id(struct ctl_session *s, const uint8_t *p, size_t len)
 		rd_pk_fingerprint(s->peer_pk, fp);
 		if (rc == RD_ERR_CRYPTO || rc == RD_ERR_MISMATCH)
 			ctl_result_fail(s->res, CTL_EXIT_KEY, "peer_key_mismatch",
-				"%s did not prove the key the server vouched for (%s): %s", s->id, fp,
-				rd_strerror(rc));
+				"%s did not prove the key the server vouched for (%s): %s; its signed "
+				"handshake was made with another key, or altered on the way", s->id, fp,
+				rc == RD_ERR_MISMATCH ? "signed for another ID" : "bad signature");
 		else
 			ctl_result_fail(s->res, CTL_EXIT_NOPATH, "protocol",
 				"%s did not start the secure handshake (%s)", s->id, rd_strerror(rc));
@@ -265,6 +266,14 @@ static void on_close(struct rd_conn *c, int reason, void *ud)
 	if (s->st == SS_LIVE)
 		ctl_result_fail(s->res, CTL_EXIT_FAIL, "peer_closed", "the session with %s ended (%s)",
 			s->id, rd_strerror(reason));
+	else if (s->st == SS_HASH && reason == RD_ERR_CRYPTO)
+		/* Both sides hold the session key, so a first frame that does not
+		 * open means the handshake was changed between them (a feature word
+		 * removed or altered): never a reason to retry with weaker keys. */
+		ctl_result_fail(s->res, CTL_EXIT_KEY, "handshake_altered",
+			"the first encrypted frame from %s does not decrypt with the %s keys agreed "
+			"on: the handshake was altered on the way", s->id,
+			strcmp(ctl_session_key_mode(s), "kdf") == 0 ? "per-direction" : "shared");
 	else
 		ctl_result_fail(s->res, reason == RD_ERR_TIMEOUT ? CTL_EXIT_TIMEOUT : CTL_EXIT_NOPATH,
 			reason == RD_ERR_TIMEOUT ? "timeout" : "peer_closed",

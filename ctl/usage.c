@@ -12,7 +12,8 @@ static const char *const exit_lines[][2] = {
 	{ "3", "peer offline or unknown" },
 	{ "4", "login refused (wrong password, too many attempts)" },
 	{ "5", "no path (server unreachable, punch and relay failed)" },
-	{ "6", "key mismatch (the peer's key differs from the pinned one, or the server key is wrong)" },
+	{ "6", "key mismatch (the peer's key differs from the pinned one, or the server key is wrong) "
+		"or a handshake altered on the way" },
 	{ "7", "timeout" },
 };
 
