@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,12 +202,14 @@ static void agent__status(void *ud, struct rd_buf *out)
 	int n = snprintf(head, sizeof(head),
 		"{\"id\":\"%s\",\"server\":\"%s\",\"registered\":%s,\"nat_type\":\"%s\",\"relay\":\"%s\","
 		"\"direct_port\":%d,\"capture\":\"%s\",\"display\":\"%dx%d\",\"h264\":%s,\"vp9\":%s,"
-		"\"password_set\":%s,\"uptime\":%.0f,\"session_count\":%u,\"sessions\":",
+		"\"password_set\":%s,\"uptime\":%.0f,\"session_count\":%u,\"prelogin_dropped\":%" PRIu64 ","
+		"\"sessions\":",
 		a->id, rd_esc(a->st.rendezvous), a->registered ? "true" : "false",
 		rd_nat_type_name(a->nat_type), a->st.relay ? rd_esc(a->st.relay) : "",
 		reach_direct_port(a->reach), a->video ? video_backend_name(a->video) : "none",
 		d.width, d.height, a->host.have_h264 ? "true" : "false", a->host.have_vp9 ? "true" : "false",
-		a->pw.set ? "true" : "false", rd_now() - a->started, sio_set_count(a->sios));
+		a->pw.set ? "true" : "false", rd_now() - a->started, sio_set_count(a->sios),
+		sio_set_prelogin_dropped(a->sios));
 	rd_buf_put(out, head, RD_MIN((size_t)n, sizeof(head) - 1));
 	sio_set_status_json(a->sios, out);
 	rd_buf_put(out, "}", 1);
