@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <ev.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,7 @@ static void agent__status(void *ud, struct rd_buf *out)
 	rd_json_bool(&j, "password_set", a->pw.set);
 	rd_json_num(&j, "uptime", rd_now() - a->started, 0);
 	rd_json_uint(&j, "session_count", sio_set_count(a->sios));
+	rd_json_uint(&j, "prelogin_dropped", sio_set_prelogin_dropped(a->sios));
 	sio_set_status_json(a->sios, &j);
 	rd_json_end(&j, '}');
 }

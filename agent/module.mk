@@ -24,6 +24,7 @@ test_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/ag
 # The rate decisions (options, acknowledgements, adaptation) alone.
 test_video_qos_OBJS := $(B)/agent/video_qos.o
 test_agent_session_qos_OBJS := $(test_agent_session_OBJS)
+test_agent_session_prelogin_OBJS := $(test_agent_session_OBJS)
 
 # Video: capture, encoders and the pipeline. The encoder test decodes with libavcodec.
 test_capture_testsrc_OBJS := $(LIBAGENT)

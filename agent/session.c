@@ -40,6 +40,7 @@ struct session {
 	uint32_t rtt_ms;
 	uint64_t frames_sent;
 	uint64_t frames_skipped;
+	uint64_t prelogin_dropped;  /* messages that came before the login succeeded */
 	int display_w, display_h;
 	struct video_qos qos;
 	int rate_fps, rate_quality;  /* last rate given to the owner */
@@ -260,6 +261,9 @@ static void session__login_ok(struct session *s, const Hbb__LoginRequest *req)
 		return;
 	}
 	s->state = SESSION_ACTIVE;
+	s->ops->logged_in(s->ud);
+	if (s->state == SESSION_CLOSED)
+		return;
 	s->codec = codec;
 	s->want_key = true;
 	s->next_delay = s->last_rx;
@@ -428,6 +432,34 @@ static void session__on_active(struct session *s, const Hbb__Message *m, double 
 	}
 }
 
+/* Before login: the allowlist. LoginRequest, TestDelay and Misc.close_reason
+ * act; everything else is dropped and counted, and the first one logged. */
+static void session__on_prelogin(struct session *s, const Hbb__Message *m, double now, double wall)
+{
+	switch (m->union_case) {
+	case HBB__MESSAGE__UNION_LOGIN_REQUEST:
+		session__on_login(s, m->login_request, wall);
+		return;
+	case HBB__MESSAGE__UNION_TEST_DELAY:
+		session__on_test_delay(s, m->test_delay, now);
+		return;
+	case HBB__MESSAGE__UNION_MISC:
+		if (m->misc->union_case == HBB__MISC__UNION_CLOSE_REASON) {
+			session__on_misc(s, m->misc, now);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (s->prelogin_dropped++ > 0)
+		return;
+	const ProtobufCFieldDescriptor *f = m->union_case == HBB__MESSAGE__UNION_MISC ?
+		protobuf_c_message_descriptor_get_field(&hbb__misc__descriptor, m->misc->union_case) : NULL;
+	log_warn("%s: %s%s%s before login dropped (later ones are counted, not logged)", s->peer_str,
+		rd_pb_message_name(m), f ? "." : "", f ? f->name : "");
+}
+
 void session_on_frame(struct session *s, const uint8_t *payload, size_t len, double now, double wall)
 {
 	if (s->state == SESSION_CLOSED)
@@ -445,18 +477,10 @@ void session_on_frame(struct session *s, const uint8_t *payload, size_t len, dou
 		session__end(s, RD_ERR_PROTO);
 		return;
 	}
-	if (s->state == SESSION_LOGIN) {
-		if (m->union_case == HBB__MESSAGE__UNION_LOGIN_REQUEST)
-			session__on_login(s, m->login_request, wall);
-		else if (m->union_case == HBB__MESSAGE__UNION_TEST_DELAY)
-			session__on_test_delay(s, m->test_delay, now);
-		else if (m->union_case == HBB__MESSAGE__UNION_MISC)
-			session__on_misc(s, m->misc, now);
-		else
-			log_debug("%s: %s before login ignored", s->peer_str, rd_pb_message_name(m));
-	} else if (s->state == SESSION_ACTIVE) {
+	if (s->state == SESSION_LOGIN)
+		session__on_prelogin(s, m, now, wall);
+	else if (s->state == SESSION_ACTIVE)
 		session__on_active(s, m, now);
-	}
 	hbb__message__free_unpacked(m, NULL);
 }
 
@@ -566,4 +590,5 @@ const struct rd_sockaddr *session_peer(const struct session *s) { return &s->pee
 uint32_t session_rtt_ms(const struct session *s) { return s->rtt_ms; }
 uint64_t session_frames_sent(const struct session *s) { return s->frames_sent; }
 uint64_t session_frames_skipped(const struct session *s) { return s->frames_skipped; }
+uint64_t session_prelogin_dropped(const struct session *s) { return s->prelogin_dropped; }
 const struct video_qos *session_qos(const struct session *s) { return &s->qos; }

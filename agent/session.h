@@ -7,7 +7,15 @@
  * States: HANDSHAKE (SignedId sent, waiting for PublicKey) -> LOGIN (Hash
  * sent, waiting for LoginRequest) -> ACTIVE (video flows) -> CLOSED.
  * The core never frees itself: ops->close asks the owner to close, and the
- * owner calls session_free later. */
+ * owner calls session_free later.
+ *
+ * Before login a session is inert: until LoginResponse{peer_info} is queued,
+ * only the handshake, LoginRequest, TestDelay and Misc.close_reason have an
+ * effect. Anything else is dropped, counted (session_prelogin_dropped) and
+ * logged once per session, and no op but send, set_crypto, pk_refresh and
+ * close is called (get_display too, once the password is right, to build
+ * the PeerInfo). ops->logged_in is the one place where the owner creates
+ * what a logged-in session uses. */
 #ifndef RD_AGENT_SESSION_H
 #define RD_AGENT_SESSION_H
 
@@ -60,9 +68,15 @@ struct session_ops {
 	int (*send)(void *ud, const uint8_t *payload, size_t len);
 	/* Encrypt both directions from the next frame on. */
 	void (*set_crypto)(void *ud, const struct rd_crypto_stream *cs);
-	/* Current display geometry for PeerInfo. */
+	/* Current display geometry for PeerInfo (at login, and after). */
 	void (*get_display)(void *ud, struct video_display *d);
-	/* Login succeeded, or the controller changed its codec preference. */
+	/* The login succeeded and LoginResponse{peer_info} is queued: called once,
+	 * before any other op below. The owner creates here, and nowhere else,
+	 * what a logged-in session uses (input, clipboard, larger frame and queue
+	 * limits, and any later audio, file or tunnel state). */
+	void (*logged_in)(void *ud);
+	/* Start video in codec: right after logged_in, and when the controller
+	 * changes its codec preference. */
 	void (*start_video)(void *ud, enum video_codec codec);
 	void (*request_keyframe)(void *ud);
 	/* Close after what was queued is flushed. reason is an rd_err or RD_OK. */
@@ -135,6 +149,8 @@ const struct rd_sockaddr *session_peer(const struct session *s);
 uint32_t session_rtt_ms(const struct session *s);
 uint64_t session_frames_sent(const struct session *s);
 uint64_t session_frames_skipped(const struct session *s);
+/* Messages dropped because they came before the login succeeded. */
+uint64_t session_prelogin_dropped(const struct session *s);
 const char *session_path_name(enum session_path p);
 const char *session_state_name(enum session_state st);
 

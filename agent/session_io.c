@@ -28,7 +28,9 @@ struct sio {
 	enum video_codec sub_codec;
 	char peer[RD_ADDRSTRLEN];
 	double started;
-	struct input_peer *ip;       /* keyboard, mouse, clipboard once logged in */
+	/* Everything below exists only once the login succeeded (sio__logged_in). */
+	bool logged_in;
+	struct input_peer *ip;       /* keyboard, mouse, clipboard */
 };
 
 struct sio_set {
@@ -36,6 +38,7 @@ struct sio_set {
 	struct input_hub *hub;       /* opened at the first login */
 	struct sio *list;
 	unsigned count;
+	uint64_t prelogin_dropped;   /* of sessions already over */
 };
 
 static int sio__send(void *ud, const uint8_t *p, size_t len)
@@ -92,18 +95,43 @@ static const struct video_sub_ops sio_video_ops = {
 	.on_error = sio__on_error,
 };
 
-static void sio__start_video(void *ud, enum video_codec codec)
+/* The login succeeded: the one place where a session gets what it uses after
+ * login. Before this it has the pre-login limits of sio_set_add and nothing
+ * else (no video subscription, no input peer, no clipboard). */
+static void sio__logged_in(void *ud)
 {
 	struct sio *x = ud;
+	if (x->logged_in)
+		return;
+	x->logged_in = true;
+	struct rd_conn_limits lim = { .max_frame = RD_FRAME_MAX_SESSION, .sndq_soft = SIO_SNDQ_SOFT,
+		.sndq_hard = SIO_SNDQ_HARD, .idle_timeout = SESSION_IDLE_TIMEOUT + 5 };
+	rd_conn_set_limits(x->conn, &lim);
 	struct video *v = agent_video(x->set->a);
 	if (!v) {
 		session_close(x->s, "No screen to capture on the host");
 		return;
 	}
-	/* Logged in: frames may be large now. */
-	struct rd_conn_limits lim = { .max_frame = RD_FRAME_MAX_SESSION, .sndq_soft = SIO_SNDQ_SOFT,
-		.sndq_hard = SIO_SNDQ_HARD, .idle_timeout = SESSION_IDLE_TIMEOUT + 5 };
-	rd_conn_set_limits(x->conn, &lim);
+	const struct agent_settings *st = agent_settings(x->set->a);
+	if (!x->set->hub) {
+		struct input_hub_config hc = { .backend = st->input_backend, .display = st->display,
+			.capture = video_backend_name(v), .view_only = st->view_only,
+			.clipboard_max = (size_t)st->clipboard_max };
+		x->set->hub = input_hub_new(agent_loop(x->set->a), &hc);
+	}
+	x->ip = input_peer_new(x->set->hub, x->peer, sio__send, x);
+}
+
+static void sio__start_video(void *ud, enum video_codec codec)
+{
+	struct sio *x = ud;
+	if (!x->logged_in)
+		return;
+	struct video *v = agent_video(x->set->a);
+	if (!v) {
+		session_close(x->s, "No screen to capture on the host");
+		return;
+	}
 	if (x->sub && x->sub_codec == codec) {
 		video_request_keyframe(x->sub);
 		return;
@@ -119,15 +147,6 @@ static void sio__start_video(void *ud, enum video_codec codec)
 	}
 	x->sub_codec = codec;
 	video_sub_set_ready(x->sub, sio__ready);
-	const struct agent_settings *st = agent_settings(x->set->a);
-	if (!x->set->hub) {
-		struct input_hub_config hc = { .backend = st->input_backend, .display = st->display,
-			.capture = video_backend_name(v), .view_only = st->view_only,
-			.clipboard_max = (size_t)st->clipboard_max };
-		x->set->hub = input_hub_new(agent_loop(x->set->a), &hc);
-	}
-	if (!x->ip)
-		x->ip = input_peer_new(x->set->hub, x->peer, sio__send, x);
 	int fps, quality;
 	session_video_rate(x->s, &fps, &quality);
 	video_set_fps(x->sub, fps);
@@ -210,6 +229,7 @@ static const struct session_ops sio_ops = {
 	.send = sio__send,
 	.set_crypto = sio__set_crypto,
 	.get_display = sio__get_display,
+	.logged_in = sio__logged_in,
 	.start_video = sio__start_video,
 	.request_keyframe = sio__keyframe,
 	.close = sio__close,
@@ -238,10 +258,15 @@ static void sio__on_close(struct rd_conn *c, int reason, void *ud)
 	struct sio_set *set = x->set;
 	const char *why = reason == RD_ERR_CRYPTO ? "decryption failed (tampered or out-of-order frame)"
 		: rd_strerror(reason);
+	uint64_t dropped = session_prelogin_dropped(x->s);
+	char extra[64] = "";
+	if (dropped)
+		snprintf(extra, sizeof(extra), ", %" PRIu64 " messages dropped before login", dropped);
 	log_notice("%s: session over (%s, %s), %" PRIu64 " bytes out, %" PRIu64 " frames sent, %" PRIu64
-		" skipped", x->peer, session_path_name(session_path(x->s)),
+		" skipped%s", x->peer, session_path_name(session_path(x->s)),
 		reason == RD_OK ? "closed" : why, rd_conn_bytes_out(c),
-		session_frames_sent(x->s), session_frames_skipped(x->s));
+		session_frames_sent(x->s), session_frames_skipped(x->s), extra);
+	set->prelogin_dropped += dropped;
 	if (x->sub)
 		video_unsubscribe(x->sub);
 	input_peer_free(x->ip);  /* releases keys and buttons still held */
@@ -287,8 +312,9 @@ void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
 	x->next = set->list;
 	set->list = x;
 	set->count++;
-	struct rd_conn_limits lim = { .max_frame = SIO_FRAME_MAX_PRELOGIN, .sndq_soft = SIO_SNDQ_SOFT,
-		.sndq_hard = SIO_SNDQ_HARD, .first_msg_timeout = SESSION_HANDSHAKE_TIMEOUT + 30,
+	/* Small until the login succeeds (sio__logged_in lifts them). */
+	struct rd_conn_limits lim = { .max_frame = SIO_FRAME_MAX_PRELOGIN,
+		.sndq_soft = SIO_SNDQ_SOFT_PRELOGIN, .sndq_hard = SIO_SNDQ_HARD_PRELOGIN, .first_msg_timeout = SESSION_HANDSHAKE_TIMEOUT + 30,
 		.idle_timeout = SESSION_IDLE_TIMEOUT + 5 };
 	rd_conn_set_limits(c, &lim);
 	rd_conn_set_ops(c, &sio_conn_ops, x);
@@ -327,6 +353,14 @@ void sio_set_close_all(struct sio_set *set, const char *reason)
 
 unsigned sio_set_count(const struct sio_set *set) { return set->count; }
 
+uint64_t sio_set_prelogin_dropped(const struct sio_set *set)
+{
+	uint64_t n = set->prelogin_dropped;
+	for (const struct sio *x = set->list; x; x = x->next)
+		n += session_prelogin_dropped(x->s);
+	return n;
+}
+
 void sio_set_status_json(const struct sio_set *set, struct rd_json *j)
 {
 	rd_json_arr(j, "sessions");
@@ -354,6 +388,7 @@ void sio_set_status_json(const struct sio_set *set, struct rd_json *j)
 		rd_json_bool(j, "frame_acks", q->ack_required);
 		rd_json_uint(j, "frames_in_flight", q->in_flight);
 		rd_json_uint(j, "send_queue", rd_conn_queued(x->conn));
+		rd_json_uint(j, "prelogin_dropped", session_prelogin_dropped(s));
 		rd_json_end(j, '}');
 	}
 	rd_json_end(j, ']');

@@ -14,6 +14,8 @@ struct sio_set;
 #define SIO_MAX_SESSIONS 16
 #define SIO_MAX_PENDING_PER_SOURCE 4         /* not yet logged in, from one IP */
 #define SIO_FRAME_MAX_PRELOGIN (64u * 1024)  /* before login, frames are small */
+#define SIO_SNDQ_SOFT_PRELOGIN (64u << 10)   /* and so is what may queue for a peer */
+#define SIO_SNDQ_HARD_PRELOGIN (256u << 10)
 #define SIO_SNDQ_SOFT (2u << 20)             /* over this a session skips frames */
 #define SIO_SNDQ_HARD (32u << 20)            /* over this it is closed */
 #define SIO_SNDQ_BACKED (512u << 10)         /* over this the link counts as slow */
@@ -31,6 +33,8 @@ void sio_set_tick(struct sio_set *set, double now);
 /* Misc.close_reason to everyone, then close after flushing. */
 void sio_set_close_all(struct sio_set *set, const char *reason);
 unsigned sio_set_count(const struct sio_set *set);
+/* Messages dropped because they came before a login, all sessions so far. */
+uint64_t sio_set_prelogin_dropped(const struct sio_set *set);
 /* The "sessions" array, a member of the object open in j. */
 void sio_set_status_json(const struct sio_set *set, struct rd_json *j);
 

@@ -54,10 +54,13 @@ struct harness {
 	bool closed;
 	int close_reason;
 	enum video_codec started_codec;
+	int logged_in_calls;
 	int start_calls;
 	int keyframe_requests;
 	int pk_refresh;
 	int key_events;
+	int mouse_events;
+	int clipboards;
 	/* video rate control */
 	int rate_calls, fps, quality;     /* set_video_rate: count, last values */
 	int ready_calls;                  /* video_ready */
@@ -98,9 +101,17 @@ static inline void h_get_display(void *ud, struct video_display *d)
 	strcpy(d->name, ":99");
 }
 
+static inline void h_logged_in(void *ud)
+{
+	struct harness *h = ud;
+	assert_int_equal(session_state(h->s), SESSION_ACTIVE);
+	h->logged_in_calls++;
+}
+
 static inline void h_start_video(void *ud, enum video_codec c)
 {
 	struct harness *h = ud;
+	assert_int_equal(h->logged_in_calls, 1);
 	h->started_codec = c;
 	h->start_calls++;
 }
@@ -108,6 +119,8 @@ static inline void h_start_video(void *ud, enum video_codec c)
 static inline void h_keyframe(void *ud) { ((struct harness *)ud)->keyframe_requests++; }
 static inline void h_pk_refresh(void *ud) { ((struct harness *)ud)->pk_refresh++; }
 static inline void h_key_event(void *ud, const Hbb__KeyEvent *e) { (void)e; ((struct harness *)ud)->key_events++; }
+static inline void h_mouse_event(void *ud, const Hbb__MouseEvent *e) { (void)e; ((struct harness *)ud)->mouse_events++; }
+static inline void h_clipboard(void *ud, const Hbb__Clipboard *c) { (void)c; ((struct harness *)ud)->clipboards++; }
 
 static inline void h_close(void *ud, int reason)
 {
@@ -133,11 +146,14 @@ static const struct session_ops h_ops = {
 	.send = h_send,
 	.set_crypto = h_set_crypto,
 	.get_display = h_get_display,
+	.logged_in = h_logged_in,
 	.start_video = h_start_video,
 	.request_keyframe = h_keyframe,
 	.close = h_close,
 	.pk_refresh = h_pk_refresh,
 	.on_key_event = h_key_event,
+	.on_mouse_event = h_mouse_event,
+	.on_clipboard = h_clipboard,
 	.set_video_rate = h_rate,
 	.target_kbps = h_kbps,
 	.backed_up = h_backed,
