@@ -44,6 +44,11 @@ $(B)/test/tools/pw-dmabuf-src: $(B)/test/tools/pw-dmabuf-src.o $(B)/test/tools/p
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libpipewire-0.3 libdrm)
 TEST_PROGRAMS += $(B)/test/tools/pw-dmabuf-src
 $(B)/test/tools/pipewire-pattern: $(B)/test/tools/pw-src-common.o
+# Many slow connections from one source (the servers' per-source limits).
+$(B)/test/tools/conn-hold: $(B)/test/tools/conn-hold.o $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(COMMON_LIBS)
+TEST_PROGRAMS += $(B)/test/tools/conn-hold
 
 test-programs: $(UNIT_BINS) $(B)/proto/descriptor.binpb $(TEST_PROGRAMS)
 
