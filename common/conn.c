@@ -261,7 +261,7 @@ static void conn__deliver(struct rd_conn *c)
 		/* Consumed before the callback: the bytes stay in place until the
 		 * next read, and nothing in on_frame can read into `in`. */
 		rd_buf_consume(&c->in, consumed);
-		if (!c->got_frame) {
+		if (!c->got_frame && len > 0) { /* a heartbeat is not a message */
 			c->got_frame = true;
 			ev_timer_stop(c->loop, &c->first_timer);
 		}

@@ -41,7 +41,8 @@ struct rd_conn_limits {
 	size_t max_frame;         /* largest accepted payload (default RD_FRAME_MAX_SESSION) */
 	size_t sndq_soft;         /* default 1 MiB */
 	size_t sndq_hard;         /* default 16 MiB */
-	double first_msg_timeout; /* seconds until the first frame must arrive; 0 = none */
+	double first_msg_timeout; /* seconds until the first non-empty frame must arrive
+	                           * (heartbeats do not count); 0 = none */
 	double idle_timeout;      /* seconds without any received byte; 0 = none */
 };
 

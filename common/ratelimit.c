@@ -75,8 +75,7 @@ size_t rd_ratelimit_slots(const struct rd_ratelimit *rl)
 	return rl->slots;
 }
 
-/* IPv4 as v4-mapped (all 16 bytes), IPv6 as its /64 with the rest zero. */
-static void rl__key(const struct rd_sockaddr *src, uint8_t key[16])
+void rd_ratelimit_key(const struct rd_sockaddr *src, uint8_t key[RD_RATELIMIT_KEY_LEN])
 {
 	struct rd_sockaddr a = *src;
 
@@ -99,7 +98,7 @@ static struct rl_entry *rl__find(struct rd_ratelimit *rl, const struct rd_sockad
 	uint64_t hv = 0;
 	struct rl_entry *set, *victim = NULL;
 
-	rl__key(src, key);
+	rd_ratelimit_key(src, key);
 	crypto_shorthash(h, key, sizeof(key), rl->hkey);
 	for (size_t i = 0; i < sizeof(hv); i++)
 		hv = (hv << 8) | h[i];

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "net.h"
 
@@ -21,5 +22,10 @@ bool rd_ratelimit_allow(struct rd_ratelimit *rl, const struct rd_sockaddr *src, 
 /* Take n tokens (n may exceed burst only if the bucket is full: then it fails). */
 bool rd_ratelimit_take(struct rd_ratelimit *rl, const struct rd_sockaddr *src, double n, double now);
 size_t rd_ratelimit_slots(const struct rd_ratelimit *rl);
+
+/* The key of src's source in every per-source table: IPv4 as v4-mapped (all
+ * 16 bytes), IPv6 as its /64 with the rest zero. */
+#define RD_RATELIMIT_KEY_LEN 16
+void rd_ratelimit_key(const struct rd_sockaddr *src, uint8_t key[RD_RATELIMIT_KEY_LEN]);
 
 #endif

@@ -43,4 +43,8 @@ int rd_read_file(const char *path, size_t max, char **out, size_t *len);
 /* mkdir -p with mode for the created components. */
 int rd_mkdir_p(const char *path, unsigned mode);
 
+/* Raise the soft limit of open files to the hard one (servers: every
+ * connection is a descriptor). Returns the soft limit now in force, or -1. */
+long rd_fd_limit_raise(void);
+
 #endif

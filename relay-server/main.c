@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <ev.h>
 
@@ -37,6 +36,8 @@ struct relay_settings {
 	double total_bw;
 	double single_bw;
 	long max_pairs;
+	long conns_per_source;
+	long pending_per_source;
 	double pair_timeout;
 	double idle_timeout;
 	bool help;
@@ -74,6 +75,12 @@ static const struct rd_setting settings[] = {
 	{ "idle-timeout", 0, NULL, NULL, NULL, RD_CFG_DOUBLE, "30", "SECS",
 		"close a pair after this long without a byte either way (0 = never)",
 		OFF(idle_timeout), 0, 864000, 0 },
+	{ "connections-per-source", 0, NULL, NULL, NULL, RD_CFG_INT, "1000", "N",
+		"open connections from one source IP (IPv6: one /64), paired ones included",
+		OFF(conns_per_source), 1, 10000000, 0 },
+	{ "pending-per-source", 0, NULL, NULL, NULL, RD_CFG_INT, "250", "N",
+		"connections from one source IP (IPv6: one /64) waiting for their peer",
+		OFF(pending_per_source), 1, 10000000, 0 },
 	{ "help", 'h', NULL, NULL, NULL, RD_CFG_ACTION, NULL, NULL, "show this help",
 		OFF(help), 0, 0, 0 },
 	{ "version", 0, NULL, NULL, NULL, RD_CFG_ACTION, NULL, NULL, "show the version",
@@ -135,16 +142,6 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* Pairs need six descriptors each; take all the kernel allows us. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 static int start_metrics(struct rd_metrics *m, struct ev_loop *loop, const char *spec)
 {
 	struct rd_sockaddr a;
@@ -180,6 +177,8 @@ static int run(const struct relay_settings *s, const char *key)
 		.loop = loop,
 		.key = key,
 		.max_pairs = (size_t)s->max_pairs,
+		.conns_per_source = (unsigned)s->conns_per_source,
+		.pending_per_source = (unsigned)s->pending_per_source,
 		.first_timeout = RD_MIN(s->pair_timeout, RELAY_FIRST_FRAME_SECS),
 		.pair_timeout = s->pair_timeout,
 		.idle_timeout = s->idle_timeout,
@@ -257,7 +256,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	rd_fd_limit_raise(); /* pairs need six descriptors each */
 	rc = run(&s, s.key && *s.key ? key : NULL) == RD_OK ? 0 : 1;
 out:
 	rd_config_free(&config, &s);

@@ -1,4 +1,5 @@
-/* server: accept, first frame, pairing, deadlines, logs and metrics. */
+/* server: accept, per-source caps, first frame, pairing, deadlines, logs
+ * and metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "err.h"
 #include "metrics.h"
+#include "srclimit.h"
 #include "util.h"
 
 #define RD_LOG_SUBSYS "relay"
@@ -24,14 +26,17 @@
 #define ACCEPT_BURST 64
 #define ACCEPT_BACKOFF 0.1    /* seconds without accepting after EMFILE */
 #define EXPIRE_BATCH 64
+#define SOURCE_LOG_INTERVAL 10.0 /* seconds between two lines about one source and cap */
 
 struct hello {
 	struct relay_server *srv;
 	int fd;
 	ev_io io;
 	struct relay_slot *slot;
+	struct rd_sockaddr src;      /* as accepted: its counts are released with it */
 	char addr[RD_ADDRSTRLEN];
 	bool waiting;
+	bool pend_counted;           /* counted in src_pending */
 	bool got_bytes;              /* anything received yet */
 	struct hello *prev, *next;   /* live list */
 	struct hello *reap_next;
@@ -41,6 +46,7 @@ struct hello {
 struct link {
 	struct relay_server *srv;
 	struct relay_slot *slot[2];
+	struct rd_sockaddr src[2];
 	char addr[2][RD_ADDRSTRLEN];
 };
 
@@ -48,6 +54,7 @@ struct relay_metrics_set {
 	struct rd_metric *bytes;
 	struct rd_metric *pairings;
 	struct rd_metric *refusals[RELAY_R_COUNT];
+	struct rd_metric *src_conns, *src_pending;
 	struct rd_metric *ends_closed, *ends_reset, *ends_idle, *ends_shutdown;
 };
 
@@ -56,6 +63,8 @@ struct relay_server {
 	struct relay_pairing *core;
 	struct relay_limits *limits;
 	struct relay_pump *pump;
+	struct rd_srclimit *src_conns;   /* open connections per source */
+	struct rd_srclimit *src_pending; /* connections waiting for their peer per source */
 	int lfd[LISTEN_MAX];
 	ev_io accept_io[LISTEN_MAX];
 	int nlisten;
@@ -96,6 +105,25 @@ static void log_refusal(struct relay_server *srv, const char *addr, const char *
 		log_notice("refused %s: %s", addr, relay_reason_name(why));
 }
 
+/* Over a per-source cap: counted, and logged at most once per source, cap
+ * and interval. */
+static void log_source_refusal(struct relay_server *srv, struct rd_srclimit *t,
+	const struct rd_sockaddr *src, bool pending)
+{
+	unsigned long n = 1;
+	unsigned suppressed = 0;
+	char addr[RD_ADDRSTRLEN];
+	double now = ev_now(srv->loop);
+
+	rd_metric_inc(pending ? srv->m.src_pending : srv->m.src_conns);
+	if (!rd_srclimit_log_ok(t, src, now, SOURCE_LOG_INTERVAL, &n) ||
+	    !rd_log_ratelimit_ok(&srv->refuse_rl, now, 100, 1.0, &suppressed))
+		return;
+	log_notice("refused %s: %s %s=%u refused=%lu", rd_net_addr_str(src, addr, sizeof(addr)),
+		pending ? "source_pending" : "source_connections", pending ? "waiting" : "open",
+		rd_srclimit_count(t, src), n);
+}
+
 static void deadline_rearm(struct relay_server *srv)
 {
 	double d = relay_pairing_next_deadline(srv->core);
@@ -131,6 +159,11 @@ static void hello_release(struct hello *h, bool close_fd)
 	ev_io_stop(srv->loop, &h->io);
 	if (close_fd && h->fd >= 0)
 		close(h->fd);
+	if (h->pend_counted)
+		rd_srclimit_put(srv->src_pending, &h->src);
+	h->pend_counted = false;
+	if (close_fd)
+		rd_srclimit_put(srv->src_conns, &h->src); /* else the link holds it */
 	h->fd = -1;
 	if (h->slot && close_fd)
 		relay_pairing_remove(srv->core, h->slot);
@@ -163,6 +196,16 @@ static void on_reap(struct ev_loop *loop, ev_prepare *w, int revents)
 	ev_prepare_stop(loop, w);
 }
 
+/* The pair is over: its uuid and its sources' counts are released. */
+static void link_free(struct relay_server *srv, struct link *l)
+{
+	relay_pairing_remove(srv->core, l->slot[0]);
+	relay_pairing_remove(srv->core, l->slot[1]);
+	rd_srclimit_put(srv->src_conns, &l->src[0]);
+	rd_srclimit_put(srv->src_conns, &l->src[1]);
+	free(l);
+}
+
 static void pair_up(struct relay_server *srv, struct hello *second, struct hello *first)
 {
 	struct link *l = xcalloc(1, sizeof(*l));
@@ -173,6 +216,8 @@ static void pair_up(struct relay_server *srv, struct hello *second, struct hello
 	l->srv = srv;
 	l->slot[0] = first->slot;
 	l->slot[1] = second->slot;
+	l->src[0] = first->src;
+	l->src[1] = second->src;
 	memcpy(l->addr[0], first->addr, sizeof(l->addr[0]));
 	memcpy(l->addr[1], second->addr, sizeof(l->addr[1]));
 	relay_pairing_leftover(first->slot, &pre[0], &len[0]);
@@ -186,9 +231,7 @@ static void pair_up(struct relay_server *srv, struct hello *second, struct hello
 	if (relay_pump_start(srv->pump, fd[0], fd[1], pre[0], len[0], pre[1], len[1], l) != RD_OK) {
 		log_warn("pair uuid=%s dropped: pipes: %s", rd_esc(relay_slot_uuid(l->slot[0])),
 			strerror(errno));
-		relay_pairing_remove(srv->core, l->slot[0]);
-		relay_pairing_remove(srv->core, l->slot[1]);
-		free(l);
+		link_free(srv, l);
 	}
 }
 
@@ -198,6 +241,12 @@ static void hello_event(struct relay_server *srv, struct hello *h, const struct 
 	case RELAY_EV_MORE:
 		break;
 	case RELAY_EV_WAIT:
+		if (rd_srclimit_take(srv->src_pending, &h->src) != RD_OK) {
+			log_source_refusal(srv, srv->src_pending, &h->src, true);
+			hello_close(h);
+			break;
+		}
+		h->pend_counted = true;
 		h->waiting = true;
 		log_debug("waiting uuid=%s %s", rd_esc(relay_slot_uuid(h->slot)), h->addr);
 		break;
@@ -295,13 +344,20 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (fd < 0)
 			break;
+		if (rd_srclimit_take(srv->src_conns, &peer) != RD_OK) {
+			close(fd); /* before anything is allocated for it */
+			log_source_refusal(srv, srv->src_conns, &peer, false);
+			continue;
+		}
 		struct hello *h = xcalloc(1, sizeof(*h));
 		h->srv = srv;
 		h->fd = fd;
+		h->src = peer;
 		rd_net_addr_str(&peer, h->addr, sizeof(h->addr));
 		h->slot = relay_pairing_add(srv->core, h, ev_now(loop));
 		if (!h->slot) {
 			log_refusal(srv, h->addr, NULL, RELAY_R_CONN_LIMIT);
+			rd_srclimit_put(srv->src_conns, &peer);
 			close(fd);
 			free(h);
 			continue;
@@ -337,9 +393,7 @@ static void on_pair_end(void *user, const struct relay_pair_end *e, void *ud)
 			m = srv->m.ends_shutdown;
 		rd_metric_inc(m);
 	}
-	relay_pairing_remove(srv->core, l->slot[0]);
-	relay_pairing_remove(srv->core, l->slot[1]);
-	free(l);
+	link_free(srv, l);
 }
 
 static void on_bytes(size_t n, void *ud)
@@ -405,6 +459,7 @@ static void server_metrics_register(struct relay_server *srv)
 {
 	struct rd_metrics *m = srv->metrics;
 	char labels[64];
+	const char *refused = "Connections closed before pairing, by reason.";
 
 	rd_metrics_gauge_fn(m, "rd_relay_pairs_active", "Pairs forwarding data.", NULL,
 		metric_active, srv);
@@ -419,9 +474,12 @@ static void server_metrics_register(struct relay_server *srv)
 	srv->m.pairings = rd_metrics_counter(m, "rd_relay_pairings_total", "Pairs made.", NULL);
 	for (int r = RELAY_R_NONE + 1; r < RELAY_R_COUNT; r++) {
 		snprintf(labels, sizeof(labels), "reason=\"%s\"", relay_reason_name(r));
-		srv->m.refusals[r] = rd_metrics_counter(m, "rd_relay_refusals_total",
-			"Connections closed before pairing, by reason.", labels);
+		srv->m.refusals[r] = rd_metrics_counter(m, "rd_relay_refusals_total", refused, labels);
 	}
+	srv->m.src_conns = rd_metrics_counter(m, "rd_relay_refusals_total", refused,
+		"reason=\"source_connections\"");
+	srv->m.src_pending = rd_metrics_counter(m, "rd_relay_refusals_total", refused,
+		"reason=\"source_pending\"");
 	const char *help = "Pairs ended, by reason.";
 	srv->m.ends_closed = rd_metrics_counter(m, "rd_relay_pairs_ended_total", help,
 		"reason=\"closed\"");
@@ -446,6 +504,14 @@ struct relay_server *relay_server_new(const struct relay_server_opts *o)
 		.pair_timeout = o->pair_timeout,
 	};
 	srv->core = relay_pairing_new(&po);
+	/* Open connections: max_hello (= max_pairs) sending their first frame,
+	 * one more being refused, two per entry of the uuid table. */
+	size_t most = RD_CLAMP(3 * o->max_pairs + 1, 1, RD_SRCLIMIT_SOURCES_MAX);
+	srv->src_conns = rd_srclimit_new(most, RD_MAX(o->conns_per_source, 1u));
+	srv->src_pending = rd_srclimit_new(RD_CLAMP(o->max_pairs, 1, RD_SRCLIMIT_SOURCES_MAX),
+		RD_MAX(o->pending_per_source, 1u));
+	if (!srv->src_conns || !srv->src_pending)
+		abort(); /* only out of memory: the sizes are bounded above */
 	srv->limits = relay_limits_new(o->total_rate, o->pair_rate, ev_now(o->loop));
 	srv->metrics = o->metrics;
 	struct relay_pump_opts pump = {
@@ -528,5 +594,7 @@ void relay_server_free(struct relay_server *srv)
 	ev_check_stop(srv->loop, &srv->limits_check);
 	relay_limits_free(srv->limits);
 	relay_pairing_free(srv->core);
+	rd_srclimit_free(srv->src_conns);
+	rd_srclimit_free(srv->src_pending);
 	free(srv);
 }

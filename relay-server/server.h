@@ -18,6 +18,8 @@ struct relay_server_opts {
 	struct ev_loop *loop;
 	const char *key;          /* expected licence_key; NULL = open relay */
 	size_t max_pairs;
+	unsigned conns_per_source;   /* open connections of one IPv4 address or IPv6 /64 */
+	unsigned pending_per_source; /* of them waiting for their peer */
 	double first_timeout;     /* seconds */
 	double pair_timeout;
 	double idle_timeout;      /* 0 = none */

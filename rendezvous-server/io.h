@@ -12,6 +12,7 @@
 #include "net.h"
 
 struct ev_loop;
+struct rd_metrics;
 struct rv_server;
 struct rv_udp;
 struct rv_tcpio;
@@ -25,9 +26,11 @@ void rv_udp_close(struct rv_udp *u);
 
 /* ---- TCP ---- */
 struct rv_tcp_limits {
-	double first_msg_timeout;   /* seconds until the first frame */
+	double first_msg_timeout;   /* seconds until the first frame (heartbeats do not count) */
 	double idle_timeout;        /* seconds without a frame */
 	long max_conns;             /* open connections over both listeners */
+	long max_per_source;        /* of them from one IPv4 address or IPv6 /64 */
+	struct rd_metrics *metrics; /* may be NULL */
 };
 
 int rv_tcpio_open(struct ev_loop *loop, struct rv_server *s, const struct rd_sockaddr *main_addr,

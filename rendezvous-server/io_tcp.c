@@ -1,8 +1,11 @@
 /* io_tcp: the TCP listeners of PORT and PORT-1 (framed connections through
  * common/conn with the 64 KiB message limit and first-message and idle
- * deadlines), a cap on open connections, accept back-off on EMFILE, and the
- * relay health checks (a TCP connect every few seconds). */
+ * deadlines), caps on open connections in all and per source (counted over
+ * both ports; a connection over a cap is closed before anything is allocated
+ * for it), accept back-off on EMFILE, and the relay health checks (a TCP
+ * connect every few seconds). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,16 +16,21 @@
 #include "conn.h"
 #include "err.h"
 #include "io.h"
+#include "metrics.h"
 #include "server.h"
+#include "srclimit.h"
 #include "util.h"
 
 #define RD_LOG_SUBSYS "tcp"
 #include "log.h"
 
+#define SOURCE_LOG_INTERVAL 10.0  /* seconds between two lines about one source */
+
 struct tconn {
 	struct rv_tcpio *io;
 	struct rv_tcp *t;
 	struct rd_conn *c;
+	struct rd_sockaddr src;   /* as accepted: its count is released with it */
 	struct tconn *prev, *next;
 };
 
@@ -51,6 +59,8 @@ struct rv_tcpio {
 	ev_timer backoff;
 	size_t nconns;
 	struct tconn *conns;
+	struct rd_srclimit *src;
+	struct rd_metric *m_full, *m_source;
 	struct rd_log_ratelimit cap_log;
 	struct relay_check *checks;
 	size_t nchecks;
@@ -77,6 +87,7 @@ static void conn_close(struct rd_conn *c, int reason, void *ud)
 	if (tc->next)
 		tc->next->prev = tc->prev;
 	io->nconns--;
+	rd_srclimit_put(io->src, &tc->src);
 	free(tc);
 }
 
@@ -104,6 +115,70 @@ static void backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	listeners_enable(w->data, true);
 }
 
+/* Over a cap: closed at once, counted, and logged at most once per source
+ * and interval (and ten lines per 10 s in all). */
+static void refuse(struct rv_tcpio *io, int fd, const struct rd_sockaddr *peer, bool source)
+{
+	double now = ev_now(io->loop);
+	unsigned long n = 1;
+	unsigned sup = 0;
+	char ip[RD_ADDRSTRLEN];
+
+	close(fd);
+	rd_metric_inc(source ? io->m_source : io->m_full);
+	if (source && !rd_srclimit_log_ok(io->src, peer, now, SOURCE_LOG_INTERVAL, &n))
+		return;
+	if (!rd_log_ratelimit_ok(&io->cap_log, now, 10, 10.0, &sup))
+		return;
+	rd_net_addr_ip_str(peer, ip, sizeof(ip));
+	if (source)
+		log_notice("limit connections src=%s port=%u id=- scope=source open=%u refused=%lu",
+			ip, rd_net_addr_port(peer), rd_srclimit_count(io->src, peer), n);
+	else
+		log_notice("limit connections src=%s port=%u id=- scope=all open=%zu", ip,
+			rd_net_addr_port(peer), io->nconns);
+}
+
+static void accept_conn(struct rv_tcpio *io, const struct listener *l, int fd,
+	const struct rd_sockaddr *peer)
+{
+	if ((long)io->nconns >= io->lim.max_conns) {
+		refuse(io, fd, peer, false);
+		return;
+	}
+	int rc = rd_srclimit_take(io->src, peer);
+	if (rc != RD_OK) {
+		refuse(io, fd, peer, rc == RD_ERR_LIMIT);
+		return;
+	}
+	rd_net_set_nodelay(fd);
+	struct rd_conn_limits cl = {
+		.max_frame = RD_FRAME_MAX_RENDEZVOUS,
+		.sndq_soft = 64 * 1024,
+		.sndq_hard = 256 * 1024,
+		.first_msg_timeout = io->lim.first_msg_timeout,
+		.idle_timeout = io->lim.idle_timeout,
+	};
+	struct tconn *tc = xcalloc(1, sizeof(*tc));
+	tc->io = io;
+	tc->src = *peer;
+	tc->c = rd_conn_new(io->loop, fd, false, &cl, &conn_ops, tc);
+	if (!tc->c) {
+		rd_srclimit_put(io->src, peer);
+		close(fd);
+		free(tc);
+		return;
+	}
+	io->nconns++;
+	tc->next = io->conns;
+	if (io->conns)
+		io->conns->prev = tc;
+	io->conns = tc;
+	tc->t = rv_server_tcp_open(io->srv, tc, peer, l->port, ev_now(io->loop));
+	if (!tc->t)
+		rd_conn_close(tc->c, RD_ERR_REFUSED);
+}
+
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)revents;
@@ -123,39 +198,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (fd < 0)
 			return;
-		if ((long)io->nconns >= io->lim.max_conns) {
-			unsigned sup = 0;
-			char ip[RD_ADDRSTRLEN];
-			if (rd_log_ratelimit_ok(&io->cap_log, ev_now(loop), 10, 10.0, &sup))
-				log_notice("limit connections src=%s port=%u id=- open=%zu",
-					rd_net_addr_ip_str(&peer, ip, sizeof(ip)), rd_net_addr_port(&peer), io->nconns);
-			close(fd);
-			continue;
-		}
-		rd_net_set_nodelay(fd);
-		struct rd_conn_limits cl = {
-			.max_frame = RD_FRAME_MAX_RENDEZVOUS,
-			.sndq_soft = 64 * 1024,
-			.sndq_hard = 256 * 1024,
-			.first_msg_timeout = io->lim.first_msg_timeout,
-			.idle_timeout = io->lim.idle_timeout,
-		};
-		struct tconn *tc = xcalloc(1, sizeof(*tc));
-		tc->io = io;
-		tc->c = rd_conn_new(loop, fd, false, &cl, &conn_ops, tc);
-		if (!tc->c) {
-			close(fd);
-			free(tc);
-			continue;
-		}
-		io->nconns++;
-		tc->next = io->conns;
-		if (io->conns)
-			io->conns->prev = tc;
-		io->conns = tc;
-		tc->t = rv_server_tcp_open(io->srv, tc, &peer, l->port, ev_now(loop));
-		if (!tc->t)
-			rd_conn_close(tc->c, RD_ERR_REFUSED);
+		accept_conn(io, l, fd, &peer);
 	}
 }
 
@@ -203,9 +246,16 @@ int rv_tcpio_open(struct ev_loop *loop, struct rv_server *s, const struct rd_soc
 	io->srv = s;
 	io->lim = *lim;
 	io->ls[0].fd = io->ls[1].fd = -1;
+	io->src = rd_srclimit_new((size_t)RD_MIN(lim->max_conns, (long)RD_SRCLIMIT_SOURCES_MAX),
+		(unsigned)RD_CLAMP(lim->max_per_source, 1, (long)UINT32_MAX));
+	const char *help = "Messages and connections dropped, by reason.";
+	io->m_full = rd_metrics_counter(lim->metrics, "rdesk_rendezvous_drops_total", help,
+		"reason=\"connections\"");
+	io->m_source = rd_metrics_counter(lim->metrics, "rdesk_rendezvous_drops_total", help,
+		"reason=\"source_connections\"");
 	ev_timer_init(&io->backoff, backoff_cb, 1.0, 0);
 	io->backoff.data = io;
-	int rc = listen_on(io, 0, main_addr, RV_PORT_MAIN);
+	int rc = io->src ? listen_on(io, 0, main_addr, RV_PORT_MAIN) : RD_ERR_INVAL;
 	if (rc == RD_OK)
 		rc = listen_on(io, 1, nat_addr, RV_PORT_NAT);
 	if (rc != RD_OK) {
@@ -327,5 +377,6 @@ void rv_tcpio_free(struct rv_tcpio *io)
 		}
 	}
 	free(io->checks);
+	rd_srclimit_free(io->src);
 	free(io);
 }

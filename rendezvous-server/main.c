@@ -155,6 +155,8 @@ static int start_io(struct app *a)
 		.first_msg_timeout = a->opt.first_msg_timeout,
 		.idle_timeout = a->opt.idle_timeout,
 		.max_conns = a->opt.max_conns,
+		.max_per_source = a->opt.max_per_source,
+		.metrics = a->metrics,
 	};
 	if ((rc = rv_tcpio_open(a->loop, a->srv, &main_addr, &nat_addr, &tl, &a->tcp)) != RD_OK) {
 		log_err("tcp ports %ld and %ld: %s", a->opt.port, a->opt.port - 1, strerror(errno));
@@ -253,6 +255,7 @@ int main(int argc, char **argv)
 		rv_options_free(&a.opt);
 		return rc == RD_OK ? 0 : 1;
 	}
+	rd_fd_limit_raise(); /* every TCP connection is a descriptor */
 	a.loop = ev_default_loop(EVFLAG_AUTO);
 	a.metrics = rd_metrics_new();
 	rd_metrics_set_health(a.metrics, health_cb, &a);

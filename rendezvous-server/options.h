@@ -28,6 +28,7 @@ struct rv_options {
 	double first_msg_timeout;
 	double idle_timeout;
 	long max_conns;
+	long max_per_source;
 	double relay_check;
 	char *config_seen;      /* the config path as the second table saw it */
 };

@@ -512,8 +512,14 @@ void rv_server_tcp_frame(struct rv_server *s, struct rv_tcp *t, const uint8_t *p
 		finish(s, t);
 		return;
 	}
-	if (m->union_case != HBB__RENDEZVOUS_MESSAGE__UNION__NOT_SET)
+	if (m->union_case != HBB__RENDEZVOUS_MESSAGE__UNION__NOT_SET) {
 		dispatch(s, t, m, now);
+	} else if (t->state == RV_TCP_NEW) {
+		/* Nothing we know: like a heartbeat it must not stand in for the
+		 * first message, and there is nothing to answer. */
+		rv__drop(s, RV_DROP_UNEXPECTED, &t->peer, NULL, "no known message");
+		finish(s, t);
+	}
 	hbb__rendezvous_message__free_unpacked(m, NULL);
 }
 

@@ -44,11 +44,16 @@ $(B)/test/tools/pw-dmabuf-src: $(B)/test/tools/pw-dmabuf-src.o $(B)/test/tools/p
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(call pc_libs,libpipewire-0.3 libdrm)
 TEST_PROGRAMS += $(B)/test/tools/pw-dmabuf-src
 $(B)/test/tools/pipewire-pattern: $(B)/test/tools/pw-src-common.o
-# A raw controller on an agent's session socket (handshake, then a script).
-$(B)/test/tools/session-peer: $(B)/test/tools/session-peer.o $(LIBCOMMON)
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(COMMON_LIBS)
-TEST_PROGRAMS += $(B)/test/tools/session-peer
+# Test tools that link only librdcommon: a raw controller on an agent's
+# session socket (handshake, then a script), and many slow connections from
+# one source (the servers' per-source limits).
+define common_tool
+$(B)/test/tools/$(1): $(B)/test/tools/$(1).o $(LIBCOMMON)
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $$(RD_LDFLAGS) -o $$@ $$^ $$(COMMON_LIBS)
+TEST_PROGRAMS += $(B)/test/tools/$(1)
+endef
+$(foreach t,session-peer conn-hold,$(eval $(call common_tool,$(t))))
 
 test-programs: $(UNIT_BINS) $(B)/proto/descriptor.binpb $(TEST_PROGRAMS)
 

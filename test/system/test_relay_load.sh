@@ -38,7 +38,9 @@ relay_start() { # relay_start NAME ARGS...: sets PORT_<NAME> PID_<NAME> LOG_<NAM
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
 
-relay_start main --pair-timeout 10 --idle-timeout 30
+# Every pair comes from 127.0.0.1: the per-source caps make room for them.
+relay_start main --pair-timeout 10 --idle-timeout 30 --connections-per-source 4096 \
+	--pending-per-source 2048
 P=("$PEER" -a "127.0.0.1:$PORT_main" -k "$KEY")
 fd0=$(nfds "$PID_main")
 

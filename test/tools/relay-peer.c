@@ -1,7 +1,7 @@
 /* relay-peer: a test client for rd-relay. It plays both peers of many pairs
  * and checks every byte that comes through.
  *
- *   relay-peer [-a ADDR:PORT] [-k KEY] [-t SECS] COMMAND ...
+ *   relay-peer [-a ADDR:PORT] [-l LOCAL_IP] [-k KEY] [-t SECS] COMMAND ...
  *   pairs N BYTES [C]   N pairs (C at once, default all); each side sends BYTES
  *                       of a seeded pseudo-random stream right after its
  *                       RequestRelay, then shuts down writing; each side must
@@ -40,6 +40,8 @@
 #include "relay-peer.h"
 
 struct rd_sockaddr relay_addr;
+static struct rd_sockaddr local_addr; /* -l: source address of every connection */
+static bool have_local;
 const char *licence_key;
 double timeout_secs = 30;
 char run_id[16];
@@ -145,7 +147,7 @@ size_t request_frame(const char *uuid, const char *key, uint8_t *out, size_t out
 
 int connect_relay(void)
 {
-	int fd = rd_net_tcp_connect_wait(&relay_addr, NULL, timeout_secs);
+	int fd = rd_net_tcp_connect_wait(&relay_addr, have_local ? &local_addr : NULL, timeout_secs);
 	if (fd < 0) {
 		fprintf(stderr, "relay-peer: connect: %s\n", strerror(errno));
 		return -1;
@@ -321,7 +323,7 @@ static int cmd_raw(const uint8_t *p, size_t n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: relay-peer [-a ADDR:PORT] [-k KEY] [-t SECS] "
+	fprintf(stderr, "usage: relay-peer [-a ADDR:PORT] [-l LOCAL_IP] [-k KEY] [-t SECS] "
 		"pairs N BYTES [C] | halfclose BYTES | request UUID | raw HEX | garbage N | "
 		"third | abort | stall SECS\n");
 	exit(2);
@@ -341,6 +343,12 @@ int main(int argc, char **argv)
 			addr = argv[++i];
 		else if (!strcmp(argv[i], "-k"))
 			licence_key = argv[++i];
+		else if (!strcmp(argv[i], "-l")) {
+			if (rd_net_addr_parse_numeric(argv[++i], 0, &local_addr) != RD_OK)
+				usage();
+			rd_net_addr_set_port(&local_addr, 0);
+			have_local = true;
+		}
 		else if (!strcmp(argv[i], "-t"))
 			timeout_secs = atof(argv[++i]);
 		else

@@ -92,23 +92,27 @@ static int cmd_silent_tcp(int argc, char **argv)
 	double secs = argc > 0 ? atof(argv[0]) : 5, t0 = rd_now();
 	struct rd_sockaddr nat = peer_port_minus_one();
 	int fd = peer_tcp_dial(argc > 1 && !strcmp(argv[1], "nat") ? &nat : &peer_srv);
-	if (argc > 2) { /* one valid heartbeat first, then silence: the idle deadline */
-		uint8_t zero = 0;
-		(void)!write(fd, &zero, 1);
+	bool hb = argc > 2, closed = false;
+	double until = t0 + secs;
+	/* With hb, a heartbeat (an empty frame) every 0.2 s: not a first message. */
+	for (double left = secs; left > 0 && !closed; left = until - rd_now()) {
+		if (hb) {
+			uint8_t zero = 0;
+			(void)!send(fd, &zero, 1, MSG_NOSIGNAL);
+		}
+		Hbb__RendezvousMessage *m = peer_tcp_recv(fd, hb ? RD_MIN(left, 0.2) : left, &closed);
+		if (m)
+			hbb__rendezvous_message__free_unpacked(m, NULL);
 	}
-	bool closed;
-	Hbb__RendezvousMessage *m = peer_tcp_recv(fd, secs, &closed);
-	if (m)
-		hbb__rendezvous_message__free_unpacked(m, NULL);
 	printf("closed=%d closed_after=%.1f\n", closed, rd_now() - t0);
 	close(fd);
 	return 0;
 }
 
 /* Hold N connections for SECS and count the ones the server closed. Every
- * open one sends a heartbeat (an empty frame) each 0.2 s, so no first-message
- * or idle deadline closes it: what is closed was refused, however long the
- * server took to get to it. */
+ * open one sends a heartbeat (an empty frame) each 0.2 s, so no idle deadline
+ * closes it; heartbeats are no first message, so keep SECS under the
+ * first-message deadline: what is closed then was refused. */
 static int cmd_conns(int argc, char **argv)
 {
 	unsigned n = argc > 0 ? (unsigned)atoi(argv[0]) : 10, closed_n = 0;

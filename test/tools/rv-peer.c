@@ -14,7 +14,7 @@
  *     garbage-udp N                   N malformed datagrams
  *     garbage-tcp N                   N connections with malformed frames
  *     big-tcp                         a frame header announcing more than 64 KiB
- *     silent-tcp SECS [main|nat] [hb] connect, send nothing (or one heartbeat);
+ *     silent-tcp SECS [main|nat] [hb] connect, send nothing (or heartbeats);
  *                                     prints closed_after=
  *     conns N [SECS]                  hold N connections (heartbeats only); prints opened=, refused=
  *     burst-register ID N             N RegisterPeer at once; prints answered=

@@ -29,12 +29,26 @@ static void test_first_message_timeout(void **state)
 	close(sv2[0]);
 	peer_done(&c);
 
+	/* heartbeats (empty frames) are delivered but do not disarm it */
+	peer_init(&c);
+	pair(sv2);
+	c.c = rd_conn_new(loop, sv2[1], false, &lim, &ops, &c);
+	for (int i = 0; i < 20 && !c.closed; i++) {
+		(void)!send(sv2[0], "\x00", 1, MSG_NOSIGNAL);
+		run_for(0.05);
+	}
+	assert_true(run_until(is_closed, &c, 3));
+	assert_int_equal(c.reason, RD_ERR_TIMEOUT);
+	assert_true(c.nframes >= 1);
+	close(sv2[0]);
+	peer_done(&c);
+
 	/* a frame in time disarms it (generous deadline: a busy machine may
 	 * stall us before the first loop iteration) */
 	lim.first_msg_timeout = 0.5;
 	peer_init(&b);
 	pair(sv);
-	assert_int_equal(write(sv[0], "\x00", 1), 1);
+	assert_int_equal(write(sv[0], "\x04x", 2), 2);
 	b.c = rd_conn_new(loop, sv[1], false, &lim, &ops, &b);
 	run_for(0.8);
 	assert_int_equal(b.closed, 0);

@@ -298,6 +298,13 @@ static void test_nat_online_and_bad_frames(void **state)
 	rv_server_tcp_frame(f->s, t, (const uint8_t *)"\xff", 1, 1); /* after close: ignored */
 	assert_int_equal(f->n, 1);
 	rv_server_tcp_closed(f->s, t, RD_OK);
+	/* a message with nothing known in it does not pass for a first one */
+	f->n = 0;
+	t = open_conn(f, 4, "1.2.3.4:4325", RV_PORT_MAIN);
+	rv_server_tcp_frame(f->s, t, (const uint8_t *)"\xb8\x3e\x00", 3, 1); /* field 999 = 0 */
+	assert_int_equal(f->n, 1);
+	assert_int_equal(f->recs[0].kind, 'c');
+	rv_server_tcp_closed(f->s, t, RD_OK);
 	/* RegisterPk over TCP: NOT_SUPPORT */
 	f->n = 0;
 	t = open_conn(f, 4, "1.2.3.4:4325", RV_PORT_MAIN);
