@@ -266,7 +266,7 @@ static void on_request_relay(struct rv_server *s, struct rv_tcp *t, const Hbb__R
 	}
 	size_t ulen = rq->uuid ? strlen(rq->uuid) : 0;
 	if (ulen == 0 || ulen > RD_RELAY_UUID_MAX) {
-		rv__drop(s, RV_DROP_MALFORMED, &t->peer, rq->id, "request_relay without a usable uuid");
+		rv__drop(s, RV_DROP_MALFORMED, &t->peer, rq->id, "request_relay without usable uuid");
 		finish(s, t);
 		return;
 	}
@@ -294,7 +294,8 @@ static void on_request_relay(struct rv_server *s, struct rv_tcp *t, const Hbb__R
 	pending_add(s, t, now);
 	rv__outcome(s, RV_OUT_RELAY);
 	char extra[200];
-	snprintf(extra, sizeof(extra), " relay=%s uuid=%s", *relay ? rd_esc(relay) : "-", rd_esc(rq->uuid));
+	snprintf(extra, sizeof(extra), " relay=%s uuid=%s", *relay ? rd_esc(relay) : "-",
+		rd_esc(rq->uuid));
 	log_tcp("relay request", &t->peer, rq->id, extra);
 }
 

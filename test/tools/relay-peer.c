@@ -344,7 +344,8 @@ static int cmd_raw(const uint8_t *p, size_t n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: relay-peer [-a ADDR:PORT] [-k KEY] [-s SK [-R 1|2] [-e SECS] [-U UUID]] [-t SECS] "
+	fprintf(stderr, "usage: relay-peer [-a ADDR:PORT] [-k KEY] "
+		"[-s SK [-R 1|2] [-e SECS] [-U UUID]] [-t SECS] "
 		"pairs N BYTES [C] | halfclose BYTES | request UUID | raw HEX | garbage N | "
 		"third | abort | stall SECS\n");
 	exit(2);
