@@ -52,6 +52,14 @@ $(B)/test/tools/pipewire-pattern: $(B)/test/tools/pipewire-pattern.o
 TEST_PROGRAMS += $(B)/test/tools/pipewire-pattern
 fuzz_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o \
 	$(B)/agent/video_qos.o
+# A getaddrinfo() that is slow for *.slow.rdesk.test (LD_PRELOAD): the relay
+# test shows with it that the agent resolves relay names off its loop. Built
+# without sanitizers, as it is preloaded into sanitized programs too.
+$(B)/test/tools/slow-resolve.so: test/tools/slow-resolve.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu17 $(WARNINGS) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+TEST_PROGRAMS += $(B)/test/tools/slow-resolve.so
 # Input: the display-free parts of the input layer.
 test_input_util_OBJS := $(LIBAGENT)
 test_input_util_LIBS := $(AGENT_LIBS)

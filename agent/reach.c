@@ -17,6 +17,8 @@
 #include "log.h"
 #include "nattest.h"
 #include "pb.h"
+#include "relay_join.h"
+#include "relaytoken.h"
 #include "util.h"
 
 enum job_kind {
@@ -40,7 +42,11 @@ struct job {
 	size_t echo_len;
 	struct rd_sockaddr ctl;       /* the controller's address */
 	char relay[256];
+	char uuid[RD_RELAY_UUID_MAX + 1]; /* a relay we start: its session */
+	bool wait_grant;              /* ... waiting for the server's relay token */
 };
+
+#define REACH_NAMED_MAX 4             /* relay names the server gave, remembered */
 
 struct reach {
 	struct agent *a;
@@ -52,6 +58,9 @@ struct reach {
 	ev_io dio;
 	ev_timer dbackoff;
 	struct { enum job_kind kind; struct rd_sockaddr ctl; double at; } last[3];
+	struct relay_join *join;
+	char named[REACH_NAMED_MAX][256]; /* relays the server named in its own pushes */
+	unsigned named_next;
 };
 
 static struct ev_loop *reach__loop(struct reach *r) { return agent_loop(r->a); }
@@ -93,6 +102,8 @@ static void job__finish(struct job *j)
 	ev_idle_start(loop, &j->r->reaper);
 }
 
+static void job__relay_go(struct job *j, const uint8_t *token, size_t token_len);
+
 static void job__srv_close(struct rd_conn *c, int reason, void *ud)
 {
 	struct job *j = ud;
@@ -100,12 +111,27 @@ static void job__srv_close(struct rd_conn *c, int reason, void *ud)
 	if (reason != RD_OK && !j->done)
 		log_info("rendezvous server connection: %s", rd_strerror(reason));
 	j->srv = NULL;
+	if (j->wait_grant && !j->done)
+		job__relay_go(j, NULL, 0); /* a server that grants no tokens */
 	ev_idle_start(reach__loop(j->r), &j->r->reaper);
 }
 
+/* Only a relay the agent starts waits for an answer: the server's grant. */
 static void job__srv_frame(struct rd_conn *c, const uint8_t *p, size_t len, void *ud)
 {
-	(void)c, (void)p, (void)len, (void)ud; /* the server sends nothing back here */
+	struct job *j = ud;
+	(void)c;
+	if (!j->wait_grant || j->done || len == 0)
+		return;
+	Hbb__RendezvousMessage *m = rd_pb_rendezvous_unpack(p, len);
+	if (!m)
+		return;
+	const Hbb__RelayResponse *rr = m->union_case == HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE ?
+		m->relay_response : NULL;
+	if (rr && rr->uuid && !strcmp(rr->uuid, j->uuid) &&
+	    rr->rdesk_relay_token.len == RD_RELAY_TOKEN_LEN)
+		job__relay_go(j, rr->rdesk_relay_token.data, rr->rdesk_relay_token.len);
+	hbb__rendezvous_message__free_unpacked(m, NULL);
 }
 
 static void job__srv_connected(struct rd_conn *c, void *ud);
@@ -267,44 +293,79 @@ static void reach__pick_relay(struct reach *r, const struct rd_sockaddr *server,
 	}
 }
 
-/* Connect to the relay with RequestRelay{licence_key, uuid} and run the
- * session on that socket (§8.5, §8.6). */
-static void reach__relay_connect(struct reach *r, const struct rd_sockaddr *ctl, const char *relay,
-	const char *uuid)
+/* Relay names the server put in its own pushes (PunchHole, FetchLocalAddr). */
+static void reach__remember(struct reach *r, const char *relay)
 {
-	struct rd_sockaddr ra;
-	if (rd_net_addr_parse(relay, 21117, &ra) < 0) {
-		log_warn("cannot resolve relay %s", rd_esc(relay));
+	if (!relay || !*relay || strlen(relay) >= sizeof(r->named[0]))
 		return;
-	}
-	int fd = rd_net_tcp_connect(&ra, NULL);
-	if (fd < 0) {
-		log_warn("cannot connect to relay %s: %s", rd_esc(relay), strerror(errno));
-		return;
-	}
-	struct rd_conn_limits lim = { .max_frame = RD_FRAME_MAX_SESSION };
-	struct rd_conn *c = rd_conn_new(reach__loop(r), fd, true, &lim, NULL, NULL);
-	if (!c) {
-		close(fd);
-		return;
-	}
-	Hbb__RequestRelay rq = HBB__REQUEST_RELAY__INIT;
-	rq.uuid = (char *)uuid;
-	rq.licence_key = (char *)agent_server_key(r->a);
-	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
-	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
-	m.request_relay = &rq;
-	rd_conn_send_pb(c, &m.base);
-	log_info("joining relay %s for uuid %.8s...", rd_esc(relay), uuid);
-	agent_session_adopt(r->a, c, SESSION_PATH_RELAY, ctl);
+	for (unsigned i = 0; i < REACH_NAMED_MAX; i++)
+		if (!strcmp(r->named[i], relay))
+			return;
+	rd_strlcpy(r->named[r->named_next], relay, sizeof(r->named[0]));
+	r->named_next = (r->named_next + 1) % REACH_NAMED_MAX;
 }
 
-/* §8.5: the agent starts the relay (either side symmetric, or forced). */
+/* The request carries a relay token for its uuid that the server signed: a
+ * server that grants tokens names the relay itself. */
+static bool reach__vouched(struct reach *r, const Hbb__RequestRelay *rq)
+{
+	uint8_t pk[RD_PK_LEN];
+	enum rd_relay_role role;
+	if (rd_pk_from_b64(agent_server_key(r->a), pk) != RD_OK)
+		return false;
+	return rd_relay_token_verify(rq->rdesk_relay_token.data, rq->rdesk_relay_token.len, rq->uuid,
+		pk, rd_wall_ms() / 1000, &role) == RD_OK && role == RD_RELAY_ROLE_AGENT;
+}
+
+/* The relay to join for a RequestRelay: the one it names when the server
+ * vouches for the request or named that relay before, else our own (the
+ * setting, or the server's host on port + 1). A server that passes on the
+ * controller's choice must not let a controller send us anywhere. */
+static void reach__relay_for_request(struct reach *r, const struct rd_sockaddr *server,
+	const Hbb__RequestRelay *rq, char *out, size_t outsz)
+{
+	const char *named = rq->relay_server;
+	reach__pick_relay(r, server, NULL, out, outsz);
+	if (!named || !*named || !strcmp(named, out))
+		return;
+	bool known = false;
+	for (unsigned i = 0; i < REACH_NAMED_MAX && !known; i++)
+		known = !strcmp(r->named[i], named);
+	if (known || reach__vouched(r, rq)) {
+		rd_strlcpy(out, named, outsz);
+		return;
+	}
+	log_warn("relay request names relay %s, which the server did not vouch for; joining %s",
+		rd_esc(named), rd_esc(out));
+}
+
+/* A relay job is decided: finish it and join the relay. */
+static void job__relay_go(struct job *j, const uint8_t *token, size_t token_len)
+{
+	struct rd_sockaddr ctl = j->ctl;
+	j->wait_grant = false;
+	job__finish(j);
+	relay_join_start(j->r->join, j->relay, j->uuid, token, token_len, &ctl);
+}
+
+static void job__on_grant_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct job *j = w->data;
+	(void)loop, (void)revents;
+	if (j->wait_grant && !j->done)
+		job__relay_go(j, NULL, 0);
+}
+
+/* §8.5: the agent starts the relay (either side symmetric, or forced). It
+ * tells the server the uuid, then joins with the token the server grants in
+ * its answer (or without one when none comes). */
 static void reach__relay_from_punch(struct reach *r, struct job *j, const struct rd_sockaddr *server)
 {
-	char uuid[37], relay[256];
-	rd_uuid_v4(uuid);
+	char relay[256];
+	j->kind = JOB_RELAY; /* from here on, whatever the server asked for */
+	rd_uuid_v4(j->uuid);
 	reach__pick_relay(r, server, j->relay, relay, sizeof(relay));
+	rd_strlcpy(j->relay, relay, sizeof(j->relay));
 	if (job__connect_server(j, server, false) < 0) {
 		job__finish(j);
 		return;
@@ -312,8 +373,8 @@ static void reach__relay_from_punch(struct reach *r, struct job *j, const struct
 	Hbb__RelayResponse rr = HBB__RELAY_RESPONSE__INIT;
 	rr.socket_addr.data = j->echo;
 	rr.socket_addr.len = j->echo_len;
-	rr.uuid = uuid;
-	rr.relay_server = relay;
+	rr.uuid = j->uuid;
+	rr.relay_server = j->relay;
 	rr.version = (char *)RD_VERSION;
 	rr.union_case = HBB__RELAY_RESPONSE__UNION_ID;
 	rr.id = (char *)agent_id(r->a);
@@ -321,9 +382,10 @@ static void reach__relay_from_punch(struct reach *r, struct job *j, const struct
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
 	m.relay_response = &rr;
 	job__send(j, &m);
-	struct rd_sockaddr ctl = j->ctl;
-	job__finish(j);
-	reach__relay_connect(r, &ctl, relay, uuid);
+	j->wait_grant = true;
+	ev_timer_init(&j->timer, job__on_grant_timeout, REACH_GRANT_WAIT, 0.);
+	j->timer.data = j;
+	ev_timer_start(reach__loop(r), &j->timer);
 }
 
 void reach_punch(struct reach *r, const struct rd_sockaddr *server, const Hbb__PunchHole *ph)
@@ -331,6 +393,7 @@ void reach_punch(struct reach *r, const struct rd_sockaddr *server, const Hbb__P
 	struct job *j = reach__job(r, JOB_PUNCH, &ph->socket_addr, ph->relay_server);
 	if (!j)
 		return;
+	reach__remember(r, ph->relay_server);
 	char cs[RD_ADDRSTRLEN];
 	rd_net_addr_str(&j->ctl, cs, sizeof(cs));
 	bool use_relay = ph->nat_type == HBB__NAT_TYPE__SYMMETRIC || ph->force_relay ||
@@ -410,6 +473,7 @@ void reach_local(struct reach *r, const struct rd_sockaddr *server, const Hbb__F
 	struct job *j = reach__job(r, JOB_LOCAL, &fl->socket_addr, fl->relay_server);
 	if (!j)
 		return;
+	reach__remember(r, fl->relay_server);
 	if (agent_settings(r->a)->force_relay) {
 		reach__relay_from_punch(r, j, server);
 		return;
@@ -422,36 +486,33 @@ void reach_local(struct reach *r, const struct rd_sockaddr *server, const Hbb__F
 
 void reach_relay(struct reach *r, const struct rd_sockaddr *server, const Hbb__RequestRelay *rq)
 {
-	if (!rq->uuid || !*rq->uuid || strlen(rq->uuid) > 64) {
+	if (!rq->uuid || !*rq->uuid || strlen(rq->uuid) > RD_RELAY_UUID_MAX) {
 		log_warn("RequestRelay without a usable uuid dropped");
 		return;
 	}
-	struct job *j = reach__job(r, JOB_RELAY, &rq->socket_addr, rq->relay_server);
+	struct job *j = reach__job(r, JOB_RELAY, &rq->socket_addr, NULL);
 	if (!j)
 		return;
-	char relay[256], cs[RD_ADDRSTRLEN];
-	/* The controller picked the relay it will use; join it there. */
-	if (rq->relay_server && *rq->relay_server)
-		rd_strlcpy(relay, rq->relay_server, sizeof(relay));
-	else
-		reach__pick_relay(r, server, NULL, relay, sizeof(relay));
-	log_info("relay request from %s via %s%s", rd_net_addr_str(&j->ctl, cs, sizeof(cs)), rd_esc(relay),
+	char cs[RD_ADDRSTRLEN];
+	reach__relay_for_request(r, server, rq, j->relay, sizeof(j->relay));
+	rd_strlcpy(j->uuid, rq->uuid, sizeof(j->uuid));
+	log_info("relay request from %s via %s%s", rd_net_addr_str(&j->ctl, cs, sizeof(cs)),
+		rd_esc(j->relay),
 		rq->secure ? "" : " (controller holds no key for us; the handshake runs anyway)");
 	if (job__connect_server(j, server, false) == RD_OK) {
 		Hbb__RelayResponse rr = HBB__RELAY_RESPONSE__INIT;
 		rr.socket_addr.data = j->echo;
 		rr.socket_addr.len = j->echo_len;
 		rr.uuid = rq->uuid;
-		rr.relay_server = relay;
+		rr.relay_server = j->relay;
 		rr.version = (char *)RD_VERSION;
 		Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 		m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
 		m.relay_response = &rr;
 		job__send(j, &m);
 	}
-	struct rd_sockaddr ctl = j->ctl;
-	job__finish(j);
-	reach__relay_connect(r, &ctl, relay, rq->uuid);
+	bool token = rq->rdesk_relay_token.len == RD_RELAY_TOKEN_LEN;
+	job__relay_go(j, token ? rq->rdesk_relay_token.data : NULL, token ? RD_RELAY_TOKEN_LEN : 0);
 }
 
 /* ---- direct listener ---- */
@@ -504,13 +565,14 @@ int reach_direct_listen(struct reach *r, const char *bind_addr, int port)
 }
 
 int reach_direct_port(const struct reach *r) { return r->dport; }
-unsigned reach_jobs(const struct reach *r) { return r->njobs; }
+unsigned reach_jobs(const struct reach *r) { return r->njobs + relay_join_pending(r->join); }
 
 struct reach *reach_new(struct agent *a)
 {
 	struct reach *r = xcalloc(1, sizeof(*r));
 	r->a = a;
 	r->dfd = -1;
+	r->join = relay_join_new(a);
 	ev_idle_init(&r->reaper, reach__on_reap);
 	r->reaper.data = r;
 	ev_timer_init(&r->dbackoff, reach__on_backoff, 1.0, 0.);
@@ -538,6 +600,7 @@ void reach_free(struct reach *r)
 	}
 	ev_idle_stop(loop, &r->reaper);
 	ev_timer_stop(loop, &r->dbackoff);
+	relay_join_free(r->join);
 	if (r->dfd >= 0) {
 		ev_io_stop(loop, &r->dio);
 		close(r->dfd);

@@ -15,6 +15,7 @@ struct reach;
 #define REACH_DUP_WINDOW 0.1        /* same request from the same controller within 100 ms */
 #define REACH_SERVER_TIMEOUT 12.0   /* a short TCP exchange with the rendezvous server */
 #define REACH_MAX_JOBS 64           /* punches and relays in flight */
+#define REACH_GRANT_WAIT 3.0        /* a relay we start waits this long for the server's token */
 
 struct reach *reach_new(struct agent *a);
 void reach_free(struct reach *r);

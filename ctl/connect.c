@@ -18,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "pb.h"
+#include "relaytoken.h"
 #include "util.h"
 
 #define RELAY_ASK_MAX 3
@@ -44,7 +45,9 @@ struct ctl_connect {
 	int resends, relay_asks;
 	bool have_pk;
 	struct rd_sockaddr local, peer;
-	char uuid[40];
+	char uuid[RD_RELAY_UUID_MAX + 1];
+	uint8_t token[RD_RELAY_TOKEN_LEN]; /* the server's grant for the relay, if any */
+	size_t token_len;
 	struct ctl_link link;
 };
 
@@ -245,6 +248,10 @@ static void on_relay_response(struct ctl_connect *cc, const Hbb__RelayResponse *
 			return;
 		}
 	}
+	/* A stock server grants none: the relay then takes our licence key or not. */
+	cc->token_len = r->rdesk_relay_token.len == RD_RELAY_TOKEN_LEN ? RD_RELAY_TOKEN_LEN : 0;
+	if (cc->token_len)
+		memcpy(cc->token, r->rdesk_relay_token.data, cc->token_len);
 	relay_connect(cc, r->relay_server, cc->uuid);
 }
 
@@ -384,12 +391,13 @@ static void att_on_connected(struct rd_conn *c, void *ud)
 	r.uuid = cc->uuid;
 	r.licence_key = cc->licence;
 	r.conn_type = HBB__CONN_TYPE__DEFAULT_CONN;
+	r.rdesk_relay_token = (ProtobufCBinaryData){ cc->token_len, cc->token };
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	m.request_relay = &r;
 	send_rv(c, &m);
 	cc->link.path = CTL_PATH_RELAY;
 	cc->link.punch_ms = (rd_now() - cc->t_resp) * 1000.0;
-	log_info("paired through the relay %s (uuid %s)", cc->link.relay, cc->uuid);
+	log_info("paired through the relay %s (uuid %s)", rd_esc(cc->link.relay), rd_esc(cc->uuid));
 	finish(cc, RD_OK, c);
 }
 

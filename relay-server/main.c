@@ -30,6 +30,7 @@ struct relay_settings {
 	long port;
 	char *bind;
 	char *key;
+	bool allow_licence_key;
 	bool open;
 	char *config;
 	char *metrics;
@@ -51,9 +52,13 @@ static const struct rd_setting settings[] = {
 	{ "bind", 'b', NULL, NULL, NULL, RD_CFG_STR, "::", "ADDR",
 		"address to bind (:: is dual-stack)", OFF(bind), 0, 0, 0 },
 	{ "key", 'k', NULL, NULL, NULL, RD_CFG_STR, NULL, "KEY",
-		"the rendezvous server's base64 public key that clients must present; "
-		"'-' reads id_ed25519.pub from $RDESK_DATA_DIR (default " RELAY_DATA_DIR ")",
-		OFF(key), 0, 0, RD_CFG_SECRET },
+		"the rendezvous server's base64 public key: clients must present a relay token "
+		"it signed; '-' reads id_ed25519.pub from $RDESK_DATA_DIR (default "
+		RELAY_DATA_DIR ")", OFF(key), 0, 0, RD_CFG_SECRET },
+	{ "allow-licence-key", 0, NULL, NULL, NULL, RD_CFG_BOOL, "no", NULL,
+		"also relay clients without a token that present the key itself as licence_key "
+		"(stock RustDesk clients; anyone given the key can then use the relay)",
+		OFF(allow_licence_key), 0, 0, 0 },
 	{ "open", 0, NULL, NULL, NULL, RD_CFG_BOOL, "no", NULL,
 		"relay for anyone, without a key", OFF(open), 0, 0, 0 },
 	{ "config", 0, NULL, NULL, NULL, RD_CFG_STR, "/etc/rdesk/relay.ini", "FILE",
@@ -95,11 +100,11 @@ static const struct rd_config config = {
 	.n = RD_ARRAY_LEN(settings),
 };
 
-/* The licence key clients must send: the rendezvous server's base64 public
- * key, given as such, as its 64-byte secret key, or read from the data dir. */
-static int resolve_key(const char *arg, char out[RD_B64_PK_LEN + 1])
+/* The rendezvous server's public key (pk, and its base64 text: the licence
+ * key of stock clients), given as such, as its 64-byte secret key, or read
+ * from the data dir. */
+static int resolve_key(const char *arg, uint8_t pk[RD_PK_LEN], char out[RD_B64_PK_LEN + 1])
 {
-	uint8_t pk[RD_PK_LEN];
 	char *text = NULL;
 	int rc;
 
@@ -122,7 +127,7 @@ static int resolve_key(const char *arg, char out[RD_B64_PK_LEN + 1])
 		struct rd_keypair kp;
 		rc = rd_key_from_b64_sk(arg, &kp);
 		if (rc == RD_OK)
-			memcpy(pk, kp.pk, sizeof(pk));
+			memcpy(pk, kp.pk, RD_PK_LEN);
 		rd_keypair_wipe(&kp);
 	}
 	free(text);
@@ -158,7 +163,15 @@ static int start_metrics(struct rd_metrics *m, struct ev_loop *loop, const char 
 	return rc;
 }
 
-static int run(const struct relay_settings *s, const char *key)
+static const char *access_text(const uint8_t *pk, const char *key)
+{
+	if (!pk)
+		return "OPEN to anyone";
+	return key ? "closed (relay token, or the licence key for stock clients)"
+		: "closed (relay token required)";
+}
+
+static int run(const struct relay_settings *s, const uint8_t *pk, const char *key)
 {
 	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
 	struct rd_metrics *metrics = s->metrics ? rd_metrics_new() : NULL;
@@ -175,6 +188,7 @@ static int run(const struct relay_settings *s, const char *key)
 	rd_net_addr_set_port(&addr, (uint16_t)s->port);
 	struct relay_server_opts o = {
 		.loop = loop,
+		.server_pk = pk,
 		.key = key,
 		.max_pairs = (size_t)s->max_pairs,
 		.conns_per_source = (unsigned)s->conns_per_source,
@@ -198,7 +212,7 @@ static int run(const struct relay_settings *s, const char *key)
 		goto out;
 	relay_server_local_addr(srv, &addr);
 	log_notice("listening on %s, %s, max %ld pairs", rd_net_addr_str(&addr, buf, sizeof(buf)),
-		key ? "closed (licence key required)" : "OPEN to anyone", s->max_pairs);
+		access_text(pk, key), s->max_pairs);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_start(loop, &sigterm);
@@ -221,6 +235,7 @@ int main(int argc, char **argv)
 {
 	struct relay_settings s;
 	char err[512], key[RD_B64_PK_LEN + 1];
+	uint8_t pk[RD_PK_LEN];
 	int argi, rc = 2;
 
 	memset(&s, 0, sizeof(s));
@@ -247,17 +262,19 @@ int main(int argc, char **argv)
 	rc = 1;
 	if (rd_crypto_init() != RD_OK)
 		goto out;
-	if (s.key && *s.key) {
-		if (resolve_key(s.key, key) != RD_OK)
+	bool closed = s.key && *s.key;
+	if (closed) {
+		if (resolve_key(s.key, pk, key) != RD_OK)
 			goto out;
-	} else if (!s.open) {
-		log_err("no key: give -k with the rendezvous server's public key (or -k -), "
-			"or --open for a relay anyone may use");
+	} else if (!s.open || s.allow_licence_key) {
+		log_err("no key: give -k with the rendezvous server's public key (or -k -)%s",
+			s.allow_licence_key ? "; --allow-licence-key needs it" :
+			", or --open for a relay anyone may use");
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	rd_fd_limit_raise(); /* pairs need six descriptors each */
-	rc = run(&s, s.key && *s.key ? key : NULL) == RD_OK ? 0 : 1;
+	rc = run(&s, closed ? pk : NULL, closed && s.allow_licence_key ? key : NULL) == RD_OK ? 0 : 1;
 out:
 	rd_config_free(&config, &s);
 	return rc;

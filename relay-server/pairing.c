@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "err.h"
 #include "pb.h"
+#include "relaytoken.h"
 #include "util.h"
 
 #include "pairing.h"
@@ -23,6 +24,7 @@ struct relay_entry {
 	uint64_t hash;
 	struct relay_slot *slot[2];   /* [0] came first */
 	unsigned nslots;              /* slots still attached */
+	unsigned role;                /* the first slot's token role, 0 without a token */
 	bool paired;
 	char uuid[RELAY_UUID_MAX + 1];
 };
@@ -48,6 +50,8 @@ struct slot_list {
 struct relay_pairing {
 	char *key;
 	size_t key_len;
+	bool has_pk;
+	uint8_t server_pk[RD_PK_LEN];
 	size_t max_pairs;
 	size_t max_hello;
 	double first_timeout;
@@ -60,6 +64,8 @@ struct relay_pairing {
 	struct slot_list waiting;
 };
 
+_Static_assert(RELAY_UUID_MAX == RD_RELAY_UUID_MAX, "a token covers every uuid the relay takes");
+
 #define SLOT_BUF_MAX (RD_FRAME_HDR_MAX + RELAY_FIRST_FRAME_MAX + RELAY_LEFTOVER_MAX)
 
 static const char *const reason_names[RELAY_R_COUNT] = {
@@ -69,6 +75,10 @@ static const char *const reason_names[RELAY_R_COUNT] = {
 	[RELAY_R_NO_UUID] = "bad_uuid",
 	[RELAY_R_MISSING_KEY] = "missing_key",
 	[RELAY_R_WRONG_KEY] = "wrong_key",
+	[RELAY_R_NO_TOKEN] = "no_token",
+	[RELAY_R_BAD_TOKEN] = "bad_token",
+	[RELAY_R_EXPIRED_TOKEN] = "expired_token",
+	[RELAY_R_SAME_ROLE] = "same_role",
 	[RELAY_R_UUID_BUSY] = "uuid_busy",
 	[RELAY_R_TABLE_FULL] = "table_full",
 	[RELAY_R_FIRST_TIMEOUT] = "first_frame_timeout",
@@ -116,6 +126,10 @@ struct relay_pairing *relay_pairing_new(const struct relay_pairing_opts *o)
 	if (o->key) {
 		rp->key = xstrdup(o->key);
 		rp->key_len = strlen(o->key);
+	}
+	if (o->server_pk) {
+		memcpy(rp->server_pk, o->server_pk, RD_PK_LEN);
+		rp->has_pk = true;
 	}
 	rp->max_pairs = o->max_pairs ? o->max_pairs : 1;
 	rp->max_hello = o->max_hello ? o->max_hello : 1;
@@ -270,8 +284,6 @@ static void refuse(struct relay_slot *s, enum relay_reason why, struct relay_eve
 
 static enum relay_reason check_key(const struct relay_pairing *rp, const char *given)
 {
-	if (!rp->key)
-		return RELAY_R_NONE;
 	size_t n = given ? strlen(given) : 0;
 	if (n == 0)
 		return RELAY_R_MISSING_KEY;
@@ -280,9 +292,30 @@ static enum relay_reason check_key(const struct relay_pairing *rp, const char *g
 	return RELAY_R_NONE;
 }
 
+/* May this request pair? *role gets its token's role (0 without one). */
+static enum relay_reason check_access(const struct relay_pairing *rp, const Hbb__RequestRelay *rr,
+	double now, unsigned *role)
+{
+	*role = 0;
+	if (rp->has_pk && rr->rdesk_relay_token.len) {
+		enum rd_relay_role r;
+		int rc = rd_relay_token_verify(rr->rdesk_relay_token.data, rr->rdesk_relay_token.len,
+			rr->uuid, rp->server_pk, (int64_t)now, &r);
+		if (rc == RD_ERR_TIMEOUT)
+			return RELAY_R_EXPIRED_TOKEN;
+		if (rc != RD_OK)
+			return RELAY_R_BAD_TOKEN;
+		*role = (unsigned)r;
+		return RELAY_R_NONE;
+	}
+	if (rp->key)
+		return check_key(rp, rr->licence_key);
+	return rp->has_pk ? RELAY_R_NO_TOKEN : RELAY_R_NONE;
+}
+
 /* Parse the first frame's payload; on success copy the uuid to out. */
 static enum relay_reason parse_request(const struct relay_pairing *rp, const uint8_t *payload,
-	size_t len, char out[RELAY_UUID_MAX + 1])
+	size_t len, double now, char out[RELAY_UUID_MAX + 1], unsigned *role)
 {
 	Hbb__RendezvousMessage *m = rd_pb_rendezvous_unpack(payload, len);
 	enum relay_reason why = RELAY_R_NONE;
@@ -298,7 +331,7 @@ static enum relay_reason parse_request(const struct relay_pairing *rp, const uin
 		why = RELAY_R_NO_UUID;
 		goto out;
 	}
-	why = check_key(rp, rr->licence_key);
+	why = check_access(rp, rr, now, role);
 	if (why == RELAY_R_NONE)
 		memcpy(out, rr->uuid, ulen + 1);
 out:
@@ -307,8 +340,8 @@ out:
 }
 
 /* The first frame is complete and valid: find or make the uuid's entry. */
-static void offer(struct relay_pairing *rp, struct relay_slot *s, const char *uuid, double now,
-	struct relay_event *ev)
+static void offer(struct relay_pairing *rp, struct relay_slot *s, const char *uuid, unsigned role,
+	double now, struct relay_event *ev)
 {
 	size_t ulen = strlen(uuid);
 	uint64_t h = uuid_hash(rp, uuid, ulen);
@@ -318,6 +351,12 @@ static void offer(struct relay_pairing *rp, struct relay_slot *s, const char *uu
 	if (e && (e->paired || e->nslots != 1 || !e->slot[0])) {
 		s->state = SLOT_OUT;
 		refuse(s, RELAY_R_UUID_BUSY, ev);
+		return;
+	}
+	if (e && role && e->role == role) {
+		/* Two tokens of one side: a pair is a controller and an agent. */
+		s->state = SLOT_OUT;
+		refuse(s, RELAY_R_SAME_ROLE, ev);
 		return;
 	}
 	if (e) {
@@ -345,6 +384,7 @@ static void offer(struct relay_pairing *rp, struct relay_slot *s, const char *uu
 	e->hash = h;
 	e->slot[0] = s;
 	e->nslots = 1;
+	e->role = role;
 	size_t b = h & (rp->nbuckets - 1);
 	e->next = rp->buckets[b];
 	rp->buckets[b] = e;
@@ -397,7 +437,8 @@ void relay_pairing_input(struct relay_pairing *rp, struct relay_slot *s, const u
 		return;
 	}
 	char uuid[RELAY_UUID_MAX + 1];
-	enum relay_reason why = parse_request(rp, payload, plen, uuid);
+	unsigned role;
+	enum relay_reason why = parse_request(rp, payload, plen, now, uuid, &role);
 	if (why != RELAY_R_NONE) {
 		list_del(&rp->hello, s);
 		s->state = SLOT_OUT;
@@ -406,7 +447,7 @@ void relay_pairing_input(struct relay_pairing *rp, struct relay_slot *s, const u
 	}
 	s->frame_len = used;
 	memcpy(s->uuid, uuid, sizeof(s->uuid));
-	offer(rp, s, uuid, now, ev);
+	offer(rp, s, uuid, role, now, ev);
 }
 
 size_t relay_pairing_expire(struct relay_pairing *rp, double now, struct relay_event *evs, size_t max)

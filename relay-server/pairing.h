@@ -1,7 +1,9 @@
 /* pairing: the relay's I/O-free core. Connections are fed their first bytes
  * and the time; the core parses the first frame (RequestRelay with a uuid and,
- * on a closed relay, the right licence_key), keeps a bounded uuid table where
- * the first connection of a uuid waits and the second is paired with it, and
+ * on a closed relay, a relay token for that uuid signed by the rendezvous
+ * server, or the licence_key where that is allowed), keeps a bounded uuid
+ * table where the first connection of a uuid waits and the second is paired
+ * with it (a controller's token with an agent's), and
  * reports which connections passed a deadline. It never touches a socket:
  * the caller reads, writes and closes, and tells the core when a connection
  * is gone. */
@@ -29,8 +31,12 @@ enum relay_reason {
 	RELAY_R_GARBAGE,       /* not a frame, or too big, or not protobuf */
 	RELAY_R_NOT_RELAY,     /* a RendezvousMessage other than RequestRelay */
 	RELAY_R_NO_UUID,       /* empty or oversized uuid */
-	RELAY_R_MISSING_KEY,   /* closed relay and no licence_key */
-	RELAY_R_WRONG_KEY,     /* licence_key differs */
+	RELAY_R_MISSING_KEY,   /* licence keys allowed, no token and no licence_key */
+	RELAY_R_WRONG_KEY,     /* licence keys allowed, no token and licence_key differs */
+	RELAY_R_NO_TOKEN,      /* closed relay and no relay token */
+	RELAY_R_BAD_TOKEN,     /* a token that does not verify for this uuid */
+	RELAY_R_EXPIRED_TOKEN, /* a valid token past its expiry */
+	RELAY_R_SAME_ROLE,     /* the uuid's first connection holds a token of the same role */
 	RELAY_R_UUID_BUSY,     /* a third connection on a paired uuid */
 	RELAY_R_TABLE_FULL,    /* --max-pairs reached */
 	RELAY_R_FIRST_TIMEOUT, /* no first frame in time */
@@ -43,8 +49,13 @@ enum relay_reason {
 struct relay_pairing;
 struct relay_slot;
 
+/* Access: server_pk set, a first frame needs a relay token for its uuid
+ * (common/relaytoken.h), or, when key is set too, that licence_key instead
+ * (stock RustDesk clients). key alone: the licence_key only. Neither: an open
+ * relay. A token that is present must be valid whatever else is allowed. */
 struct relay_pairing_opts {
-	const char *key;        /* expected licence_key; NULL = open relay */
+	const uint8_t *server_pk; /* 32 bytes: the rendezvous server's key; NULL = no tokens */
+	const char *key;        /* licence_key accepted without a token; NULL = none */
 	size_t max_pairs;       /* uuid table entries (pending + active pairs) */
 	size_t max_hello;       /* connections still sending their first frame */
 	double first_timeout;   /* seconds for the first frame */
@@ -67,8 +78,9 @@ void relay_pairing_free(struct relay_pairing *rp);
  * connections are already waiting for their first frame. */
 struct relay_slot *relay_pairing_add(struct relay_pairing *rp, void *user, double now);
 /* Bytes read from the connection. At most relay_pairing_room() bytes are
- * taken. On RELAY_EV_REFUSE the slot is out of the table and must be removed
- * by the caller (relay_pairing_remove). */
+ * taken. now is wall-clock seconds (ev_now): token expiries are compared
+ * with it, and deadlines count from it. On RELAY_EV_REFUSE the slot is out
+ * of the table and must be removed by the caller (relay_pairing_remove). */
 void relay_pairing_input(struct relay_pairing *rp, struct relay_slot *s, const uint8_t *data,
 	size_t len, double now, struct relay_event *ev);
 /* Bytes the slot can still buffer (0: stop reading it). */

@@ -497,6 +497,7 @@ struct relay_server *relay_server_new(const struct relay_server_opts *o)
 	struct relay_server *srv = xcalloc(1, sizeof(*srv));
 	srv->loop = o->loop;
 	struct relay_pairing_opts po = {
+		.server_pk = o->server_pk,
 		.key = o->key,
 		.max_pairs = o->max_pairs,
 		.max_hello = o->max_pairs,

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "net.h"
 
@@ -16,7 +17,8 @@ struct relay_server;
 
 struct relay_server_opts {
 	struct ev_loop *loop;
-	const char *key;          /* expected licence_key; NULL = open relay */
+	const uint8_t *server_pk; /* verifies relay tokens (32 bytes); NULL = no tokens */
+	const char *key;          /* licence_key accepted without a token; NULL = none */
 	size_t max_pairs;
 	unsigned conns_per_source;   /* open connections of one IPv4 address or IPv6 /64 */
 	unsigned pending_per_source; /* of them waiting for their peer */

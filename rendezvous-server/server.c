@@ -172,6 +172,15 @@ const char *rv__next_relay(struct rv_server *s)
 	return "";
 }
 
+bool rv__relay_token(struct rv_server *s, const char *uuid, enum rd_relay_role role,
+	uint8_t out[RD_RELAY_TOKEN_LEN])
+{
+	if (!s->cfg.sign_sk || !uuid || !*uuid)
+		return false;
+	int64_t expiry = rd_wall_ms() / 1000 + RD_RELAY_TOKEN_TTL;
+	return rd_relay_token_sign(uuid, role, expiry, s->cfg.sign_sk, out) == RD_OK;
+}
+
 uint8_t *rv__signed_idpk(struct rv_server *s, const char *id, size_t *len)
 {
 	if (!s->cfg.sign_sk || !id || !*id)

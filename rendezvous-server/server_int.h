@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "pb.h"
+#include "relaytoken.h"
 #include "server.h"
 
 struct rd_ratelimit;
@@ -51,6 +52,8 @@ struct rv_tcp {
 	bool relay;                   /* request was RequestRelay */
 	double deadline;
 	char target[80];
+	char uuid[RD_RELAY_UUID_MAX + 1];  /* RequestRelay: the requester's uuid */
+	char relay_server[256];       /* RequestRelay: the relay named to the target */
 	struct rv_tcp *hnext;         /* pending hash chain */
 	struct rv_tcp *prev, *next;   /* pending list, oldest first */
 };
@@ -84,6 +87,10 @@ void rv__drop(struct rv_server *s, enum rv_drop why, const struct rd_sockaddr *s
 void rv__src(const struct rd_sockaddr *a, char ip[RD_ADDRSTRLEN], unsigned *port);
 const char *rv__next_relay(struct rv_server *s);
 void rv__outcome(struct rv_server *s, enum rv_outcome o);
+/* A relay token for uuid and role into out (expiry RD_RELAY_TOKEN_TTL from
+ * now); false when the server has no signing key or the uuid is unusable. */
+bool rv__relay_token(struct rv_server *s, const char *uuid, enum rd_relay_role role,
+	uint8_t out[RD_RELAY_TOKEN_LEN]);
 /* Signed IdPk of a known ID (malloc'd) or NULL. */
 uint8_t *rv__signed_idpk(struct rv_server *s, const char *id, size_t *len);
 void rv__send_udp(struct rv_server *s, const struct rd_sockaddr *to, const Hbb__RendezvousMessage *m);

@@ -157,7 +157,8 @@ static void relay_refuse(struct rv_server *s, struct rv_tcp *t, const char *id,
 	m.relay_response = &r;
 	send_msg(s, t, &m);
 	rv__outcome(s, o);
-	log_tcp(o == RV_OUT_RATE || o == RV_OUT_BUSY ? "limit relay" : "relay result=refused",
+	log_tcp(o == RV_OUT_RATE || o == RV_OUT_BUSY ? "limit relay" :
+		o == RV_OUT_LICENSE_MISMATCH ? "refused licence-mismatch" : "relay result=refused",
 		&t->peer, id, "");
 	finish(s, t);
 }
@@ -259,24 +260,42 @@ static void on_punch_request(struct rv_server *s, struct rv_tcp *t, const Hbb__P
 static void on_request_relay(struct rv_server *s, struct rv_tcp *t, const Hbb__RequestRelay *rq,
 	double now)
 {
+	if (s->cfg.licence && (!rq->licence_key || strcmp(rq->licence_key, s->cfg.licence))) {
+		relay_refuse(s, t, rq->id, "Key mismatch", RV_OUT_LICENSE_MISMATCH);
+		return;
+	}
+	size_t ulen = rq->uuid ? strlen(rq->uuid) : 0;
+	if (ulen == 0 || ulen > RD_RELAY_UUID_MAX) {
+		rv__drop(s, RV_DROP_MALFORMED, &t->peer, rq->id, "request_relay without usable uuid");
+		finish(s, t);
+		return;
+	}
 	struct request_ends e;
 	if (!request_ends(s, t, rq->id, true, now, &e))
 		return;
+	/* The relay is ours to name, never the requester's: else any controller
+	 * could send the target to a host and port of its choosing. */
+	const char *relay = rv__next_relay(s);
+	uint8_t token[RD_RELAY_TOKEN_LEN];
 	Hbb__RequestRelay fwd = *rq;
 	fwd.socket_addr = (ProtobufCBinaryData){ e.from_len, e.from };
-	if (!fwd.relay_server || !*fwd.relay_server)
-		fwd.relay_server = (char *)rv__next_relay(s);
+	fwd.relay_server = (char *)relay;
+	fwd.licence_key = (char *)"";
+	fwd.rdesk_relay_token = rv__relay_token(s, rq->uuid, RD_RELAY_ROLE_AGENT, token) ?
+		(ProtobufCBinaryData){ sizeof(token), token } : (ProtobufCBinaryData){ 0, NULL };
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	m.request_relay = &fwd;
 	rv__send_udp(s, &e.target, &m);
 	rd_strlcpy(t->target, rq->id, sizeof(t->target));
+	rd_strlcpy(t->uuid, rq->uuid, sizeof(t->uuid));
+	rd_strlcpy(t->relay_server, relay, sizeof(t->relay_server));
 	t->relay = true;
 	pending_add(s, t, now);
 	rv__outcome(s, RV_OUT_RELAY);
 	char extra[200];
-	snprintf(extra, sizeof(extra), " relay=%s uuid=%s", *fwd.relay_server ? rd_esc(fwd.relay_server) : "-",
-		rq->uuid ? rd_esc(rq->uuid) : "-");
+	snprintf(extra, sizeof(extra), " relay=%s uuid=%s", *relay ? rd_esc(relay) : "-",
+		rd_esc(rq->uuid));
 	log_tcp("relay request", &t->peer, rq->id, extra);
 }
 
@@ -359,6 +378,22 @@ done:
 	finish(s, t);
 }
 
+/* A target that started the relay itself gets its token on its own connection. */
+static void grant_target(struct rv_server *s, struct rv_tcp *t, const char *uuid, const char *relay)
+{
+	uint8_t token[RD_RELAY_TOKEN_LEN];
+	if (!rv__relay_token(s, uuid, RD_RELAY_ROLE_AGENT, token))
+		return;
+	Hbb__RelayResponse r = HBB__RELAY_RESPONSE__INIT;
+	r.uuid = (char *)uuid;
+	r.relay_server = (char *)relay;
+	r.rdesk_relay_token = (ProtobufCBinaryData){ sizeof(token), token };
+	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
+	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
+	m.relay_response = &r;
+	send_msg(s, t, &m);
+}
+
 static void on_relay_response(struct rv_server *s, struct rv_tcp *t, const Hbb__RelayResponse *in)
 {
 	const char *id = in->union_case == HBB__RELAY_RESPONSE__UNION_ID ? in->id : NULL;
@@ -366,7 +401,7 @@ static void on_relay_response(struct rv_server *s, struct rv_tcp *t, const Hbb__
 	if (req) {
 		Hbb__RelayResponse out = *in;
 		out.socket_addr = (ProtobufCBinaryData){ 0, NULL };
-		uint8_t *pk = NULL;
+		uint8_t *pk = NULL, token[RD_RELAY_TOKEN_LEN];
 		size_t pklen = 0;
 		if (id) {
 			pk = in->version && *in->version ? rv__signed_idpk(s, id, &pklen) : NULL;
@@ -374,15 +409,21 @@ static void on_relay_response(struct rv_server *s, struct rv_tcp *t, const Hbb__
 			out.pk = (ProtobufCBinaryData){ pklen, pk };
 		}
 		if (!out.relay_server || !*out.relay_server)
-			out.relay_server = (char *)rv__next_relay(s);
+			out.relay_server = req->relay ? req->relay_server : (char *)rv__next_relay(s);
+		/* The requester's uuid when it asked for the relay, else the target's. */
+		const char *uuid = req->relay ? req->uuid : in->uuid;
+		out.rdesk_relay_token = rv__relay_token(s, uuid, RD_RELAY_ROLE_CONTROLLER, token) ?
+			(ProtobufCBinaryData){ sizeof(token), token } : (ProtobufCBinaryData){ 0, NULL };
 		Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 		m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
 		m.relay_response = &out;
 		answer(s, req, &m, &t->peer, id ? id : req->target, "relay-response");
+		if (!req->relay)
+			grant_target(s, t, uuid, out.relay_server);
 		char extra[200];
 		snprintf(extra, sizeof(extra), " relay=%s uuid=%s",
 			out.relay_server && *out.relay_server ? rd_esc(out.relay_server) : "-",
-			in->uuid && *in->uuid ? rd_esc(in->uuid) : "-");
+			uuid && *uuid ? rd_esc(uuid) : "-");
 		log_tcp("relay assigned", &req->peer, id ? id : req->target, extra);
 		free(pk);
 	}

@@ -7,11 +7,13 @@ source "$(dirname "$0")/../lib.sh"
 
 RELAY=$RD_BUILD/rd-relay
 PEER=$RD_BUILD/test/tools/relay-peer
-for f in "$RELAY" "$PEER"; do
+for f in "$RELAY" "$PEER" "$RD_BUILD/rd-rendezvous"; do
 	[ -x "$f" ] || { not_ok "missing $f (make test-programs)"; t_done; }
 done
 : >"$T_TMP/empty.ini"
-KEY=$(head -c 32 /dev/urandom | base64)
+# The relay holds the server's public key; relay-peer signs relay tokens.
+KEY=$("$RD_BUILD/rd-rendezvous" --print-key --data-dir "$T_TMP/data" 2>/dev/null)
+SK=$(cat "$T_TMP/data/id_ed25519")
 
 # 1,000 pairs: 2,000 sockets here, 2,000 sockets and 4,000 pipe ends in the relay.
 want_fds=16384
@@ -41,7 +43,7 @@ nfds() { ls "/proc/$1/fd" | wc -l; }
 # Every pair comes from 127.0.0.1: the per-source caps make room for them.
 relay_start main --pair-timeout 10 --idle-timeout 30 --connections-per-source 4096 \
 	--pending-per-source 2048
-P=("$PEER" -a "127.0.0.1:$PORT_main" -k "$KEY")
+P=("$PEER" -a "127.0.0.1:$PORT_main" -s "$SK")
 fd0=$(nfds "$PID_main")
 
 # --- 1,000 concurrent pairs, 256 KiB each way, every byte checked ---
@@ -88,13 +90,13 @@ port=$(t_free_port)
 fd_pid=$!
 T_PIDS+=("$fd_pid")
 t_wait_tcp "$port" 10
-out=$("$PEER" -a "127.0.0.1:$port" -k "$KEY" -t 8 pairs 40 1000 2>&1)
+out=$("$PEER" -a "127.0.0.1:$port" -s "$SK" -t 8 pairs 40 1000 2>&1)
 note "40 pairs against 40 descriptors: $(tail -n1 <<<"$out")"
 check "EMFILE: the relay says it ran out of descriptors" \
 	grep -q "out of file descriptors" "$T_TMP/relay-fd.log"
 check "EMFILE: the relay keeps running" kill -0 "$fd_pid"
 sleep 2.5
-out=$("$PEER" -a "127.0.0.1:$port" -k "$KEY" -t 10 pairs 2 100000 2>&1)
+out=$("$PEER" -a "127.0.0.1:$port" -s "$SK" -t 10 pairs 2 100000 2>&1)
 check "EMFILE: pairs work again once descriptors are free" grep -q "pairs 2 ok 2 failed 0" <<<"$out"
 t_stop "$fd_pid"
 
@@ -102,7 +104,7 @@ t_stop "$fd_pid"
 # One pair limited to 40 Mbit/s (5 MB/s, both directions together): 8 MB each
 # way must take about 3.2 s; accept 0.5x..1.5x of the limit.
 relay_start one --single-bandwidth 40
-out=$("$PEER" -a "127.0.0.1:$PORT_one" -k "$KEY" -t 60 pairs 1 8000000 2>&1)
+out=$("$PEER" -a "127.0.0.1:$PORT_one" -s "$SK" -t 60 pairs 1 8000000 2>&1)
 note "$out"
 rate=$(awk '{ for (i = 1; i < NF; i++) { if ($i == "bytes") b = $(i+1); if ($i == "secs") s = $(i+1) } }
 	END { printf "%.0f", b / s }' <<<"$out")
@@ -115,7 +117,7 @@ t_stop "$PID_one"
 # Four pairs sharing 80 Mbit/s (10 MB/s) in total, 6 MB each way each: about
 # 4.8 s; fair sharing means they end close together.
 relay_start total --total-bandwidth 80
-out=$("$PEER" -a "127.0.0.1:$PORT_total" -k "$KEY" -t 60 pairs 4 6000000 2>&1)
+out=$("$PEER" -a "127.0.0.1:$PORT_total" -s "$SK" -t 60 pairs 4 6000000 2>&1)
 note "$out"
 rate=$(awk '{ for (i = 1; i < NF; i++) { if ($i == "bytes") b = $(i+1); if ($i == "secs") s = $(i+1) } }
 	END { printf "%.0f", b / s }' <<<"$out")

@@ -101,7 +101,7 @@ check "punch outcome logged" grep -q 'punch result=id_not_exist src=127.0.0.1 po
 out=$(peer punch alpha01 wrong-licence)
 check_eq "wrong licence key: LICENSE_MISMATCH" LICENSE_MISMATCH "$(val failure <<<"$out")"
 
-target_bg "$T_TMP/b1.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target bravo01 uuid-b seed-b 40 ||
+target_bg "$T_TMP/b1.out" "$PEER" -s "127.0.0.1:$P" -k "$K" -l 127.0.0.2 target bravo01 uuid-b seed-b 40 ||
 	not_ok "target bravo01 registers"
 out=$(peer punch bravo01)
 check_eq "online target, other address: answered with B's address" 127.0.0.2 "$(val socket_addr <<<"$out" | cut -d: -f1)"
@@ -128,6 +128,19 @@ check "target got RequestRelay with the requester's address and the uuid" \
 	grep -qE '^got=request_relay uuid=11111111-2222-4333-8444-555555555555 .*socket_addr_len=1[0-9]' "$T_TMP/b1.out"
 out=$(peer relay nosuchid1 11111111-2222-4333-8444-555555555556)
 check "RequestRelay to an unknown ID is refused with a reason" grep -q '^refuse_reason=ID does not exist' <<<"$out"
+check_eq "RequestRelay: the requester gets a controller's relay token for its uuid" "verified 1" \
+	"$(peer relay bravo01 11111111-2222-4333-8444-555555555557 | val relay_token)"
+check "the target gets an agent's relay token for the uuid" \
+	grep -qx 'got_relay_token=verified 2' "$T_TMP/b1.out"
+# The relay is the server's to name (none here), not the requester's.
+out=$(peer relay bravo01 11111111-2222-4333-8444-555555555558 "" 127.0.0.3:9)
+check "a relay named by the requester is not passed on" \
+	grep -qE '^got=request_relay uuid=11111111-2222-4333-8444-555555555558 relay= ' "$T_TMP/b1.out"
+# RequestRelay gets PunchHoleRequest's licence check.
+out=$(peer relay bravo01 11111111-2222-4333-8444-555555555559 wrong-licence)
+check "RequestRelay with a wrong licence key is refused" grep -q '^refuse_reason=Key mismatch' <<<"$out"
+check "... and never reaches the target" bash -c "! grep -q 555555555559 '$T_TMP/b1.out'"
+check "... logged for fail2ban" grep -qE 'rendezvous: refused licence-mismatch src=127\.0\.0\.1 port=[0-9]+ id=bravo01' "$LOG"
 
 # ---- NAT test and online query ----
 out=$(peer test-nat)
@@ -142,7 +155,8 @@ m=$(curl -s --max-time 3 "http://127.0.0.1:$MPORT/metrics")
 check "metrics: online peers" grep -qE '^rdesk_rendezvous_online_peers 3$' <<<"$m"
 check "metrics: registered IDs" grep -qE '^rdesk_rendezvous_registered_ids 3$' <<<"$m"
 check "metrics: punch outcomes" grep -qE '^rdesk_rendezvous_punch_requests_total\{outcome="id_not_exist"\} 2$' <<<"$m"
-check "metrics: answered punches" grep -qE '^rdesk_rendezvous_punch_requests_total\{outcome="answered"\} 3$' <<<"$m"
+check "metrics: answered punches" grep -qE '^rdesk_rendezvous_punch_requests_total\{outcome="answered"\} 5$' <<<"$m"
+check "metrics: licence refusals" grep -qE '^rdesk_rendezvous_punch_requests_total\{outcome="license_mismatch"\} 2$' <<<"$m"
 check "metrics: registrations" grep -qE '^rdesk_rendezvous_registrations_total\{kind="register_pk"\} [1-9]' <<<"$m"
 check "metrics: drops by reason" grep -qE '^rdesk_rendezvous_drops_total\{reason="bad_id"\} [1-9]' <<<"$m"
 check "metrics: relay assignments and uptime" bash -c "grep -q '^rdesk_rendezvous_relay_assignments_total' <<<'$m' && grep -q '^rdesk_rendezvous_uptime_seconds [0-9]' <<<'$m'"

@@ -238,7 +238,7 @@ static void pair_start(unsigned i)
 			return;
 		}
 		rd_net_set_nonblock(c->fd, true);
-		c->hello_len = request_frame(uuid, licence_key, c->hello, sizeof(c->hello));
+		c->hello_len = request_frame(uuid, licence_key, s + 1, c->hello, sizeof(c->hello));
 		c->tx_started = !(E.sequenced && s == 1);
 		/* The first data goes out with the frame in one send, so the relay
 		 * reads bytes past the first frame and must forward them first. */

@@ -1,7 +1,14 @@
 /* relay-peer: a test client for rd-relay. It plays both peers of many pairs
  * and checks every byte that comes through.
  *
- *   relay-peer [-a ADDR:PORT] [-l LOCAL_IP] [-k KEY] [-t SECS] COMMAND ...
+ *   relay-peer [-a ADDR:PORT] [-l LOCAL_IP] [-k KEY] [-s SK [-R ROLE] [-e SECS] [-U UUID]]
+ *              [-t SECS] COMMAND ...
+ *   -l LOCAL_IP: source address of every connection
+ *   -s SK: sign a relay token for each connection with this base64 secret key
+ *   (the rendezvous server's, or another one for a forgery); the two sides of
+ *   a pair get roles 1 and 2, `request` gets -R (default 1); -e sets the
+ *   expiry, in seconds from now (default 60; negative: expired); -U signs for
+ *   another uuid than the one sent.
  *   pairs N BYTES [C]   N pairs (C at once, default all); each side sends BYTES
  *                       of a seeded pseudo-random stream right after its
  *                       RequestRelay, then shuts down writing; each side must
@@ -9,7 +16,8 @@
  *   halfclose BYTES     A sends BYTES and shuts down writing; B must see all of
  *                       it and EOF before it answers with BYTES and closes; A
  *                       must receive them and EOF.
- *   request UUID        send one RequestRelay (with -k's key, or none) and wait
+ *   request UUID        send one RequestRelay (with -k's key, or none, and
+ *                       -s's token) and wait
  *                       up to -t seconds: prints "closed SECS" or "open".
  *   raw HEX             send these bytes (may be empty), then wait like request.
  *   garbage N           send N random bytes, then wait like request.
@@ -35,6 +43,7 @@
 #include "err.h"
 #include "net.h"
 #include "pb.h"
+#include "relaytoken.h"
 #include "util.h"
 
 #include "relay-peer.h"
@@ -43,6 +52,11 @@ struct rd_sockaddr relay_addr;
 static struct rd_sockaddr local_addr; /* -l: source address of every connection */
 static bool have_local;
 const char *licence_key;
+bool have_sign_key;
+static struct rd_keypair sign_kp;
+static int request_role = RD_RELAY_ROLE_CONTROLLER;
+static double token_expiry = 60;
+static const char *token_uuid;
 double timeout_secs = 30;
 char run_id[16];
 
@@ -120,15 +134,23 @@ static int send_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-size_t request_frame(const char *uuid, const char *key, uint8_t *out, size_t outsz)
+size_t request_frame(const char *uuid, const char *key, int role, uint8_t *out, size_t outsz)
 {
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	Hbb__RequestRelay rr = HBB__REQUEST_RELAY__INIT;
+	uint8_t tok[RD_RELAY_TOKEN_LEN];
 	struct rd_buf b;
 	rr.uuid = (char *)uuid;
 	rr.id = (char *)"123456789";
 	if (key)
 		rr.licence_key = (char *)key;
+	if (have_sign_key) {
+		int64_t expiry = rd_wall_ms() / 1000 + (int64_t)token_expiry;
+		if (rd_relay_token_sign(token_uuid ? token_uuid : uuid, (enum rd_relay_role)role, expiry,
+			sign_kp.sk, tok) != RD_OK)
+			return 0;
+		rr.rdesk_relay_token = (ProtobufCBinaryData){ sizeof(tok), tok };
+	}
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	m.request_relay = &rr;
 	uint8_t *payload;
@@ -157,10 +179,10 @@ int connect_relay(void)
 }
 
 /* Connect and send RequestRelay(uuid); blocking socket. */
-static int connect_request(const char *uuid)
+static int connect_request(const char *uuid, int role)
 {
 	uint8_t frame[1024];
-	size_t n = request_frame(uuid, licence_key, frame, sizeof(frame));
+	size_t n = request_frame(uuid, licence_key, role, frame, sizeof(frame));
 	int fd = connect_relay();
 	if (fd < 0)
 		return -1;
@@ -212,7 +234,8 @@ static int cmd_third(void)
 {
 	char uuid[64], buf[8];
 	snprintf(uuid, sizeof(uuid), "%s-third", run_id);
-	int a = connect_request(uuid), b = connect_request(uuid);
+	int a = connect_request(uuid, RD_RELAY_ROLE_CONTROLLER);
+	int b = connect_request(uuid, RD_RELAY_ROLE_AGENT);
 	if (a < 0 || b < 0)
 		return 1;
 	struct timeval tv = { .tv_sec = (time_t)timeout_secs };
@@ -222,7 +245,7 @@ static int cmd_third(void)
 		printf("pair did not work\n");
 		return 1;
 	}
-	int c = connect_request(uuid);
+	int c = connect_request(uuid, RD_RELAY_ROLE_AGENT);
 	double w = c >= 0 ? wait_closed(c, timeout_secs) : -1;
 	if (c >= 0)
 		close(c);
@@ -246,7 +269,8 @@ static int cmd_abort(void)
 {
 	char uuid[64], buf[5];
 	snprintf(uuid, sizeof(uuid), "%s-abort", run_id);
-	int a = connect_request(uuid), b = connect_request(uuid);
+	int a = connect_request(uuid, RD_RELAY_ROLE_CONTROLLER);
+	int b = connect_request(uuid, RD_RELAY_ROLE_AGENT);
 	if (a < 0 || b < 0)
 		return 1;
 	struct timeval tv = { .tv_sec = (time_t)timeout_secs };
@@ -266,7 +290,8 @@ static int cmd_stall(double secs)
 	char uuid[64];
 	static uint8_t chunk[65536];
 	snprintf(uuid, sizeof(uuid), "%s-stall", run_id);
-	int a = connect_request(uuid), b = connect_request(uuid);
+	int a = connect_request(uuid, RD_RELAY_ROLE_CONTROLLER);
+	int b = connect_request(uuid, RD_RELAY_ROLE_AGENT);
 	if (a < 0 || b < 0)
 		return 1;
 	rd_net_set_nonblock(a, true);
@@ -323,7 +348,8 @@ static int cmd_raw(const uint8_t *p, size_t n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: relay-peer [-a ADDR:PORT] [-l LOCAL_IP] [-k KEY] [-t SECS] "
+	fprintf(stderr, "usage: relay-peer [-a ADDR:PORT] [-l LOCAL_IP] [-k KEY] "
+		"[-s SK [-R 1|2] [-e SECS] [-U UUID]] [-t SECS] "
 		"pairs N BYTES [C] | halfclose BYTES | request UUID | raw HEX | garbage N | "
 		"third | abort | stall SECS\n");
 	exit(2);
@@ -351,6 +377,16 @@ int main(int argc, char **argv)
 		}
 		else if (!strcmp(argv[i], "-t"))
 			timeout_secs = atof(argv[++i]);
+		else if (!strcmp(argv[i], "-s")) {
+			if (rd_key_from_b64_sk(argv[++i], &sign_kp) != RD_OK)
+				usage();
+			have_sign_key = true;
+		} else if (!strcmp(argv[i], "-R"))
+			request_role = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-e"))
+			token_expiry = atof(argv[++i]);
+		else if (!strcmp(argv[i], "-U"))
+			token_uuid = argv[++i];
 		else
 			usage();
 	}
@@ -370,7 +406,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "halfclose") && left == 1)
 		return run_pairs(1, strtoull(argv[i], NULL, 0), 0, true);
 	if (!strcmp(cmd, "request") && left == 1) {
-		int fd = connect_request(argv[i]);
+		int fd = connect_request(argv[i], request_role);
 		return fd < 0 ? 1 : report_wait(fd);
 	}
 	if (!strcmp(cmd, "raw") && left == 1) {

@@ -10,6 +10,7 @@
 
 extern struct rd_sockaddr relay_addr;
 extern const char *licence_key;
+extern bool have_sign_key;         /* -s: sign relay tokens like the rendezvous server */
 extern double timeout_secs;
 extern char run_id[16];
 
@@ -26,8 +27,9 @@ void stream_init(struct stream *s, uint64_t seed);
 void stream_fill(struct stream *s, uint8_t *p, size_t n);
 /* FNV-1a over p, continuing *sum. */
 void sum_update(uint64_t *sum, const uint8_t *p, size_t n);
-/* A framed RequestRelay for uuid (and key when not NULL) into out; its length. */
-size_t request_frame(const char *uuid, const char *key, uint8_t *out, size_t outsz);
+/* A framed RequestRelay for uuid (and key when not NULL, and with -s a relay
+ * token of role 1 controller or 2 agent) into out; its length. */
+size_t request_frame(const char *uuid, const char *key, int role, uint8_t *out, size_t outsz);
 /* TCP connection to the relay with TCP_NODELAY, or -1. */
 int connect_relay(void);
 

@@ -8,7 +8,16 @@
  *     register-peer ID                one RegisterPeer; prints request_pk=
  *     target ID UUID SEED SECS        stay registered for SECS and answer pushes
  *     punch ID [LICENCE]              PunchHoleRequest; prints the response
- *     relay ID UUID                   RequestRelay; prints the RelayResponse
+ *     relay ID UUID [LICENCE [RELAY]] RequestRelay (licence from -k unless given
+ *                                     and not empty,
+ *                                     naming RELAY); prints the RelayResponse and
+ *                                     whether its relay token verifies (-k) for UUID
+ *     relay-session ID UUID MODE      RequestRelay, then join the relay the answer
+ *                                     names as the controller, with MODE token (the
+ *                                     server's grant), licence (the licence key
+ *                                     alone) or forged (a token of a made-up key,
+ *                                     and the licence key); prints session=signed_id
+ *                                     when the target's SignedId comes through
  *     test-nat [nat]                  TestNatRequest on PORT (or PORT-1)
  *     online ID...                    OnlineRequest on PORT-1; prints states=0101
  *     garbage-udp N                   N malformed datagrams
@@ -30,12 +39,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "addr.h"
 #include "codec.h"
 #include "crypto.h"
 #include "err.h"
 #include "net.h"
 #include "pb.h"
+#include "relaytoken.h"
 #include "util.h"
 #include "rv-peer.h"
 
@@ -109,6 +121,23 @@ static void print_signed_pk(const char *target, const ProtobufCBinaryData *pk)
 		printf("peer_pk=%s\n", hex(got, 32));
 }
 
+/* key=verified ROLE | bad | none: a relay token checked with -k for uuid. */
+static void print_token(const char *key, const ProtobufCBinaryData *t, const char *uuid)
+{
+	enum rd_relay_role role = 0;
+	if (!t->len) {
+		printf("%s=none\n", key);
+		return;
+	}
+	if (!peer_have_server_pk || !uuid ||
+	    rd_relay_token_verify(t->data, t->len, uuid, peer_server_pk, rd_wall_ms() / 1000, &role) != RD_OK)
+		printf("%s=bad\n", key);
+	else
+		printf("%s=verified %d\n", key, (int)role);
+}
+
+static const char *relay_uuid; /* the uuid `relay` asked for */
+
 static void print_reply(const char *target, Hbb__RendezvousMessage *m)
 {
 	if (m->union_case == HBB__RENDEZVOUS_MESSAGE__UNION_PUNCH_HOLE_RESPONSE) {
@@ -135,6 +164,8 @@ static void print_reply(const char *target, Hbb__RendezvousMessage *m)
 			print_signed_pk(target, &r->pk);
 		else
 			printf("pk=none\n");
+		print_token("relay_token", &r->rdesk_relay_token,
+			relay_uuid ? relay_uuid : r->uuid);
 	} else {
 		printf("reply=%s\n", rd_pb_rendezvous_name(m));
 	}
@@ -183,11 +214,18 @@ static int cmd_punch(int argc, char **argv)
 static int cmd_relay(int argc, char **argv)
 {
 	if (argc < 2)
-		peer_die("relay ID UUID", NULL);
+		peer_die("relay ID UUID [LICENCE [RELAY]]", NULL);
+	char lic[RD_B64_PK_LEN + 1] = "";
+	if (peer_have_server_pk)
+		rd_pk_to_b64(peer_server_pk, lic);
 	Hbb__RequestRelay rq = HBB__REQUEST_RELAY__INIT;
 	rq.id = argv[0];
 	rq.uuid = argv[1];
 	rq.secure = true;
+	rq.licence_key = argc > 2 && *argv[2] ? argv[2] : lic;
+	if (argc > 3)
+		rq.relay_server = argv[3];
+	relay_uuid = argv[1];
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	m.request_relay = &rq;
@@ -196,6 +234,90 @@ static int cmd_relay(int argc, char **argv)
 	int rc = wait_reply(fd, argv[0], 15);
 	close(fd);
 	return rc;
+}
+
+/* The first session message through the relay: signed_id, other, closed or silent. */
+static const char *relay_first_message(int fd, double secs)
+{
+	uint8_t buf[8192];
+	size_t have = 0;
+	double until = rd_now() + secs;
+	for (;;) {
+		const uint8_t *pl;
+		size_t plen, used;
+		if (rd_frame_next(buf, have, sizeof(buf), &pl, &plen, &used) == RD_OK) {
+			Hbb__Message *m = rd_pb_message_unpack(pl, plen);
+			bool sid = m && m->union_case == HBB__MESSAGE__UNION_SIGNED_ID;
+			if (m)
+				hbb__message__free_unpacked(m, NULL);
+			return sid ? "signed_id" : "other";
+		}
+		double left = until - rd_now();
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			return "silent";
+		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+		if (n <= 0)
+			return "closed";
+		have += (size_t)n;
+	}
+}
+
+static int cmd_relay_session(int argc, char **argv)
+{
+	if (argc < 3)
+		peer_die("relay-session ID UUID token|licence|forged", NULL);
+	const char *mode = argv[2];
+	char lic[RD_B64_PK_LEN + 1] = "";
+	if (peer_have_server_pk)
+		rd_pk_to_b64(peer_server_pk, lic);
+	Hbb__RequestRelay rq = HBB__REQUEST_RELAY__INIT;
+	rq.id = argv[0];
+	rq.uuid = argv[1];
+	rq.secure = true;
+	rq.licence_key = lic;
+	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
+	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
+	m.request_relay = &rq;
+	int fd = peer_tcp_dial(&peer_srv);
+	peer_tcp_send(fd, &m);
+	bool closed;
+	Hbb__RendezvousMessage *r = peer_tcp_recv(fd, 15, &closed);
+	close(fd);
+	struct rd_sockaddr ra;
+	if (!r || r->union_case != HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE ||
+	    (r->relay_response->refuse_reason && *r->relay_response->refuse_reason) ||
+	    rd_net_addr_parse_numeric(r->relay_response->relay_server, 21117, &ra) != RD_OK) {
+		printf("session=no_relay\n");
+		if (r)
+			hbb__rendezvous_message__free_unpacked(r, NULL);
+		return 1;
+	}
+	uint8_t tok[RD_RELAY_TOKEN_LEN];
+	size_t toklen = r->relay_response->rdesk_relay_token.len == sizeof(tok) ? sizeof(tok) : 0;
+	memcpy(tok, r->relay_response->rdesk_relay_token.data, toklen);
+	printf("relay=%s\ngrant=%s\n", r->relay_response->relay_server, toklen ? "yes" : "no");
+	hbb__rendezvous_message__free_unpacked(r, NULL);
+	if (!strcmp(mode, "forged")) {
+		uint8_t pk[32], sk[64];
+		crypto_sign_keypair(pk, sk);
+		rd_relay_token_sign(argv[1], RD_RELAY_ROLE_CONTROLLER, rd_wall_ms() / 1000 + 60, sk, tok);
+		toklen = sizeof(tok);
+	} else if (!strcmp(mode, "licence")) {
+		toklen = 0;
+	}
+	Hbb__RequestRelay jr = HBB__REQUEST_RELAY__INIT;
+	jr.id = argv[0];
+	jr.uuid = argv[1];
+	jr.licence_key = lic;
+	jr.rdesk_relay_token = (ProtobufCBinaryData){ toklen, tok };
+	m.request_relay = &jr;
+	fd = peer_tcp_dial(&ra);
+	peer_tcp_send(fd, &m);
+	const char *first = relay_first_message(fd, 8);
+	close(fd);
+	printf("session=%s\n", first);
+	return strcmp(first, "signed_id") != 0;
 }
 
 /* ---- the target (B) ---- */
@@ -276,6 +398,7 @@ static void b_on_request_relay(const Hbb__RequestRelay *rq)
 {
 	printf("got=request_relay uuid=%s relay=%s secure=%d socket_addr_len=%zu\n", rq->uuid ? rq->uuid : "",
 		rq->relay_server ? rq->relay_server : "", rq->secure, rq->socket_addr.len);
+	print_token("got_relay_token", &rq->rdesk_relay_token, rq->uuid);
 	Hbb__RelayResponse rr = HBB__RELAY_RESPONSE__INIT;
 	rr.socket_addr = rq->socket_addr;
 	rr.version = "1.4.0";
@@ -429,6 +552,8 @@ static int run_command(const char *cmd, int argc, char **argv)
 		return cmd_punch(argc, argv);
 	if (!strcmp(cmd, "relay"))
 		return cmd_relay(argc, argv);
+	if (!strcmp(cmd, "relay-session"))
+		return cmd_relay_session(argc, argv);
 	if (!strcmp(cmd, "test-nat"))
 		return cmd_test_nat(argc, argv);
 	if (!strcmp(cmd, "online"))

@@ -1,5 +1,6 @@
-/* relay pairing core: first frame parsing, key check, the uuid table (wait,
- * pair, third refused, bounded), leftover bytes and deadlines. No sockets. */
+/* relay pairing core: first frame parsing, relay tokens and the licence key,
+ * the uuid table (wait, pair, third refused, one side of each role, bounded),
+ * leftover bytes and deadlines. No sockets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,9 @@
 #include <sodium.h>
 
 #include "codec.h"
+#include "err.h"
 #include "pb.h"
+#include "relaytoken.h"
 #include "relay-server/pairing.h"
 
 #define KEY "OeVuKk5nlHiXp+APNn0Y3pC1Iwpwn44JGqrQCsWqmBw="
@@ -26,8 +29,9 @@ static struct relay_pairing *mk(const char *key, size_t max_pairs, size_t max_he
 	return relay_pairing_new(&o);
 }
 
-/* A framed RequestRelay, appended to b. */
-static void frame(struct rd_buf *b, const char *uuid, const char *key)
+/* A framed RequestRelay with a token (when tok is not NULL), appended to b. */
+static void frame_token(struct rd_buf *b, const char *uuid, const char *key, const uint8_t *tok,
+	size_t toklen)
 {
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	Hbb__RequestRelay rr = HBB__REQUEST_RELAY__INIT;
@@ -37,11 +41,18 @@ static void frame(struct rd_buf *b, const char *uuid, const char *key)
 		rr.uuid = (char *)uuid;
 	if (key)
 		rr.licence_key = (char *)key;
+	if (tok)
+		rr.rdesk_relay_token = (ProtobufCBinaryData){ toklen, (uint8_t *)tok };
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	m.request_relay = &rr;
 	assert_int_equal(rd_pb_pack(&m.base, &p, &n), 0);
 	assert_int_equal(rd_frame_append(b, p, n), 0);
 	free(p);
+}
+
+static void frame(struct rd_buf *b, const char *uuid, const char *key)
+{
+	frame_token(b, uuid, key, NULL, 0);
 }
 
 static struct relay_event feed(struct relay_pairing *rp, struct relay_slot *s, const char *uuid,
@@ -135,6 +146,109 @@ static void test_keys(void **state)
 	rp = mk(NULL, 8, 8);
 	s = relay_pairing_add(rp, NULL, 0);
 	assert_int_equal(feed(rp, s, "k", "whatever", 0).type, RELAY_EV_WAIT);
+	relay_pairing_free(rp);
+}
+
+/* The rendezvous server's key pair and a second one (a forger's). */
+static uint8_t srv_pk[32], srv_sk[64], other_pk[32], other_sk[64];
+
+static struct relay_pairing *mk_closed(const char *licence)
+{
+	static const uint8_t hk[16] = { 4, 5, 6 };
+	struct relay_pairing_opts o = {
+		.server_pk = srv_pk, .key = licence, .max_pairs = 8, .max_hello = 8,
+		.first_timeout = 10, .pair_timeout = 30, .hash_key = hk,
+	};
+	return relay_pairing_new(&o);
+}
+
+/* A first frame for uuid with a token signed by sk for sign_uuid (NULL: no
+ * token), and key as licence_key; fed to a new slot at now. */
+static struct relay_event feed_token(struct relay_pairing *rp, struct relay_slot **out,
+	const char *uuid, const char *key, const uint8_t *sk, const char *sign_uuid,
+	enum rd_relay_role role, int64_t expiry, double now)
+{
+	struct rd_buf b;
+	struct relay_event ev;
+	uint8_t tok[RD_RELAY_TOKEN_LEN];
+	struct relay_slot *s = relay_pairing_add(rp, NULL, now);
+	assert_non_null(s);
+	if (sk)
+		assert_int_equal(rd_relay_token_sign(sign_uuid, role, expiry, sk, tok), RD_OK);
+	rd_buf_init(&b, 0);
+	frame_token(&b, uuid, key, sk ? tok : NULL, sizeof(tok));
+	relay_pairing_input(rp, s, rd_buf_ptr(&b), rd_buf_size(&b), now, &ev);
+	rd_buf_free(&b);
+	if (ev.type == RELAY_EV_REFUSE)
+		relay_pairing_remove(rp, s);
+	else if (out)
+		*out = s;
+	return ev;
+}
+
+#define CTL RD_RELAY_ROLE_CONTROLLER
+#define AGT RD_RELAY_ROLE_AGENT
+
+static void test_tokens(void **state)
+{
+	(void)state;
+	struct relay_pairing *rp = mk_closed(NULL);
+	struct relay_slot *a = NULL, *b = NULL;
+	/* no token: refused, even with the server's key as licence (what every
+	 * client of the server has) */
+	assert_int_equal(feed_token(rp, NULL, "t1", KEY, NULL, NULL, 0, 0, 50).reason, RELAY_R_NO_TOKEN);
+	/* forged (another key), another uuid's, expired */
+	assert_int_equal(feed_token(rp, NULL, "t1", KEY, other_sk, "t1", CTL, 100, 50).reason,
+		RELAY_R_BAD_TOKEN);
+	assert_int_equal(feed_token(rp, NULL, "t1", KEY, srv_sk, "t2", CTL, 100, 50).reason,
+		RELAY_R_BAD_TOKEN);
+	assert_int_equal(feed_token(rp, NULL, "t1", NULL, srv_sk, "t1", CTL, 100,
+		100 + RD_RELAY_TOKEN_SKEW + 1).reason, RELAY_R_EXPIRED_TOKEN);
+	assert_int_equal(relay_pairing_entries(rp), 0);
+	/* a controller's and an agent's token for the uuid pair */
+	assert_int_equal(feed_token(rp, &a, "t1", NULL, srv_sk, "t1", CTL, 100, 50).type, RELAY_EV_WAIT);
+	/* a second controller's token is refused, the first goes on waiting */
+	assert_int_equal(feed_token(rp, NULL, "t1", NULL, srv_sk, "t1", CTL, 100, 51).reason,
+		RELAY_R_SAME_ROLE);
+	assert_int_equal(relay_pairing_waiting(rp), 1);
+	struct relay_event ev = feed_token(rp, &b, "t1", NULL, srv_sk, "t1", AGT, 100,
+		100 + RD_RELAY_TOKEN_SKEW);
+	assert_int_equal(ev.type, RELAY_EV_PAIR);
+	assert_ptr_equal(ev.peer, a);
+	/* the same tokens cannot open a third connection on the uuid */
+	assert_int_equal(feed_token(rp, NULL, "t1", NULL, srv_sk, "t1", AGT, 100, 60).reason,
+		RELAY_R_UUID_BUSY);
+	relay_pairing_remove(rp, a);
+	relay_pairing_remove(rp, b);
+	/* agent first works as well */
+	assert_int_equal(feed_token(rp, &a, "t3", NULL, srv_sk, "t3", AGT, 100, 50).type, RELAY_EV_WAIT);
+	assert_int_equal(feed_token(rp, &b, "t3", NULL, srv_sk, "t3", CTL, 100, 50).type, RELAY_EV_PAIR);
+	relay_pairing_free(rp);
+}
+
+/* --allow-licence-key: stock clients with the key pair without a token;
+ * a token that is there must still be valid. */
+static void test_tokens_and_licence(void **state)
+{
+	(void)state;
+	struct relay_pairing *rp = mk_closed(KEY);
+	struct relay_slot *a = NULL, *b = NULL;
+	assert_int_equal(feed_token(rp, NULL, "l1", NULL, NULL, NULL, 0, 0, 50).reason,
+		RELAY_R_MISSING_KEY);
+	assert_int_equal(feed_token(rp, NULL, "l1", "OeVu", NULL, NULL, 0, 0, 50).reason,
+		RELAY_R_WRONG_KEY);
+	assert_int_equal(feed_token(rp, NULL, "l1", KEY, other_sk, "l1", CTL, 100, 50).reason,
+		RELAY_R_BAD_TOKEN);
+	assert_int_equal(feed_token(rp, NULL, "l1", KEY, srv_sk, "l1", CTL, 10, 50).reason,
+		RELAY_R_EXPIRED_TOKEN);
+	/* a stock client (key only) and an rdesk one (token) pair */
+	assert_int_equal(feed_token(rp, &a, "l1", KEY, NULL, NULL, 0, 0, 50).type, RELAY_EV_WAIT);
+	assert_int_equal(feed_token(rp, &b, "l1", NULL, srv_sk, "l1", AGT, 100, 50).type, RELAY_EV_PAIR);
+	relay_pairing_remove(rp, a);
+	relay_pairing_remove(rp, b);
+	/* two stock clients pair */
+	assert_int_equal(feed_token(rp, &a, "l2", KEY, NULL, NULL, 0, 0, 50).type, RELAY_EV_WAIT);
+	assert_int_equal(feed_token(rp, &b, "l2", KEY, NULL, NULL, 0, 0, 50).type, RELAY_EV_PAIR);
 	relay_pairing_free(rp);
 }
 
@@ -302,6 +416,7 @@ static void test_reason_names(void **state)
 	for (int r = 0; r < RELAY_R_COUNT; r++)
 		assert_non_null(relay_reason_name(r));
 	assert_string_equal(relay_reason_name(RELAY_R_WRONG_KEY), "wrong_key");
+	assert_string_equal(relay_reason_name(RELAY_R_BAD_TOKEN), "bad_token");
 	assert_string_equal(relay_reason_name(RELAY_R_COUNT), "unknown");
 }
 
@@ -309,10 +424,14 @@ int main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
+	crypto_sign_keypair(srv_pk, srv_sk);
+	crypto_sign_keypair(other_pk, other_sk);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pair_two),
 		cmocka_unit_test(test_third_refused),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_tokens_and_licence),
 		cmocka_unit_test(test_bad_first_frames),
 		cmocka_unit_test(test_split_and_leftover),
 		cmocka_unit_test(test_deadlines),

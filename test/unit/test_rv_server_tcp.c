@@ -1,7 +1,22 @@
 /* rendezvous core without sockets, TCP side: punch failures, punch and
- * same-LAN paths with the signed key, both relay paths and relay choice,
- * pending cap and deadline, NAT test, online query and bad frames. */
+ * same-LAN paths with the signed key, both relay paths with their relay
+ * tokens and relay choice, the licence check of RequestRelay, pending cap
+ * and deadline, NAT test, online query and bad frames. */
 #include "test_rv_fixture.h"
+#include "relaytoken.h"
+
+/* t is a relay token the fixture's server signed for uuid and role. */
+static void expect_token(struct fx *f, const ProtobufCBinaryData *t, const char *uuid,
+	enum rd_relay_role role)
+{
+	enum rd_relay_role got = 0;
+	assert_int_equal(rd_relay_token_verify(t->data, t->len, uuid, f->kp.pk, rd_wall_ms() / 1000,
+		&got), RD_OK);
+	assert_int_equal(got, role);
+	/* short-lived: gone a little after its lifetime */
+	assert_int_equal(rd_relay_token_verify(t->data, t->len, uuid, f->kp.pk, rd_wall_ms() / 1000 +
+		RD_RELAY_TOKEN_TTL + RD_RELAY_TOKEN_SKEW + 2, NULL), RD_ERR_TIMEOUT);
+}
 
 static void test_punch_failures(void **state)
 {
@@ -147,6 +162,15 @@ static void test_always_relay_and_relays(void **state)
 			uint8_t pk[32];
 			assert_int_equal(rd_idpk_verify(o->pk.data, o->pk.len, f->kp.pk, "bravo01", pk), RD_OK);
 			assert_string_equal(o->uuid, "u-1");
+			expect_token(f, &o->rdesk_relay_token, "u-1", RD_RELAY_ROLE_CONTROLLER);
+			hbb__rendezvous_message__free_unpacked(out, NULL);
+			/* the target that started the relay gets its own token back */
+			assert_int_equal(f->recs[2].kind, 't');
+			assert_ptr_equal(f->recs[2].conn, &f->conns[1]);
+			out = rec_msg(&f->recs[2]);
+			assert_int_equal(out->union_case, HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE);
+			assert_string_equal(out->relay_response->uuid, "u-1");
+			expect_token(f, &out->relay_response->rdesk_relay_token, "u-1", RD_RELAY_ROLE_AGENT);
 			hbb__rendezvous_message__free_unpacked(out, NULL);
 			rv_server_tcp_closed(f->s, b, RD_OK);
 		}
@@ -158,26 +182,40 @@ static void test_always_relay_and_relays(void **state)
 	fx_free(f);
 }
 
-static void test_request_relay(void **state)
+static void relay_req(struct fx *f, struct rv_tcp *t, const char *uuid, const char *licence,
+	double now)
 {
-	(void)state;
-	struct fx *f = fx_new(false, NULL, 0, NULL);
-	registered(f, "5.6.7.8:6000", "bravo01", 0);
-	f->n = 0;
-	struct rv_tcp *a = open_conn(f, 0, "1.2.3.4:5000", RV_PORT_MAIN);
+	char lic[RD_B64_PK_LEN + 1];
+	rd_pk_to_b64(f->kp.pk, lic);
 	Hbb__RequestRelay rq = HBB__REQUEST_RELAY__INIT;
 	rq.id = "bravo01";
-	rq.uuid = "uuid-x";
-	rq.relay_server = "relay.example";
+	rq.uuid = (char *)uuid;
+	rq.relay_server = "attacker.example:4444";
 	rq.secure = true;
+	rq.licence_key = (char *)(licence ? licence : lic);
 	Hbb__RendezvousMessage in = HBB__RENDEZVOUS_MESSAGE__INIT;
 	in.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	in.request_relay = &rq;
-	tcp_frame(f, a, &in, 1);
+	tcp_frame(f, t, &in, now);
+}
+
+static void test_request_relay(void **state)
+{
+	(void)state;
+	const char *relays[] = { "r1.example:21117" };
+	struct fx *f = fx_new(false, relays, 1, NULL);
+	registered(f, "5.6.7.8:6000", "bravo01", 0);
+	f->n = 0;
+	struct rv_tcp *a = open_conn(f, 0, "1.2.3.4:5000", RV_PORT_MAIN);
+	relay_req(f, a, "uuid-x", NULL, 1);
 	Hbb__RendezvousMessage *m = rec_msg(&f->recs[0]);
 	assert_int_equal(m->union_case, HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY);
 	assert_string_equal(m->request_relay->uuid, "uuid-x");
 	assert_true(m->request_relay->secure);
+	/* the server names the relay, whatever the requester asked for */
+	assert_string_equal(m->request_relay->relay_server, "r1.example:21117");
+	assert_string_equal(m->request_relay->licence_key, "");
+	expect_token(f, &m->request_relay->rdesk_relay_token, "uuid-x", RD_RELAY_ROLE_AGENT);
 	struct rd_sockaddr got, aa = A("1.2.3.4:5000");
 	rd_addr_demangle(m->request_relay->socket_addr.data, m->request_relay->socket_addr.len, &got);
 	assert_true(rd_net_addr_equal(&got, &aa));
@@ -186,9 +224,11 @@ static void test_request_relay(void **state)
 	size_t echo_len = m->request_relay->socket_addr.len;
 	assert_true(echo_len <= sizeof(echo));
 	memcpy(echo, m->request_relay->socket_addr.data, echo_len);
+	/* a stock target answers without uuid or relay */
 	Hbb__RelayResponse rr = HBB__RELAY_RESPONSE__INIT;
 	rr.socket_addr = (ProtobufCBinaryData){ echo_len, echo };
 	rr.version = "1";
+	Hbb__RendezvousMessage in = HBB__RENDEZVOUS_MESSAGE__INIT;
 	in.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
 	in.relay_response = &rr;
 	tcp_frame(f, b, &in, 2);
@@ -197,7 +237,11 @@ static void test_request_relay(void **state)
 	m = rec_msg(&f->recs[1]);
 	assert_int_equal(m->union_case, HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE);
 	assert_int_equal(m->relay_response->socket_addr.len, 0);
+	/* the requester goes to the relay the target was sent to, with its uuid's token */
+	assert_string_equal(m->relay_response->relay_server, "r1.example:21117");
+	expect_token(f, &m->relay_response->rdesk_relay_token, "uuid-x", RD_RELAY_ROLE_CONTROLLER);
 	hbb__rendezvous_message__free_unpacked(m, NULL);
+	assert_int_equal(f->recs[2].kind, 'c'); /* nothing more for a target the requester asked */
 	rv_server_tcp_closed(f->s, b, RD_OK);
 	rv_server_tcp_closed(f->s, a, RD_OK);
 	/* once the requester is gone, a reply for it is dropped */
@@ -208,6 +252,41 @@ static void test_request_relay(void **state)
 	assert_int_equal(f->recs[n].kind, 'c');
 	assert_true(metric(f, "rdesk_rendezvous_drops_total{reason=\"no_route\"}") == 1);
 	rv_server_tcp_closed(f->s, c, RD_OK);
+	fx_free(f);
+}
+
+/* RequestRelay gets PunchHoleRequest's licence check, and a usable uuid. */
+static void test_request_relay_refused(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(false, NULL, 0, NULL);
+	registered(f, "5.6.7.8:6000", "bravo01", 0);
+	f->n = 0;
+	struct rv_tcp *a = open_conn(f, 0, "1.2.3.4:5000", RV_PORT_MAIN);
+	relay_req(f, a, "uuid-y", "not-the-key", 1);
+	assert_int_equal(f->n, 2); /* nothing to the target */
+	Hbb__RendezvousMessage *m = rec_msg(&f->recs[0]);
+	assert_ptr_equal(f->recs[0].conn, &f->conns[0]);
+	assert_int_equal(m->union_case, HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE);
+	assert_string_equal(m->relay_response->refuse_reason, "Key mismatch");
+	assert_int_equal(m->relay_response->rdesk_relay_token.len, 0);
+	hbb__rendezvous_message__free_unpacked(m, NULL);
+	assert_int_equal(f->recs[1].kind, 'c');
+	assert_true(metric(f, "rdesk_rendezvous_punch_requests_total{outcome=\"license_mismatch\"}") == 1);
+	rv_server_tcp_closed(f->s, a, RD_OK);
+	assert_int_equal(rv_server_pending(f->s), 0);
+	char long_uuid[RD_RELAY_UUID_MAX + 2];
+	memset(long_uuid, 'u', sizeof(long_uuid) - 1);
+	long_uuid[sizeof(long_uuid) - 1] = 0;
+	const char *bad[] = { "", long_uuid };
+	for (int i = 0; i < 2; i++) {
+		f->n = 0;
+		a = open_conn(f, 1, "1.2.3.4:5001", RV_PORT_MAIN);
+		relay_req(f, a, bad[i], NULL, 2);
+		assert_int_equal(f->n, 1);
+		assert_int_equal(f->recs[0].kind, 'c');
+		rv_server_tcp_closed(f->s, a, RD_OK);
+	}
 	fx_free(f);
 }
 
@@ -332,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_local_path),
 		cmocka_unit_test(test_always_relay_and_relays),
 		cmocka_unit_test(test_request_relay),
+		cmocka_unit_test(test_request_relay_refused),
 		cmocka_unit_test(test_pending_cap_and_deadline),
 		cmocka_unit_test(test_nat_online_and_bad_frames),
 	};
