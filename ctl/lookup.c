@@ -150,7 +150,7 @@ static void attempt(struct ctl *c, const char *name, bool relay, struct rd_json 
 {
 	struct ctl_result r;
 	struct ctl_link link;
-	struct ctl_run_opts o = { .mode = CTL_RUN_ATTEMPT, .force_relay = relay, .no_relay = !relay };
+	struct ctl_run_opts o = { .sink = NULL, .force_relay = relay, .no_relay = !relay };
 	double t0 = rd_now();
 	memset(&link, 0, sizeof(link));
 	ctl_result_init(&r, "doctor", c->id);
