@@ -117,9 +117,8 @@ extern const struct capture_ops capture_drm_ops;
 extern const struct capture_ops capture_pipewire_ops;
 
 /* Helpers for backends. */
-/* Why open failed (one line, for the log): capture_open prints it with the
- * backend's name instead of the bare rd_strerror text. */
-void capture_skip_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Why open failed: rd_skip_reason() (err.h), which capture_open prints with
+ * the backend's name instead of the bare rd_strerror text. */
 void capture_rect_union(struct capture_rect *a, const struct capture_rect *b);
 /* Add r (clipped to w x h) to f's damage list, merging into the bounding box
  * when the list is full. */

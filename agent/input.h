@@ -82,8 +82,7 @@ const char *input_name(const struct input *in);
 extern const struct input_ops input_xdo_ops;
 extern const struct input_ops input_uinput_ops;
 
-/* Why open failed (one line for the log, kept by input_open). */
-void input_skip_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Why open failed: rd_skip_reason() (err.h), logged by input_open. */
 
 /* ---- per-session layer ---- */
 

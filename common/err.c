@@ -1,5 +1,8 @@
-/* err: text for each rd_err value. */
+/* err: text for each rd_err value, and the reason a backend gave. */
 #include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 static const char *const err_text[RD_ERR_COUNT] = {
 	[0] = "success",
@@ -31,4 +34,24 @@ const char *rd_strerror(int err)
 	if (err > 0 || err <= -RD_ERR_COUNT || !err_text[-err])
 		return "unknown error";
 	return err_text[-err];
+}
+
+static __thread char skip_reason[256];
+
+void rd_skip_reason(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(skip_reason, sizeof(skip_reason), fmt, ap);
+	va_end(ap);
+}
+
+void rd_skip_reason_clear(void)
+{
+	skip_reason[0] = '\0';
+}
+
+const char *rd_skip_reason_or(int err)
+{
+	return skip_reason[0] ? skip_reason : rd_strerror(err);
 }

@@ -32,4 +32,12 @@ enum rd_err {
 /* Text for an rd_err (never NULL). RD_ERR_IO appends nothing: log errno yourself. */
 const char *rd_strerror(int err);
 
+/* Why a backend could not open, in one line for the log (capture and input
+ * backends): the caller clears it before each try, the backend says why
+ * before it returns its error, and the caller logs rd_skip_reason_or(rc),
+ * which falls back to rd_strerror(rc). One per thread. */
+void rd_skip_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void rd_skip_reason_clear(void);
+const char *rd_skip_reason_or(int err);
+
 #endif

@@ -2,11 +2,11 @@
 #define RD_LOG_SUBSYS "nattest"
 #include "nattest.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <ev.h>
 
 #include "codec.h"
 #include "conn.h"
@@ -202,98 +202,32 @@ void rd_nattest_cancel(struct rd_nattest *t)
 	nattest__maybe_free(t);
 }
 
-/* ---- blocking ---- */
+/* ---- blocking: the same test on a private loop ---- */
 
-static int nattest__io_wait(int fd, short ev, double deadline)
-{
-	for (;;) {
-		double left = deadline - rd_now();
-		if (left <= 0)
-			return RD_ERR_TIMEOUT;
-		struct pollfd p = { .fd = fd, .events = ev };
-		int r = poll(&p, 1, (int)(left * 1000) + 1);
-		if (r > 0)
-			return RD_OK;
-		if (r < 0 && errno != EINTR)
-			return RD_ERR_IO;
-	}
-}
+struct nattest__wait {
+	int rc;
+	struct rd_nattest_result *out;
+};
 
-static int nattest__probe_blocking(const struct rd_sockaddr *dst, const struct rd_sockaddr *local,
-	double timeout, struct rd_sockaddr *local_out, uint16_t *port)
+static void nattest__wait_done(int rc, const struct rd_nattest_result *res, void *ud)
 {
-	double deadline = rd_now() + timeout;
-	int fd = rd_net_tcp_connect_wait(dst, local, timeout);
-	if (fd < 0)
-		return fd;
-	int rc = RD_OK;
-	if (local_out)
-		rd_net_local_addr(fd, local_out);
-	struct rd_buf out, in;
-	rd_buf_init(&out, 0);
-	rd_buf_init(&in, RD_FRAME_MAX_RENDEZVOUS + RD_FRAME_HDR_MAX);
-	if ((rc = rd_nattest_request(&out, 0)) < 0)
-		goto out;
-	while (rd_buf_size(&out)) {
-		if ((rc = nattest__io_wait(fd, POLLOUT, deadline)) < 0)
-			goto out;
-		ssize_t n = write(fd, rd_buf_ptr(&out), rd_buf_size(&out));
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			rc = RD_ERR_IO;
-			goto out;
-		}
-		if (n > 0)
-			rd_buf_consume(&out, (size_t)n);
-	}
-	for (;;) {
-		const uint8_t *pl;
-		size_t pl_len, used;
-		rc = rd_frame_next(rd_buf_ptr(&in), rd_buf_size(&in), RD_FRAME_MAX_RENDEZVOUS, &pl, &pl_len, &used);
-		if (rc == RD_OK) {
-			rc = rd_nattest_parse(pl, pl_len, port);
-			break;
-		}
-		if (rc != RD_ERR_TRUNCATED)
-			break;
-		if ((rc = nattest__io_wait(fd, POLLIN, deadline)) < 0)
-			break;
-		uint8_t *w = rd_buf_reserve(&in, 4096);
-		if (!w) {
-			rc = RD_ERR_TOOBIG;
-			break;
-		}
-		ssize_t n = read(fd, w, 4096);
-		if (n == 0) {
-			rc = RD_ERR_EOF;
-			break;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			rc = RD_ERR_IO;
-			break;
-		}
-		if (n > 0)
-			rd_buf_commit(&in, (size_t)n);
-	}
-out:
-	rd_buf_free(&out);
-	rd_buf_free(&in);
-	close(fd);
-	return rc;
+	struct nattest__wait *w = ud;
+	w->rc = rc;
+	if (res)
+		*w->out = *res;
 }
 
 int rd_nattest_run(const struct rd_sockaddr *server, double timeout, struct rd_nattest_result *out)
 {
+	struct nattest__wait w = { .rc = RD_ERR_IO, .out = out };
 	memset(out, 0, sizeof(*out));
-	struct rd_sockaddr any, nat = *server;
-	rd_net_addr_any(&any, rd_net_addr_family(server), 0);
-	int rc = nattest__probe_blocking(server, &any, timeout, &out->local, &out->port_main);
-	if (rc < 0)
-		return rc;
-	out->local_port = rd_net_addr_port(&out->local);
-	rd_net_addr_set_port(&nat, (uint16_t)(rd_net_addr_port(server) - 1));
-	rc = nattest__probe_blocking(&nat, &out->local, timeout, NULL, &out->port_nat);
-	if (rc < 0)
-		return rc;
-	out->nat_type = rd_nattest_classify(out->port_main, out->port_nat);
-	return RD_OK;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	if (!loop)
+		return RD_ERR_NOMEM;
+	rd_nattest_start(loop, server, timeout, nattest__wait_done, &w);
+	/* Until the test and its connections are gone (each probe is bounded
+	 * by timeout); a test that could not start leaves RD_ERR_IO. */
+	ev_run(loop, 0);
+	ev_loop_destroy(loop);
+	return w.rc;
 }

@@ -4,9 +4,10 @@
  * endpoint-independent mapping (ASYMMETRIC in RustDesk's words: punchable);
  * different ports mean SYMMETRIC (use the relay).
  *
- * Two ways to run it: rd_nattest_start() on a libev loop (the agent), and
- * rd_nattest_run() blocking with a deadline (rdctl doctor, tests). The
- * request/response encoding and the verdict are I/O free. */
+ * It runs on a libev loop: rd_nattest_start() (the agent), or
+ * rd_nattest_run(), which runs the same test on a private loop until it is
+ * done (rdctl doctor, tests). The request/response encoding and the verdict
+ * are I/O free. */
 #ifndef RD_NATTEST_H
 #define RD_NATTEST_H
 
@@ -53,7 +54,8 @@ struct rd_nattest *rd_nattest_start(struct ev_loop *loop, const struct rd_sockad
 /* Stop before the callback ran (it will not run). Safe inside other callbacks. */
 void rd_nattest_cancel(struct rd_nattest *t);
 
-/* Blocking version: each probe bounded by timeout seconds. */
+/* rd_nattest_start() on a private loop, run until the test is over: RD_OK
+ * and out, or an rd_err. Each probe is bounded by timeout seconds. */
 int rd_nattest_run(const struct rd_sockaddr *server, double timeout, struct rd_nattest_result *out);
 
 #endif

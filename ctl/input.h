@@ -1,6 +1,7 @@
-/* input: building the KeyEvent and MouseEvent messages rdctl sends (the
- * scriptable verbs and the mpv viewer share them), and the change test of
- * wait-for-change. Pure helpers; the verbs themselves are in input.c too. */
+/* input: the KeyEvent, MouseEvent and Clipboard messages rdctl sends (the
+ * scriptable verbs in input_verbs.c and the mpv viewer share them), and the
+ * change test of wait-for-change. Pure: nothing here does I/O; the caller
+ * hands the message to ctl_session_send(). */
 #ifndef RD_CTL_INPUT_H
 #define RD_CTL_INPUT_H
 
@@ -10,8 +11,6 @@
 
 #include "keymap.h"
 #include "message.pb-c.h"
-
-struct ctl_session;
 
 /* MouseEvent types and buttons (PROTOCOL.md §11). */
 #define CTL_MOUSE_MOVE 0
@@ -24,13 +23,30 @@ struct ctl_session;
 #define CTL_BTN_BACK 8
 #define CTL_BTN_FORWARD 16
 
+/* Room for one message: the builders fill it and return &msg->m, which
+ * points into msg and into the builder's text arguments (send it while
+ * both live). */
+struct ctl_input_msg {
+	Hbb__Message m;
+	union {
+		Hbb__KeyEvent key;
+		Hbb__MouseEvent mouse;
+		Hbb__Clipboard clip;
+	} u;
+	Hbb__ControlKey mods[CTL_KEY_MAX_MODS];
+};
+
 /* One key: press (down+up) when press, else down or up. */
-int ctl_input_send_key(struct ctl_session *s, const struct ctl_key *k, bool press, bool down);
-int ctl_input_send_text(struct ctl_session *s, const char *utf8);
-/* type CTL_MOUSE_*, buttons CTL_BTN_* (0 for a move), x/y remote pixels (or wheel deltas). */
-int ctl_input_send_mouse(struct ctl_session *s, int type, int buttons, int x, int y,
+Hbb__Message *ctl_input_key(struct ctl_input_msg *msg, const struct ctl_key *k, bool press,
+	bool down);
+/* Text typed as it is (KeyEvent.seq, Translate mode). */
+Hbb__Message *ctl_input_text(struct ctl_input_msg *msg, const char *utf8);
+/* type CTL_MOUSE_*, buttons CTL_BTN_* (0 for a move), x/y remote pixels (or
+ * wheel deltas); modifiers past CTL_KEY_MAX_MODS are dropped. */
+Hbb__Message *ctl_input_mouse(struct ctl_input_msg *msg, int type, int buttons, int x, int y,
 	const int *mods, int nmods);
-int ctl_input_send_clipboard(struct ctl_session *s, const char *text, size_t len);
+/* Clipboard text. */
+Hbb__Message *ctl_input_clipboard(struct ctl_input_msg *msg, const char *text, size_t len);
 
 /* "X,Y,W,H" with W,H > 0: RD_OK or RD_ERR_INVAL. */
 int ctl_input_parse_region(const char *s, int *x, int *y, int *w, int *h);

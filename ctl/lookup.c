@@ -1,15 +1,16 @@
 /* lookup: the verbs that ask and diagnose: lookup (online or not, from the
- * server's NAT-test port) and doctor (each path in turn, in plain words). */
-#include <errno.h>
-#include <poll.h>
+ * server's NAT-test port) and doctor (each path in turn, in plain words).
+ * The questions to the server run on a private loop of their own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <ev.h>
+
 #define RD_LOG_SUBSYS "rdctl"
-#include "buf.h"
 #include "codec.h"
+#include "conn.h"
 #include "connect.h"
 #include "ctl.h"
 #include "err.h"
@@ -20,87 +21,70 @@
 #include "run.h"
 #include "util.h"
 
-/* Write all of b, then read one frame, all before deadline. */
-static int exchange(int fd, const struct rd_buf *b, double deadline, uint8_t *in, size_t insz,
-	const uint8_t **payload, size_t *plen)
+/* One OnlineRequest on a private loop: rd_conn carries it and bounds the
+ * wait; the first frame back is the answer. */
+struct ask {
+	int rc;           /* 1 online, 0 not, or an rd_err */
+	bool answered;
+};
+
+static void ask_on_frame(struct rd_conn *conn, const uint8_t *p, size_t len, void *ud)
 {
-	size_t off = 0, got = 0, consumed;
-	while (off < rd_buf_size(b)) {
-		ssize_t n = write(fd, rd_buf_ptr(b) + off, rd_buf_size(b) - off);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			struct pollfd p = { fd, POLLOUT, 0 };
-			if (poll(&p, 1, (int)((deadline - rd_now()) * 1000)) <= 0)
-				return RD_ERR_TIMEOUT;
-			continue;
-		}
-		if (n <= 0)
-			return RD_ERR_IO;
-		off += (size_t)n;
-	}
-	for (;;) {
-		int rc = rd_frame_next(in, got, insz, payload, plen, &consumed);
-		if (rc == RD_OK)
-			return RD_OK;
-		if (rc != RD_ERR_TRUNCATED || got == insz)
-			return RD_ERR_PROTO;
-		struct pollfd p = { fd, POLLIN, 0 };
-		double left = deadline - rd_now();
-		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-			return RD_ERR_TIMEOUT;
-		ssize_t n = read(fd, in + got, insz - got);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			return RD_ERR_EOF;
-		got += (size_t)n;
-	}
+	struct ask *a = ud;
+	Hbb__RendezvousMessage *ans = rd_pb_rendezvous_unpack(p, len);
+	a->answered = true;
+	if (!ans || ans->union_case != HBB__RENDEZVOUS_MESSAGE__UNION_ONLINE_RESPONSE ||
+	    !ans->online_response)
+		a->rc = RD_ERR_PROTO;
+	else
+		a->rc = ans->online_response->states.len > 0 &&
+			(ans->online_response->states.data[0] & 0x80);
+	if (ans)
+		hbb__rendezvous_message__free_unpacked(ans, NULL);
+	rd_conn_close(conn, RD_OK);
 }
+
+static void ask_on_close(struct rd_conn *conn, int reason, void *ud)
+{
+	struct ask *a = ud;
+	(void)conn;
+	if (!a->answered)
+		a->rc = reason < 0 ? reason : RD_ERR_EOF;
+}
+
+static const struct rd_conn_ops ask_ops = { .on_frame = ask_on_frame, .on_close = ask_on_close };
 
 /* 1 online, 0 offline or unknown, or an rd_err. */
 static int query_online(const struct rd_sockaddr *server, const char *id, double timeout)
 {
-	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT, *ans = NULL;
+	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	Hbb__OnlineRequest q = HBB__ONLINE_REQUEST__INIT;
+	struct rd_conn_limits lim = { .max_frame = RD_FRAME_MAX_RENDEZVOUS,
+		.first_msg_timeout = timeout, .idle_timeout = timeout };
 	struct rd_sockaddr nat = *server;
-	struct rd_buf b, body;
-	uint8_t in[1024];
-	const uint8_t *p;
-	size_t plen;
+	struct ask a = { .rc = RD_ERR_IO };
 	char *peers[1] = { (char *)id };
-	int fd, rc;
+	struct ev_loop *loop;
+	struct rd_conn *conn;
+	int fd;
 	rd_net_addr_set_port(&nat, (uint16_t)(rd_net_addr_port(server) - 1));
 	q.id = "rdctl";
 	q.n_peers = 1;
 	q.peers = peers;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_ONLINE_REQUEST;
 	m.online_request = &q;
-	rd_buf_init(&b, 0);
-	rd_buf_init(&body, 0);
-	if ((rc = rd_pb_append(&body, &m.base)) != RD_OK ||
-	    (rc = rd_frame_append(&b, rd_buf_ptr(&body), rd_buf_size(&body))) != RD_OK)
-		goto out;
-	fd = rd_net_tcp_connect_wait(&nat, NULL, timeout);
-	if (fd < 0) {
-		rc = fd;
-		goto out;
+	if ((fd = rd_net_tcp_connect(&nat, NULL)) < 0)
+		return fd;
+	if (!(loop = ev_loop_new(EVFLAG_AUTO))) {
+		close(fd);
+		return RD_ERR_NOMEM;
 	}
-	rd_net_set_nonblock(fd, true);
-	rc = exchange(fd, &b, rd_now() + timeout, in, sizeof(in), &p, &plen);
-	close(fd);
-	if (rc != RD_OK)
-		goto out;
-	ans = rd_pb_rendezvous_unpack(p, plen);
-	if (!ans || ans->union_case != HBB__RENDEZVOUS_MESSAGE__UNION_ONLINE_RESPONSE) {
-		rc = RD_ERR_PROTO;
-		goto out;
-	}
-	rc = ans->online_response->states.len > 0 && (ans->online_response->states.data[0] & 0x80);
-out:
-	if (ans)
-		hbb__rendezvous_message__free_unpacked(ans, NULL);
-	rd_buf_free(&b);
-	rd_buf_free(&body);
-	return rc;
+	conn = rd_conn_new(loop, fd, true, &lim, &ask_ops, &a);
+	if (rd_conn_send_pb(conn, &m.base) != RD_OK)
+		rd_conn_close(conn, RD_ERR_IO);
+	ev_run(loop, 0);	/* until the conn is closed and gone */
+	ev_loop_destroy(loop);
+	return a.rc;
 }
 
 static int lookup_into(struct ctl *c, struct ctl_result *res)
@@ -150,7 +134,7 @@ static void attempt(struct ctl *c, const char *name, bool relay, struct rd_json 
 {
 	struct ctl_result r;
 	struct ctl_link link;
-	struct ctl_run_opts o = { .mode = CTL_RUN_ATTEMPT, .force_relay = relay, .no_relay = !relay };
+	struct ctl_run_opts o = { .sink = NULL, .force_relay = relay, .no_relay = !relay };
 	double t0 = rd_now();
 	memset(&link, 0, sizeof(link));
 	ctl_result_init(&r, "doctor", c->id);

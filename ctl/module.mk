@@ -24,10 +24,10 @@ $(B)/gen/rdesk_input_lua.h: ctl/rdesk-input.lua
 	@mkdir -p $(@D)
 	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@
 $(B)/ctl/mpv_input.o: $(B)/gen/rdesk_input_lua.h
-# Input: key names, the mpv event reader and coordinate mapping.
+# Input: key names, the mpv event reader and coordinate mapping, the messages.
 test_ctl_keymap_OBJS := $(B)/ctl/keymap.o
-test_ctl_mpv_input_OBJS := $(LIBCTL)
-test_ctl_mpv_input_LIBS := $(CTL_LIBS) -lev
+test_ctl_mpv_input_OBJS := $(B)/ctl/mpv_event.o
+test_ctl_input_OBJS := $(B)/ctl/input.o $(B)/ctl/keymap.o
 fuzz_ctl_keymap_OBJS := $(B)/ctl/keymap.o
 fuzz_ctl_mpv_event_OBJS := $(B)/ctl/mpv_event.o
 # Input benchmark tools: a window that flips on each key, and the latency meter.
@@ -46,3 +46,10 @@ test_ctl_media_LIBS := $(CTL_LIBS) -lev
 fuzz_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o
 fuzz_ctl_record_OBJS := $(B)/ctl/record.o $(B)/ctl/result.o
 fuzz_ctl_record_LIBS := $(CTL_LIBS)
+# The sinks and the viewer, each alone: the run and the session are fakes in the tests.
+test_ctl_sink_OBJS := $(B)/ctl/sink_shot.o $(B)/ctl/sink_record.o $(B)/ctl/record.o \
+	$(B)/ctl/png.o $(B)/ctl/decode.o $(B)/ctl/result.o
+test_ctl_sink_LIBS := $(CTL_LIBS)
+test_ctl_viewer_OBJS := $(B)/ctl/sink_view.o $(B)/ctl/viewer.o $(B)/ctl/mpv_input.o \
+	$(B)/ctl/mpv_event.o $(B)/ctl/input.o $(B)/ctl/keymap.o $(B)/ctl/result.o
+test_ctl_viewer_LIBS := $(CTL_LIBS)

@@ -34,7 +34,8 @@ struct ctl_mpv_input {
 	struct ctl_session *s;
 	char dir[256];
 	char script[300];
-	char sock[300];
+	char sock[300];       /* the last socket handed out */
+	char target[300];     /* the socket of the player attached to */
 	unsigned seq;
 	int fd;
 	ev_io io;
@@ -99,12 +100,13 @@ static const char *mi_strip(const char *name, struct ctl_key *k)
 static void mi_message(struct ctl_mpv_input *mi, const struct ctl_mpv_event *ev)
 {
 	const char (*a)[CTL_MPV_ARG_MAX] = ev->args;
+	struct ctl_input_msg im;
 	struct ctl_key k;
 	if (ev->nargs < 2 || strcmp(a[0], "rdesk") != 0)
 		return;
 	if (!strcmp(a[1], "move") && ev->nargs == 4) {
-		if (mi_point(mi, a[2], a[3]) &&
-		    ctl_input_send_mouse(mi->s, CTL_MOUSE_MOVE, 0, mi->x, mi->y, NULL, 0) == RD_OK)
+		if (mi_point(mi, a[2], a[3]) && ctl_session_send(mi->s, ctl_input_mouse(&im,
+		    CTL_MOUSE_MOVE, 0, mi->x, mi->y, NULL, 0)) == RD_OK)
 			mi->events++;
 	} else if (!strcmp(a[1], "key") && ev->nargs == 4) {
 		if (ctl_keymap_parse_mpv(a[3], &k) != RD_OK) {
@@ -112,7 +114,7 @@ static void mi_message(struct ctl_mpv_input *mi, const struct ctl_mpv_event *ev)
 			return;
 		}
 		bool press = !strcmp(a[2], "press"), down = !strcmp(a[2], "down");
-		if (ctl_input_send_key(mi->s, &k, press, down) == RD_OK)
+		if (ctl_session_send(mi->s, ctl_input_key(&im, &k, press, down)) == RD_OK)
 			mi->events++;
 	} else if (!strcmp(a[1], "btn") && ev->nargs == 6) {
 		const char *name = mi_strip(a[3], &k);
@@ -122,16 +124,19 @@ static void mi_message(struct ctl_mpv_input *mi, const struct ctl_mpv_event *ev)
 		bool press = !strcmp(a[2], "press");
 		int rc = RD_OK;
 		if (press || !strcmp(a[2], "down"))
-			rc = ctl_input_send_mouse(mi->s, CTL_MOUSE_DOWN, b, mi->x, mi->y, k.mods, k.nmods);
+			rc = ctl_session_send(mi->s, ctl_input_mouse(&im, CTL_MOUSE_DOWN, b, mi->x, mi->y,
+				k.mods, k.nmods));
 		if (rc == RD_OK && (press || !strcmp(a[2], "up")))
-			rc = ctl_input_send_mouse(mi->s, CTL_MOUSE_UP, b, mi->x, mi->y, k.mods, k.nmods);
+			rc = ctl_session_send(mi->s, ctl_input_mouse(&im, CTL_MOUSE_UP, b, mi->x, mi->y,
+				k.mods, k.nmods));
 		if (rc == RD_OK)
 			mi->events++;
 	} else if (!strcmp(a[1], "wheel") && ev->nargs == 5) {
 		const char *name = mi_strip(a[2], &k);
 		int dx = !strcmp(name, "WHEEL_RIGHT") - !strcmp(name, "WHEEL_LEFT");
 		int dy = !strcmp(name, "WHEEL_UP") - !strcmp(name, "WHEEL_DOWN");
-		if ((dx || dy) && ctl_input_send_mouse(mi->s, CTL_MOUSE_WHEEL, 0, dx, dy, k.mods, k.nmods) == RD_OK)
+		if ((dx || dy) && ctl_session_send(mi->s, ctl_input_mouse(&im, CTL_MOUSE_WHEEL, 0, dx, dy,
+		    k.mods, k.nmods)) == RD_OK)
 			mi->events++;
 	} else if (!strcmp(a[1], "ready")) {
 		log_info("mpv input script ready");
@@ -188,7 +193,7 @@ static void mi_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 	struct ctl_mpv_input *mi = w->data;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	(void)revents;
-	rd_strlcpy(sa.sun_path, mi->sock, sizeof(sa.sun_path));
+	rd_strlcpy(sa.sun_path, mi->target, sizeof(sa.sun_path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		/* Follow the video's place in the window, and greet the script:
@@ -261,6 +266,7 @@ const char *ctl_mpv_input_next_socket(struct ctl_mpv_input *mi)
 void ctl_mpv_input_attach(struct ctl_mpv_input *mi, int rw, int rh)
 {
 	mi_close(mi);
+	rd_strlcpy(mi->target, mi->sock, sizeof(mi->target));
 	mi->rw = rw;
 	mi->rh = rh;
 	mi->tries = 0;

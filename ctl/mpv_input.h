@@ -6,7 +6,9 @@
  * and goes to the agent as a KeyEvent or MouseEvent. Window coordinates map
  * to remote pixels through mpv's osd-dimensions (window size and the margins
  * around the video), observed live, so a resized window still maps right.
- * A new remote size starts a new mpv: attach() follows it to its socket. */
+ * A new remote size starts a new mpv: attach() follows it to its socket.
+ * The viewer knows nothing of this: whoever starts mpv gives it the script
+ * and a socket as arguments and attaches when it started. */
 #ifndef RD_CTL_MPV_INPUT_H
 #define RD_CTL_MPV_INPUT_H
 
@@ -53,7 +55,8 @@ struct ctl_mpv_input *ctl_mpv_input_new(struct ev_loop *loop, struct ctl_session
 const char *ctl_mpv_input_script(const struct ctl_mpv_input *mi);
 /* A socket path for the next player's --input-ipc-server. */
 const char *ctl_mpv_input_next_socket(struct ctl_mpv_input *mi);
-/* The player using that socket started, showing a rw x rh remote screen. */
+/* The player given the last socket started, showing a rw x rh remote
+ * screen: connect to it (asking for the next socket does not disturb this). */
 void ctl_mpv_input_attach(struct ctl_mpv_input *mi, int rw, int rh);
 /* Events passed on so far. */
 unsigned long ctl_mpv_input_events(const struct ctl_mpv_input *mi);

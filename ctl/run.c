@@ -14,48 +14,32 @@
 #include "args.h"
 #include "err.h"
 #include "log.h"
-#include "media.h"
 #include "password.h"
 #include "run.h"
 #include "known_peers.h"
 #include "session.h"
+#include "sink.h"
 #include "util.h"
-#include "viewer.h"
-#include "mpv_input.h"
 
 #define MEDIA_WAIT_SECS 15.0
-#define HELD_MAX 256
-
-struct held_pkt {
-	uint8_t *data;
-	size_t len;
-	bool key;
-	int64_t pts;
-};
 
 struct run {
 	struct ctl *c;
 	struct ev_loop *loop;
 	struct ctl_run_opts o;
+	struct ctl_sink *sink;     /* NULL: handshake only */
 	struct ctl_result *res;
 	struct ctl_link link;
 	struct ctl_connect *cc;
 	struct ctl_session *s;
 	struct ctl_decoder *dec;
-	struct ctl_viewer *viewer;
-	struct ctl_mpv_input *mpv_input;   /* keyboard and mouse from the mpv window */
-	struct ctl_recorder *rec;
 	ev_timer deadline, media, stop;
 	ev_signal sigint, sigterm;
 	char password[256];
 	char known[4096];
 	enum ctl_codec codec;
-	double t_ready, t_key, t_last_refresh, rec_t0;
-	int64_t rec_pts0, rec_last_pts;
-	bool rec_full;          /* a frame at or past --duration arrived */
-	bool got_key, finished, recording;
-	struct held_pkt held[HELD_MAX];
-	int nheld;
+	double t_ready, t_key, t_last_refresh;
+	bool got_key, finished;
 };
 
 static void run_end(struct run *r)
@@ -67,9 +51,7 @@ static void run_end(struct run *r)
 	ev_break(r->loop, EVBREAK_ALL);
 }
 
-static void run_fail(struct run *r, int exit_code, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void run_fail(struct run *r, int exit_code, const char *code, const char *fmt, ...)
+void ctl_run_fail(struct run *r, int exit_code, const char *code, const char *fmt, ...)
 {
 	char msg[CTL_ERRMSG_MAX];
 	va_list ap;
@@ -77,6 +59,35 @@ static void run_fail(struct run *r, int exit_code, const char *code, const char 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	ctl_result_fail(r->res, exit_code, code, "%s", msg);
+	run_end(r);
+}
+
+void ctl_run_finish(struct run *r)
+{
+	run_end(r);
+}
+
+struct ev_loop *ctl_run_loop(struct run *r)
+{
+	return r->loop;
+}
+
+void ctl_run_stop_after(struct run *r, double secs)
+{
+	ev_timer_stop(r->loop, &r->stop);
+	ev_timer_set(&r->stop, secs, 0);
+	ev_timer_start(r->loop, &r->stop);
+}
+
+/* Hand the stop to the sink; what it leaves is done here. */
+static void run_stop(struct run *r, enum ctl_sink_stop why)
+{
+	if (r->sink && r->sink->ops->finish && r->sink->ops->finish(r->sink, why))
+		return;
+	if (why == CTL_SINK_SIGNAL)
+		ctl_result_fail(r->res, 130, "interrupted", "interrupted");
+	else if (why == CTL_SINK_END && !r->res->error)
+		ctl_result_fail(r->res, CTL_EXIT_FAIL, "peer_closed", "the session ended");
 	run_end(r);
 }
 
@@ -89,71 +100,11 @@ static void refresh(struct run *r)
 	}
 }
 
-/* ---- recording ---- */
-
-static void rec_stop(struct run *r)
-{
-	double dur = 0;
-	long frames = 0;
-	/* The file covers the time recorded: all of --duration, or less when the
-	 * session ended early; an idle screen at the end still counts. */
-	double secs = r->rec_full ? r->c->vs.duration : RD_MIN(r->c->vs.duration, rd_now() - r->rec_t0);
-	int64_t end = r->rec_pts0 + (int64_t)(secs * 1000.0);
-	if (!r->rec)
-		return;
-	if (end < r->rec_last_pts)
-		end = r->rec_last_pts + 1;
-	int rc = ctl_recorder_finish(r->rec, end, &dur, &frames);
-	r->rec = NULL;
-	if (rc != RD_OK) {
-		run_fail(r, CTL_EXIT_FAIL, "write_failed", "cannot finish %s: %s", r->c->vs.output,
-			rd_strerror(rc));
-		return;
-	}
-	r->res->duration_s = dur;
-	r->res->frames = frames;
-	r->res->output = r->c->vs.output;
-	run_end(r);
-}
-
-static void rec_put(struct run *r, const uint8_t *data, size_t len, bool key, int64_t pts)
-{
-	if (ctl_recorder_write(r->rec, data, len, key, pts) != RD_OK) {
-		run_fail(r, CTL_EXIT_FAIL, "write_failed", "cannot write %s", r->c->vs.output);
-		return;
-	}
-	r->rec_last_pts = pts;
-}
-
 static void on_stop_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct run *r = w->data;
 	(void)loop;
 	(void)revents;
-	if (r->o.mode == CTL_RUN_RECORD)
-		rec_stop(r);
-	else
-		run_end(r);
-}
-
-static void rec_start(struct run *r, int w, int h)
-{
-	int rc = ctl_recorder_new(r->c->vs.output, r->codec, w, h, &r->rec);
-	if (rc != RD_OK) {
-		run_fail(r, CTL_EXIT_FAIL, "write_failed", "cannot record %s to %s: %s",
-			ctl_codec_name(r->codec), r->c->vs.output, rd_strerror(rc));
-		return;
-	}
-	ctl_recorder_set_result(r->rec, r->res);	/* the files, when the size changes */
-	r->recording = true;
-	for (int i = 0; i < r->nheld && !r->finished; i++)
-		rec_put(r, r->held[i].data, r->held[i].len, r->held[i].key, r->held[i].pts);
-	for (int i = 0; i < r->nheld; i++)
-		free(r->held[i].data);
-	r->nheld = 0;
-	double left = r->c->vs.duration - (rd_now() - r->rec_t0);
-	ev_timer_set(&r->stop, left > 0.001 ? left : 0.001, 0);
-	ev_timer_start(r->loop, &r->stop);
+	run_stop(w->data, CTL_SINK_TIME);
 }
 
 /* ---- decoded frames ---- */
@@ -173,36 +124,7 @@ static void on_decoded(struct ctl_decoder *d, AVFrame *f, int64_t pts, double ms
 		ctl_result_phase(r->res, CTL_PH_DECODE, (rd_now() - r->t_key) * 1000.0);
 		log_info("first frame %dx%d decoded (%.1f ms in the decoder)", f->width, f->height, ms);
 	}
-	switch (r->o.mode) {
-	case CTL_RUN_SCREENSHOT: {
-		double t0 = rd_now();
-		int rc = ctl_png_write(f, r->c->vs.output);
-		ctl_result_phase(r->res, CTL_PH_WRITE, (rd_now() - t0) * 1000.0);
-		if (rc != RD_OK)
-			run_fail(r, CTL_EXIT_FAIL, "write_failed", "cannot write %s: %s", r->c->vs.output,
-				rd_strerror(rc));
-		else
-			r->res->output = r->c->vs.output;
-		r->res->frames = 1;
-		run_end(r);
-		break;
-	}
-	case CTL_RUN_RECORD:
-		if (!r->recording && !r->rec)
-			rec_start(r, f->width, f->height);
-		break;
-	case CTL_RUN_HOOKS:
-		if (r->o.hooks->on_frame)
-			r->o.hooks->on_frame(r, f, r->o.hooks->ud);
-		break;
-	case CTL_RUN_VIEW:
-		if (r->viewer && ctl_viewer_frame(r->viewer, f) == RD_ERR_IO)
-			run_fail(r, CTL_EXIT_FAIL, "no_viewer", "neither mpv nor ffplay could be started");
-		r->res->frames++;
-		break;
-	default:
-		break;
-	}
+	r->sink->ops->frame(r->sink, f);
 	av_frame_free(&f);
 }
 
@@ -215,65 +137,50 @@ static void on_need_key(struct ctl_decoder *d, int err, void *ud)
 
 static const struct ctl_decoder_ops dec_ops = { .on_frame = on_decoded, .on_need_keyframe = on_need_key };
 
-static void on_viewer_closed(struct ctl_viewer *v, void *ud)
-{
-	struct run *r = ud;
-	(void)v;
-	log_info("the viewer was closed");
-	run_end(r);
-}
-
-static const struct ctl_viewer_ops viewer_ops = { .on_closed = on_viewer_closed };
-
 /* ---- session ---- */
 
 static void on_ready(struct ctl_session *s, int w, int h, void *ud)
 {
 	struct run *r = ud;
-	(void)s;
 	r->t_ready = rd_now();
 	r->res->connect_ms = (r->t_ready - r->c->t0) * 1000.0;
 	ev_timer_stop(r->loop, &r->deadline);
-	if (r->o.mode == CTL_RUN_ATTEMPT) {
+	if (!r->sink) {
 		run_end(r);
 		return;
 	}
-	if (r->o.mode == CTL_RUN_HOOKS) {
-		if (r->o.hooks->on_frame && !(r->dec = ctl_decoder_new(r->loop, &dec_ops, r)))
-			run_fail(r, CTL_EXIT_FAIL, "internal", "cannot start the decoder");
-		else
-			r->o.hooks->on_ready(r, s, w, h, r->o.hooks->ud);
-		if (r->dec && !r->finished)
-			refresh(r);
-		return;
-	}
-	r->res->width = 0;
-	(void)w;
-	(void)h;
-	refresh(r);	/* a keyframe now, not at the agent's next interval */
-	if (!(r->dec = ctl_decoder_new(r->loop, &dec_ops, r))) {
-		run_fail(r, CTL_EXIT_FAIL, "internal", "cannot start the decoder");
+	const struct ctl_sink_ops *ops = r->sink->ops;
+	bool media = ops->flags & CTL_SINK_MEDIA;
+	if (ops->frame && !(r->dec = ctl_decoder_new(r->loop, &dec_ops, r))) {
+		ctl_run_fail(r, CTL_EXIT_FAIL, "internal", "cannot start the decoder");
 		return;
 	}
 	/* The agent picks our preference, H.264 when we have none. */
-	ctl_decoder_prepare(r->dec, r->c->vs.codec && !strcmp(r->c->vs.codec, "vp9") ? CTL_CODEC_VP9
-		: CTL_CODEC_H264);
-	if (r->o.mode == CTL_RUN_VIEW) {
-		char title[160];
-		snprintf(title, sizeof(title), "rdctl %s", r->c->id);
-		if (strcmp(r->c->vs.viewer, "none") != 0)
-			r->viewer = ctl_viewer_new(r->loop, r->c->vs.viewer, title, &viewer_ops, r);
-		if (r->viewer && strcmp(r->c->vs.viewer, "mpv") == 0) {
-			r->mpv_input = ctl_mpv_input_new(r->loop, r->s);
-			ctl_viewer_set_input(r->viewer, r->mpv_input);
-		}
-		if (r->c->vs.duration > 0) {
-			ev_timer_set(&r->stop, r->c->vs.duration, 0);
-			ev_timer_start(r->loop, &r->stop);
-		}
+	if (media)
+		ctl_decoder_prepare(r->dec, r->c->vs.codec && !strcmp(r->c->vs.codec, "vp9") ?
+			CTL_CODEC_VP9 : CTL_CODEC_H264);
+	if (ops->open)
+		ops->open(r->sink, s, w, h);
+	if (r->finished)
+		return;
+	if (r->dec)
+		refresh(r);	/* a keyframe now, not at the agent's next interval */
+	if (media) {
+		ev_timer_set(&r->media, MEDIA_WAIT_SECS, 0);
+		ev_timer_start(r->loop, &r->media);
 	}
-	ev_timer_set(&r->media, MEDIA_WAIT_SECS, 0);
-	ev_timer_start(r->loop, &r->media);
+}
+
+/* The first keyframe: what the result says about the video. */
+static void first_key(struct run *r, enum ctl_codec codec, size_t len)
+{
+	r->got_key = true;
+	r->t_key = rd_now();
+	r->codec = codec;
+	r->res->codec = ctl_codec_name(codec);
+	ctl_result_phase(r->res, CTL_PH_KEYFRAME, (r->t_key - r->t_ready) * 1000.0);
+	ev_timer_stop(r->loop, &r->media);
+	log_info("first keyframe: %s, %zu bytes", ctl_codec_name(codec), len);
 }
 
 static void on_video(struct ctl_session *s, enum ctl_codec codec, const uint8_t *data, size_t len,
@@ -281,91 +188,39 @@ static void on_video(struct ctl_session *s, enum ctl_codec codec, const uint8_t 
 {
 	struct run *r = ud;
 	(void)s;
-	if (r->finished || (r->o.mode == CTL_RUN_HOOKS && !r->dec))
+	if (r->finished || !r->dec)
 		return;
 	if (!r->got_key) {
 		if (!key) {
 			refresh(r);
 			return;
 		}
-		r->got_key = true;
-		r->t_key = rd_now();
-		r->codec = codec;
-		r->res->codec = ctl_codec_name(codec);
-		ctl_result_phase(r->res, CTL_PH_KEYFRAME, (r->t_key - r->t_ready) * 1000.0);
-		ev_timer_stop(r->loop, &r->media);
-		r->rec_pts0 = pts;
-		r->rec_t0 = rd_now();
-		log_info("first keyframe: %s, %zu bytes", ctl_codec_name(codec), len);
+		first_key(r, codec, len);
 	}
+	const struct ctl_sink_ops *ops = r->sink->ops;
+	bool decode = !ops->packet || ops->packet(r->sink, codec, data, len, key, pts);
+	if (r->finished)
+		return;
 	if (codec != r->codec) {
-		if (r->o.mode == CTL_RUN_RECORD) {
-			run_fail(r, CTL_EXIT_FAIL, "codec_changed", "the agent switched from %s to %s "
-				"during the recording", ctl_codec_name(r->codec), ctl_codec_name(codec));
-			return;
-		}
 		r->codec = codec;
 		r->res->codec = ctl_codec_name(codec);
 	}
-	if (r->o.mode == CTL_RUN_RECORD) {
-		/* The agent's clock decides what is in the file: frames that queued
-		 * up behind a slow first keyframe arrive in a burst, and the file
-		 * must not grow past --duration because of them. */
-		if (r->c->vs.duration > 0 && pts - r->rec_pts0 >= (int64_t)(r->c->vs.duration * 1000.0)) {
-			r->rec_full = true;
-			if (r->rec)
-				rec_stop(r);
-			return;
-		}
-		if (r->rec) {
-			rec_put(r, data, len, key, pts);
-		} else if (r->nheld < HELD_MAX) {
-			uint8_t *copy = malloc(len);
-			if (copy) {
-				memcpy(copy, data, len);
-				r->held[r->nheld++] = (struct held_pkt){ copy, len, key, pts };
-			}
-		}
-		if (r->recording)
-			return;	/* the decoder was needed for the size only */
-	}
-	ctl_decoder_push(r->dec, codec, data, len, key, pts);
+	if (decode)
+		ctl_decoder_push(r->dec, codec, data, len, key, pts);
 }
 
 static void on_end(struct ctl_session *s, void *ud)
 {
-	struct run *r = ud;
 	(void)s;
-	if (r->o.mode == CTL_RUN_RECORD && r->rec && !r->res->error) {
-		rec_stop(r);	/* keep what was recorded */
-		return;
-	}
-	if (r->o.mode == CTL_RUN_VIEW && r->res->error && !strcmp(r->res->error, "peer_closed") &&
-	    r->res->frames > 0) {
-		run_end(r);
-		return;
-	}
-	if (!r->res->error)
-		ctl_result_fail(r->res, CTL_EXIT_FAIL, "peer_closed", "the session ended");
-	run_end(r);
+	run_stop(ud, CTL_SINK_END);
 }
 
 static void on_message(struct ctl_session *s, const Hbb__Message *m, void *ud)
 {
 	struct run *r = ud;
 	(void)s;
-	if (r->o.mode == CTL_RUN_HOOKS && !r->finished && r->o.hooks->on_message)
-		r->o.hooks->on_message(r, m, r->o.hooks->ud);
-}
-
-void ctl_run_finish(struct run *r)
-{
-	run_end(r);
-}
-
-struct ev_loop *ctl_run_loop(struct run *r)
-{
-	return r->loop;
+	if (r->sink && !r->finished && r->sink->ops->message)
+		r->sink->ops->message(r->sink, m);
 }
 
 static const struct ctl_session_ops sess_ops = {
@@ -392,11 +247,11 @@ static void on_connected(struct ctl_connect *cc, int err, struct rd_conn *conn,
 	so.known_peers = r->known;
 	so.prefer = r->c->vs.codec && !strcmp(r->c->vs.codec, "h264") ? CTL_CODEC_H264
 		: r->c->vs.codec && !strcmp(r->c->vs.codec, "vp9") ? CTL_CODEC_VP9 : CTL_CODEC_NONE;
-	so.handshake_only = r->o.mode == CTL_RUN_ATTEMPT;
+	so.handshake_only = !r->sink;
 	so.fps = (int)r->c->vs.fps;
 	ctl_args_quality(r->c->vs.quality, &so.image_quality, &so.custom_quality);
 	/* The live viewer paces the agent with acks; files take what comes. */
-	so.video_ack = r->o.mode == CTL_RUN_VIEW;
+	so.video_ack = r->sink && (r->sink->ops->flags & CTL_SINK_ACK);
 	r->s = ctl_session_new(r->loop, conn, &so, r->res, &sess_ops, r);
 }
 
@@ -405,8 +260,8 @@ static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 	struct run *r = w->data;
 	(void)loop;
 	(void)revents;
-	run_fail(r, CTL_EXIT_TIMEOUT, "timeout", "%s did not finish the handshake and login within "
-		"%.1f s", r->c->id, r->c->set.timeout);
+	ctl_run_fail(r, CTL_EXIT_TIMEOUT, "timeout", "%s did not finish the handshake and login "
+		"within %.1f s", r->c->id, r->c->set.timeout);
 }
 
 static void on_media_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -414,23 +269,62 @@ static void on_media_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	struct run *r = w->data;
 	(void)loop;
 	(void)revents;
-	run_fail(r, CTL_EXIT_TIMEOUT, "timeout", "no keyframe from %s within %.0f s after login",
+	ctl_run_fail(r, CTL_EXIT_TIMEOUT, "timeout", "no keyframe from %s within %.0f s after login",
 		r->c->id, MEDIA_WAIT_SECS);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct run *r = w->data;
 	(void)loop;
 	(void)revents;
 	log_info("interrupted");
-	if (r->o.mode == CTL_RUN_RECORD && r->rec) {
-		rec_stop(r);
+	run_stop(w->data, CTL_SINK_SIGNAL);
+}
+
+/* Settings and secrets the session needs; 0 when ready, else the exit code
+ * (res says why). */
+static int run_setup(struct run *r, struct ctl_connect_opts *co, char *relay, size_t relaysz)
+{
+	struct ctl *c = r->c;
+	int iq, cq, rc;
+	if (r->sink && ctl_args_quality(c->vs.quality, &iq, &cq) != RD_OK) {
+		ctl_result_fail(r->res, CTL_EXIT_USAGE, "usage", "--quality takes low, balanced, best or "
+			"a percentage from 10 to 2000");
+		return CTL_EXIT_USAGE;
+	}
+	if ((rc = ctl_prepare(c, r->res, co, relay, relaysz, r->known, sizeof(r->known))) != 0)
+		return rc;
+	if (r->sink && ctl_password_get(c, r->password, sizeof(r->password)) != RD_OK) {
+		ctl_result_fail(r->res, CTL_EXIT_USAGE, "usage", "no password: use --password-file, "
+			"RDESK_PASSWORD or run on a terminal");
+		return CTL_EXIT_USAGE;
+	}
+	co->force_relay = r->o.force_relay || c->set.relay;
+	co->no_relay = r->o.no_relay;
+	co->deadline = rd_now() + c->set.timeout;
+	return 0;
+}
+
+static void run_watchers(struct run *r, bool start)
+{
+	ev_timer *timers[] = { &r->deadline, &r->media, &r->stop };
+	if (start) {
+		ev_timer_init(&r->deadline, on_deadline, r->c->set.timeout, 0);
+		ev_timer_init(&r->media, on_media_timeout, MEDIA_WAIT_SECS, 0);
+		ev_timer_init(&r->stop, on_stop_timer, 1, 0);
+		ev_signal_init(&r->sigint, on_signal, SIGINT);
+		ev_signal_init(&r->sigterm, on_signal, SIGTERM);
+		r->deadline.data = r->media.data = r->stop.data = r;
+		r->sigint.data = r->sigterm.data = r;
+		ev_signal_start(r->loop, &r->sigint);
+		ev_signal_start(r->loop, &r->sigterm);
+		ev_timer_start(r->loop, &r->deadline);
 		return;
 	}
-	if (r->o.mode != CTL_RUN_VIEW || !r->got_key)
-		ctl_result_fail(r->res, 130, "interrupted", "interrupted");
-	run_end(r);
+	for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
+		ev_timer_stop(r->loop, timers[i]);
+	ev_signal_stop(r->loop, &r->sigint);
+	ev_signal_stop(r->loop, &r->sigterm);
 }
 
 int ctl_run(struct ctl *c, const struct ctl_run_opts *o, struct ctl_result *res,
@@ -442,61 +336,33 @@ int ctl_run(struct ctl *c, const struct ctl_run_opts *o, struct ctl_result *res,
 	int rc;
 	r->c = c;
 	r->o = *o;
+	r->sink = o->sink;
 	r->res = res;
-	int iq, cq;
-	if (o->mode != CTL_RUN_ATTEMPT && ctl_args_quality(c->vs.quality, &iq, &cq) != RD_OK) {
-		ctl_result_fail(res, CTL_EXIT_USAGE, "usage", "--quality takes low, balanced, best or a "
-			"percentage from 10 to 2000");
+	if (r->sink)
+		r->sink->run = r;
+	if (run_setup(r, &co, relay, sizeof(relay)) != 0)
 		goto out;
-	}
-	if ((rc = ctl_prepare(c, res, &co, relay, sizeof(relay), r->known, sizeof(r->known))) != 0)
-		goto out;
-	if (o->mode != CTL_RUN_ATTEMPT && ctl_password_get(c, r->password, sizeof(r->password)) != RD_OK) {
-		ctl_result_fail(res, CTL_EXIT_USAGE, "usage", "no password: use --password-file, "
-			"RDESK_PASSWORD or run on a terminal");
-		goto out;
-	}
-	co.force_relay = o->force_relay || c->set.relay;
-	co.no_relay = o->no_relay;
-	co.deadline = rd_now() + c->set.timeout;
 	r->loop = ev_default_loop(0);
-	ev_timer_init(&r->deadline, on_deadline, c->set.timeout, 0);
-	r->deadline.data = r;
-	ev_timer_init(&r->media, on_media_timeout, MEDIA_WAIT_SECS, 0);
-	r->media.data = r;
-	ev_timer_init(&r->stop, on_stop_timer, 1, 0);
-	r->stop.data = r;
-	ev_signal_init(&r->sigint, on_signal, SIGINT);
-	r->sigint.data = r;
-	ev_signal_init(&r->sigterm, on_signal, SIGTERM);
-	r->sigterm.data = r;
-	ev_signal_start(r->loop, &r->sigint);
-	ev_signal_start(r->loop, &r->sigterm);
-	ev_timer_start(r->loop, &r->deadline);
+	run_watchers(r, true);
 	r->cc = ctl_connect_start(r->loop, &co, res, on_connected, r);
 	if (r->cc)
 		ev_run(r->loop, 0);
-	if ((r->o.mode == CTL_RUN_VIEW || r->o.mode == CTL_RUN_HOOKS) && r->s && !r->res->error)
+	if (r->sink && (r->sink->ops->flags & CTL_SINK_GOODBYE) && r->s && !r->res->error)
 		ctl_session_close(r->s);
 	ctl_session_free(r->s);
 	ctl_decoder_free(r->dec);
-	ctl_viewer_free(r->viewer);
-	ctl_mpv_input_free(r->mpv_input);
-	if (r->rec)
-		ctl_recorder_free(r->rec);
+	if (r->sink && r->sink->ops->free)
+		r->sink->ops->free(r->sink);
+	r->sink = NULL;
 	ctl_connect_free(r->cc);
-	for (int i = 0; i < r->nheld; i++)
-		free(r->held[i].data);
-	ev_timer_stop(r->loop, &r->deadline);
-	ev_timer_stop(r->loop, &r->media);
-	ev_timer_stop(r->loop, &r->stop);
-	ev_signal_stop(r->loop, &r->sigint);
-	ev_signal_stop(r->loop, &r->sigterm);
+	run_watchers(r, false);
 	/* let deferred closes run */
 	ev_run(r->loop, EVRUN_NOWAIT);
 	if (link)
 		*link = r->link;
 out:
+	if (r->sink && r->sink->ops->free)
+		r->sink->ops->free(r->sink);
 	res->total_ms = (rd_now() - c->t0) * 1000.0;
 	rc = res->exit_code;
 	sodium_memzero(r->password, sizeof(r->password));

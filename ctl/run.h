@@ -1,44 +1,35 @@
 /* run: one session from ID to the verb's goal on the default loop: connect,
- * handshake, login, then video to the verb's sink (PNG, recorder, viewer). */
+ * handshake, login, then the session goes to the verb's sink (sink.h). */
 #ifndef RD_CTL_RUN_H
 #define RD_CTL_RUN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "connect.h"
 #include "ctl.h"
-#include "message.pb-c.h"
 
-enum ctl_run_mode {
-	CTL_RUN_ATTEMPT,     /* doctor: stop once the handshake is done */
-	CTL_RUN_SCREENSHOT,
-	CTL_RUN_RECORD,
-	CTL_RUN_VIEW,
-	CTL_RUN_HOOKS,       /* a verb drives the live session through hooks */
-};
-
-/* CTL_RUN_HOOKS (input verbs): called on the loop. A verb ends the run with
- * ctl_run_finish (a failure goes to res first); queued messages are flushed
- * before the session closes. */
+struct ev_loop;
 struct run;
-struct ctl_session;
-struct AVFrame;
-struct ctl_run_hooks {
-	void (*on_ready)(struct run *r, struct ctl_session *s, int width, int height, void *ud);
-	/* Decoded frames; NULL = the video is not decoded. */
-	void (*on_frame)(struct run *r, const struct AVFrame *f, void *ud);
-	void (*on_message)(struct run *r, const Hbb__Message *m, void *ud);
-	void *ud;
-};
-void ctl_run_finish(struct run *r);
-struct ev_loop *ctl_run_loop(struct run *r);
+struct ctl_sink;
 
 struct ctl_run_opts {
-	enum ctl_run_mode mode;
+	/* Taken over: ctl_run frees it. NULL: stop once the handshake is done
+	 * (doctor). */
+	struct ctl_sink *sink;
 	bool force_relay;
 	bool no_relay;
-	const struct ctl_run_hooks *hooks;  /* CTL_RUN_HOOKS */
 };
+
+/* For sinks, on the loop. End the run (queued messages are flushed before
+ * the session closes); a failure goes to the result first with
+ * ctl_run_fail. */
+void ctl_run_finish(struct run *r);
+void ctl_run_fail(struct run *r, int exit_code, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Stop after secs from now: the sink's finish(CTL_SINK_TIME). */
+void ctl_run_stop_after(struct run *r, double secs);
+struct ev_loop *ctl_run_loop(struct run *r);
 
 /* Common checks and settings (server, key, known_peers). Fills res on error
  * and returns its exit code; 0 when ready. */

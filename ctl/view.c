@@ -1,10 +1,12 @@
-/* view: the verbs that receive video: connect, screenshot, record. */
+/* view: the verbs that receive video: connect, screenshot, record. Each
+ * checks its options and runs one session into its sink (sink_*.c). */
 #include <string.h>
 
 #include "ctl.h"
 #include "err.h"
 #include "media.h"
 #include "run.h"
+#include "sink.h"
 
 static int finish(struct ctl *c)
 {
@@ -22,17 +24,19 @@ static bool codec_ok(struct ctl *c)
 
 int ctl_verb_screenshot(struct ctl *c)
 {
-	struct ctl_run_opts o = { .mode = CTL_RUN_SCREENSHOT };
-	if (!c->vs.output || !c->vs.output[0])
+	struct ctl_run_opts o = { 0 };
+	if (!c->vs.output || !c->vs.output[0]) {
 		ctl_result_fail(&c->res, CTL_EXIT_USAGE, "usage", "screenshot needs -o FILE.png");
-	else if (codec_ok(c))
+	} else if (codec_ok(c)) {
+		o.sink = ctl_sink_shot_new(c, &c->res);
 		ctl_run(c, &o, &c->res, NULL);
+	}
 	return finish(c);
 }
 
 int ctl_verb_record(struct ctl *c)
 {
-	struct ctl_run_opts o = { .mode = CTL_RUN_RECORD };
+	struct ctl_run_opts o = { 0 };
 	const char *k = c->vs.codec;
 	enum ctl_codec want = k && !strcmp(k, "h264") ? CTL_CODEC_H264 : CTL_CODEC_VP9;
 	if (!c->vs.output || !c->vs.output[0])
@@ -49,6 +53,7 @@ int ctl_verb_record(struct ctl *c)
 			static char vp9[] = "vp9";
 			c->vs.codec = vp9;
 		}
+		o.sink = ctl_sink_record_new(c, &c->res);
 		ctl_run(c, &o, &c->res, NULL);
 		if (c->vs.codec && !strcmp(c->vs.codec, "vp9") && k != c->vs.codec)
 			c->vs.codec = (char *)k;
@@ -58,11 +63,13 @@ int ctl_verb_record(struct ctl *c)
 
 int ctl_verb_connect(struct ctl *c)
 {
-	struct ctl_run_opts o = { .mode = CTL_RUN_VIEW };
+	struct ctl_run_opts o = { 0 };
 	const char *v = c->vs.viewer;
-	if (!v || (strcmp(v, "mpv") && strcmp(v, "ffplay") && strcmp(v, "none")))
+	if (!v || (strcmp(v, "mpv") && strcmp(v, "ffplay") && strcmp(v, "none"))) {
 		ctl_result_fail(&c->res, CTL_EXIT_USAGE, "usage", "--viewer takes mpv, ffplay or none");
-	else if (codec_ok(c))
+	} else if (codec_ok(c)) {
+		o.sink = ctl_sink_view_new(c, &c->res);
 		ctl_run(c, &o, &c->res, NULL);
+	}
 	return finish(c);
 }

@@ -18,7 +18,6 @@
 #include "log.h"
 #include "util.h"
 #include "viewer.h"
-#include "mpv_input.h"
 
 extern char **environ;
 
@@ -46,7 +45,8 @@ struct ctl_viewer {
 	int next_w, next_h;
 	unsigned long frames;
 	bool closed;
-	struct ctl_mpv_input *mi;  /* input from the mpv window, or NULL */
+	char *args[CTL_VIEWER_MAX_ARGS];  /* extra mpv arguments */
+	int nargs;
 };
 
 static void player_stop_io(struct player *p)
@@ -123,42 +123,46 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 	start_write(v);
 }
 
+/* mpv's command line for a w x h picture: ours, then the owner's extra
+ * arguments, then the title and stdin. */
+static void mpv_argv(const struct ctl_viewer *v, const char **argv, const char *wstr,
+	const char *hstr, const char *title)
+{
+	const char *const ours[] = { "mpv", "--no-config", "--really-quiet", "--demuxer=rawvideo",
+		wstr, hstr, "--demuxer-rawvideo-mp-format=yuv420p", "--demuxer-rawvideo-fps=60",
+		"--untimed", "--cache=no", "--profile=low-latency", "--keep-open=no", "--osc=no",
+		"--input-default-bindings=yes" };
+	int n = 0;
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		argv[n++] = ours[i];
+	for (int i = 0; i < v->nargs; i++)
+		argv[n++] = v->args[i];
+	argv[n++] = title;
+	/* Without a GPU render node mpv's OpenGL output runs on a software
+	 * renderer that may show nothing (seen on Xvfb); plain X11 output works. */
+	if (access("/dev/dri", F_OK) != 0)
+		argv[n++] = "--vo=x11";
+	argv[n++] = "-";
+	argv[n] = NULL;
+}
+
 static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h)
 {
-	char geom[64], wstr[32], hstr[32], title[160], ipc[360] = "--really-quiet",
-		script[360] = "--really-quiet";
+	char geom[64], wstr[32], hstr[32], title[160];
 	int pfd[2];
 	posix_spawn_file_actions_t fa;
 	struct player *p;
-	const char *argv_mpv[] = { "mpv", "--no-config", "--really-quiet", "--demuxer=rawvideo",
-		wstr, hstr, "--demuxer-rawvideo-mp-format=yuv420p", "--demuxer-rawvideo-fps=60",
-		"--untimed", "--cache=no", "--profile=low-latency", "--keep-open=no", "--osc=no",
-		"--input-default-bindings=yes", ipc, script, title, "-", NULL, NULL };
+	const char *argv_mpv[20 + CTL_VIEWER_MAX_ARGS];	/* ours, the extra ones, title, vo, stdin */
 	const char *argv_ffplay[] = { "ffplay", "-loglevel", "error", "-fflags", "nobuffer",
 		"-framedrop", "-f", "rawvideo", "-pixel_format", "yuv420p", "-video_size", geom,
 		"-window_title", v->title, "-i", "-", NULL };
 	const char *const *argv = strcmp(kind, "ffplay") == 0 ? argv_ffplay : argv_mpv;
 
-	/* Without a GPU render node mpv's OpenGL output runs on a software
-	 * renderer that may show nothing (seen on Xvfb); plain X11 output works. */
-	if (access("/dev/dri", F_OK) != 0) {
-		size_t n = sizeof(argv_mpv) / sizeof(argv_mpv[0]);
-		argv_mpv[n - 3] = "--vo=x11";
-		argv_mpv[n - 2] = "-";
-	}
-
 	snprintf(geom, sizeof(geom), "%dx%d", w, h);
 	snprintf(wstr, sizeof(wstr), "--demuxer-rawvideo-w=%d", w);
 	snprintf(hstr, sizeof(hstr), "--demuxer-rawvideo-h=%d", h);
 	snprintf(title, sizeof(title), "--title=%s", v->title);
-	/* Keyboard and mouse to the agent: our script and an IPC socket. */
-	bool with_input = v->mi && argv == argv_mpv && ctl_mpv_input_script(v->mi);
-	const char *sock = with_input ? ctl_mpv_input_next_socket(v->mi) : NULL;
-	with_input = sock != NULL;
-	if (with_input) {
-		snprintf(ipc, sizeof(ipc), "--input-ipc-server=%s", sock);
-		snprintf(script, sizeof(script), "--script=%s", ctl_mpv_input_script(v->mi));
-	}
+	mpv_argv(v, argv_mpv, wstr, hstr, title);
 	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return NULL;
 	posix_spawn_file_actions_init(&fa);
@@ -188,8 +192,6 @@ static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h
 	ev_io_init(&p->io, on_writable, p->fd, EV_WRITE);
 	p->io.data = p;
 	log_info("started %s (pid %d) for %dx%d", argv[0], (int)p->pid, w, h);
-	if (with_input)
-		ctl_mpv_input_attach(v->mi, w, h);
 	return p;
 }
 
@@ -218,6 +220,8 @@ static void start_write(struct ctl_viewer *v)
 				v->ops->on_closed(v, v->ud);
 			return;
 		}
+		if (v->ops && v->ops->on_started)
+			v->ops->on_started(v, v->kind, v->next_w, v->next_h, v->ud);
 	}
 	v->buf = v->next;
 	v->len = v->next_len;
@@ -252,9 +256,21 @@ int ctl_viewer_frame(struct ctl_viewer *v, const AVFrame *f)
 	return v->closed ? RD_ERR_IO : RD_OK;
 }
 
-void ctl_viewer_set_input(struct ctl_viewer *v, struct ctl_mpv_input *mi)
+static void viewer_clear_args(struct ctl_viewer *v)
 {
-	v->mi = mi;
+	for (int i = 0; i < v->nargs; i++)
+		free(v->args[i]);
+	v->nargs = 0;
+}
+
+int ctl_viewer_set_args(struct ctl_viewer *v, const char *const *args, int n)
+{
+	if (n < 0 || n > CTL_VIEWER_MAX_ARGS)
+		return RD_ERR_INVAL;
+	viewer_clear_args(v);
+	for (int i = 0; i < n; i++)
+		v->args[v->nargs++] = xstrdup(args[i]);
+	return RD_OK;
 }
 
 unsigned long ctl_viewer_frames(const struct ctl_viewer *v)
@@ -286,5 +302,6 @@ void ctl_viewer_free(struct ctl_viewer *v)
 		player_reap(v->cur, 2.0);
 	free(v->buf);
 	free(v->next);
+	viewer_clear_args(v);
 	free(v);
 }

@@ -2,8 +2,6 @@
 #define RD_LOG_SUBSYS "capture"
 #include "capture.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -25,22 +23,6 @@ static const struct capture_ops *const all_backends[] = {
 	&capture_pipewire_ops,
 };
 
-/* The reason the last open failed (capture_skip_reason); loop thread only. */
-static char skip_reason[256];
-
-void capture_skip_reason(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(skip_reason, sizeof(skip_reason), fmt, ap);
-	va_end(ap);
-}
-
-static const char *reason_or(int rc)
-{
-	return skip_reason[0] ? skip_reason : rd_strerror(rc);
-}
-
 int capture_open(const struct capture_config *cfg, struct capture **out)
 {
 	const char *want = cfg->backend && cfg->backend[0] ? cfg->backend : "auto";
@@ -50,11 +32,11 @@ int capture_open(const struct capture_config *cfg, struct capture **out)
 			const struct capture_ops *ops = all_backends[i];
 			if (strcmp(ops->name, want) != 0)
 				continue;
-			skip_reason[0] = 0;
+			rd_skip_reason_clear();
 			int rc = ops->open(cfg, out);
 			if (rc < 0)
-				log_err("backend %s: cannot open %s: %s", ops->name,
-					cfg->display ? rd_esc(cfg->display) : "(default)", reason_or(rc));
+				log_err("backend %s: cannot open %s: %s", ops->name, cfg->display ?
+					rd_esc(cfg->display) : "(default)", rd_skip_reason_or(rc));
 			else
 				log_info("backend %s: %dx%d%s", ops->name, (*out)->width, (*out)->height,
 					(*out)->cursor_embedded ? ", cursor embedded" : "");
@@ -67,14 +49,14 @@ int capture_open(const struct capture_config *cfg, struct capture **out)
 	probe.probing = true;
 	for (size_t i = 0; i < sizeof(auto_order) / sizeof(auto_order[0]); i++) {
 		const struct capture_ops *ops = auto_order[i];
-		skip_reason[0] = 0;
+		rd_skip_reason_clear();
 		int rc = ops->open(&probe, out);
 		if (rc == 0) {
 			log_info("backend %s (auto): %dx%d%s", ops->name, (*out)->width, (*out)->height,
 				(*out)->cursor_embedded ? ", cursor embedded" : "");
 			return 0;
 		}
-		log_info("backend %s skipped: %s", ops->name, reason_or(rc));
+		log_info("backend %s skipped: %s", ops->name, rd_skip_reason_or(rc));
 	}
 	log_err("no capture backend works here (tried drm, pipewire, x11 on %s); "
 		"set [capture] backend and display", cfg->display ? rd_esc(cfg->display) : "$DISPLAY");

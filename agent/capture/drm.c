@@ -146,7 +146,7 @@ static int open_card(const char *path, struct drm *d)
 {
 	d->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (d->fd < 0) {
-		capture_skip_reason("cannot open %s: %s", path, strerror(errno));
+		rd_skip_reason("cannot open %s: %s", path, strerror(errno));
 		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_PERM;
 	}
 	rd_strlcpy(d->path, path, sizeof(d->path));
@@ -157,7 +157,7 @@ static int open_card(const char *path, struct drm *d)
 	drmModeResPtr res = drmModeGetResources(d->fd);
 	if (!res || res->count_crtcs == 0) {
 		drmModeFreeResources(res);
-		capture_skip_reason("%s has no display engine (render-only device)", path);
+		rd_skip_reason("%s has no display engine (render-only device)", path);
 		close(d->fd);
 		d->fd = -1;
 		return RD_ERR_NOTFOUND;
@@ -200,7 +200,7 @@ static int choose_card(const char *want, struct drm *d)
 	if (first_path[0])
 		return open_card(first_path, d);
 	if (first_rc == RD_ERR_NOTFOUND)
-		capture_skip_reason("no KMS device (/dev/dri/card*) here");
+		rd_skip_reason("no KMS device (/dev/dri/card*) here");
 	return first_rc;
 }
 
@@ -213,7 +213,7 @@ static int probe_readable(struct drm *d, bool probing)
 	uint32_t fb_id = find_scanout(d, &crtc);
 	if (!fb_id) {
 		if (probing) {
-			capture_skip_reason("%s: no active output (no CRTC shows a framebuffer)",
+			rd_skip_reason("%s: no active output (no CRTC shows a framebuffer)",
 				d->path);
 			return RD_ERR_NOTFOUND;
 		}
@@ -223,14 +223,14 @@ static int probe_readable(struct drm *d, bool probing)
 	}
 	int rc = drm_fb_describe(d->fd, fb_id, &fi, &handle);
 	if (rc < 0) {
-		capture_skip_reason("%s: framebuffer %u: %s", d->path, fb_id, strerror(errno));
+		rd_skip_reason("%s: framebuffer %u: %s", d->path, fb_id, strerror(errno));
 		return rc;
 	}
 	rc = drm_fb_check(d->path, &fi, handle, why, sizeof(why));
 	if (handle)
 		drmCloseBufferHandle(d->fd, handle);
 	if (rc < 0)
-		capture_skip_reason("%s", why);
+		rd_skip_reason("%s", why);
 	return rc;
 }
 
@@ -239,7 +239,7 @@ static int drm_open(const struct capture_config *cfg, struct capture **out)
 	const char *want = cfg->display;
 	if (cfg->probing && want && want[0] && strncmp(want, "card", 4) != 0 &&
 	    strncmp(want, "/dev/dri/", 9) != 0) {
-		capture_skip_reason("display \"%s\" names no DRM card", rd_esc(want));
+		rd_skip_reason("display \"%s\" names no DRM card", rd_esc(want));
 		return RD_ERR_NOTFOUND;
 	}
 	struct drm *d = xcalloc(1, sizeof(*d));

@@ -321,13 +321,13 @@ static int parse_target(const struct capture_config *cfg, char *out, size_t len)
 		t = "";
 	char why[160];
 	if (any && !portal_bus_present(why, sizeof(why))) {
-		capture_skip_reason("no node configured (display = pipewire:NODE) and %s", why);
+		rd_skip_reason("no node configured (display = pipewire:NODE) and %s", why);
 		return RD_ERR_NOTFOUND;
 	}
 	if (any)
 		t = "portal";
 	if (!t[0]) {
-		capture_skip_reason("no node configured (display = pipewire:NODE or portal)");
+		rd_skip_reason("no node configured (display = pipewire:NODE or portal)");
 		return RD_ERR_NOTFOUND;
 	}
 	rd_strlcpy(out, t, len);
@@ -357,7 +357,7 @@ static int open_portal(struct pwcap *p, const struct capture_config *cfg, int *f
 	double deadline = rd_now() + (cfg->probing ? PORTAL_PROBE_TIMEOUT_SECS : PORTAL_TIMEOUT_SECS);
 	int rc = portal_open(token_file, deadline, &p->portal, &st, why, sizeof(why));
 	if (rc < 0) {
-		capture_skip_reason("%s", why);
+		rd_skip_reason("%s", why);
 		return rc;
 	}
 	*fd = st.pw_fd;
@@ -414,7 +414,7 @@ static int pwcap_open(const struct capture_config *cfg, struct capture **out)
 		p->core = pw_context_connect(p->context, NULL, 0);
 	}
 	if (!p->core) {
-		capture_skip_reason("no PipeWire daemon: %s", strerror(errno));
+		rd_skip_reason("no PipeWire daemon: %s", strerror(errno));
 		rc = RD_ERR_NOTFOUND;
 		goto fail;
 	}
@@ -423,7 +423,7 @@ static int pwcap_open(const struct capture_config *cfg, struct capture **out)
 	pw_registry_add_listener(p->registry, &p->registry_listener, &registry_events, p);
 	rc = roundtrip(p, deadline);
 	if (rc == 0 && p->target_id == SPA_ID_INVALID) {
-		capture_skip_reason("no PipeWire node \"%s\"", rd_esc(p->target));
+		rd_skip_reason("no PipeWire node \"%s\"", rd_esc(p->target));
 		rc = RD_ERR_NOTFOUND;
 	}
 	if (rc == 0)
@@ -436,10 +436,10 @@ static int pwcap_open(const struct capture_config *cfg, struct capture **out)
 		rc = wait_for(p, &p->have_format, deadline);
 	if (rc < 0) {
 		if (rc == RD_ERR_TIMEOUT)
-			capture_skip_reason("node %s (id %u) negotiated no video format within %.0f s",
+			rd_skip_reason("node %s (id %u) negotiated no video format within %.0f s",
 				rd_esc(p->target), p->target_id, OPEN_TIMEOUT_SECS);
 		else if (rc == RD_ERR_IO)
-			capture_skip_reason("node %s: the stream failed", rd_esc(p->target));
+			rd_skip_reason("node %s: the stream failed", rd_esc(p->target));
 		goto fail;
 	}
 	rc = capture_reinit(&p->base);

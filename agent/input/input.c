@@ -2,8 +2,6 @@
 #define RD_LOG_SUBSYS "input"
 #include "input.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,26 +9,16 @@
 #include "log.h"
 #include "util.h"
 
-static __thread char skip_reason[256];
-
-void input_skip_reason(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(skip_reason, sizeof(skip_reason), fmt, ap);
-	va_end(ap);
-}
-
 static int input__try(const struct input_ops *ops, const struct input_config *cfg, struct input **out)
 {
-	skip_reason[0] = '\0';
+	rd_skip_reason_clear();
 	int rc = ops->open(cfg, out);
 	if (rc == RD_OK) {
 		(*out)->ops = ops;
 		log_notice("input backend %s", ops->name);
 		return rc;
 	}
-	log_info("input backend %s skipped: %s", ops->name, skip_reason[0] ? skip_reason : rd_strerror(rc));
+	log_info("input backend %s skipped: %s", ops->name, rd_skip_reason_or(rc));
 	return rc;
 }
 

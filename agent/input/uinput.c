@@ -270,7 +270,7 @@ static int ui__create(const char *path, const char *name, bool pointer, int *out
 	if (!ok) {
 		int e = errno;
 		close(fd);
-		input_skip_reason("%s: cannot create the %s device: %s", path, pointer ? "pointer"
+		rd_skip_reason("%s: cannot create the %s device: %s", path, pointer ? "pointer"
 			: "keyboard", strerror(e));
 		return RD_ERR_IO;
 	}
@@ -287,9 +287,9 @@ static int ui__open(const struct input_config *cfg, struct input **out)
 		rc = ui__create(path, "rdesk virtual pointer", true, &ptr);
 	if (rc != RD_OK) {
 		if (rc == RD_ERR_NOTFOUND)
-			input_skip_reason("%s is missing (kernel module uinput not loaded?)", path);
+			rd_skip_reason("%s is missing (kernel module uinput not loaded?)", path);
 		else if (rc == RD_ERR_PERM)
-			input_skip_reason("%s: permission denied", path);
+			rd_skip_reason("%s: permission denied", path);
 		if (kbd >= 0) {
 			ioctl(kbd, UI_DEV_DESTROY);
 			close(kbd);

@@ -348,17 +348,17 @@ static int xdo__open(const struct input_config *cfg, struct input **out)
 {
 	const char *disp = cfg->display && cfg->display[0] == ':' ? cfg->display : getenv("DISPLAY");
 	if (!disp || !disp[0]) {
-		input_skip_reason("no X display (DISPLAY unset, [capture] display not an X display)");
+		rd_skip_reason("no X display (DISPLAY unset, [capture] display not an X display)");
 		return RD_ERR_NOTFOUND;
 	}
 	xdo_t *xdo = xdo_new(disp);
 	if (!xdo) {
-		input_skip_reason("cannot open X display %s", disp);
+		rd_skip_reason("cannot open X display %s", disp);
 		return RD_ERR_NOTFOUND;
 	}
 	int ev, er, maj, min;
 	if (!XQueryExtension(xdo->xdpy, "XTEST", &maj, &ev, &er)) {
-		input_skip_reason("X display %s has no XTEST extension", disp);
+		rd_skip_reason("X display %s has no XTEST extension", disp);
 		xdo_free(xdo);
 		return RD_ERR_UNSUPPORTED;
 	}

@@ -16,6 +16,8 @@
 #include "ctl/ctl.h"
 #include "ctl/input.h"
 #include "ctl/run.h"
+#include "ctl/session.h"
+#include "ctl/sink.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
@@ -24,6 +26,7 @@
 #define EVENT_TIMEOUT 3.0
 
 struct lat {
+	struct ctl_sink base;   /* first: the run's sink */
 	struct run *r;
 	struct ctl_session *s;
 	ev_timer next, timeout;
@@ -47,9 +50,10 @@ static int centre_level(const AVFrame *f)
 static void send_key(struct lat *l)
 {
 	struct ctl_key k = { .control = 30 /* Space */ };
+	struct ctl_input_msg im;
 	l->t_sent = rd_now();
 	l->waiting = true;
-	ctl_input_send_key(l->s, &k, true, true);
+	ctl_session_send(l->s, ctl_input_key(&im, &k, true, true));
 	ev_timer_set(&l->timeout, EVENT_TIMEOUT, 0);
 	ev_timer_start(ctl_run_loop(l->r), &l->timeout);
 }
@@ -85,12 +89,12 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	finish_or_next(l);
 }
 
-static void on_ready(struct run *r, struct ctl_session *s, int w, int h, void *ud)
+static void on_ready(struct ctl_sink *k, struct ctl_session *s, int w, int h)
 {
-	struct lat *l = ud;
+	struct lat *l = (struct lat *)k;
 	(void)w;
 	(void)h;
-	l->r = r;
+	l->r = k->run;
 	l->s = s;
 	l->level = -1;
 	ev_timer_init(&l->next, on_next, 1.0, 0);
@@ -99,10 +103,9 @@ static void on_ready(struct run *r, struct ctl_session *s, int w, int h, void *u
 	l->timeout.data = l;
 }
 
-static void on_frame(struct run *r, const AVFrame *f, void *ud)
+static void on_frame(struct ctl_sink *k, const AVFrame *f)
 {
-	struct lat *l = ud;
-	(void)r;
+	struct lat *l = (struct lat *)k;
 	int lv = centre_level(f);
 	if (!l->waiting) {
 		if (l->level < 0 && lv >= 0) {
@@ -122,6 +125,16 @@ static void on_frame(struct run *r, const AVFrame *f, void *ud)
 	fflush(stdout);
 	l->level = lv;
 	finish_or_next(l);
+}
+
+/* The run is over: no timer of ours stays on the loop. */
+static void on_free(struct ctl_sink *k)
+{
+	struct lat *l = (struct lat *)k;
+	if (!l->r)
+		return;
+	ev_timer_stop(ctl_run_loop(l->r), &l->next);
+	ev_timer_stop(ctl_run_loop(l->r), &l->timeout);
 }
 
 int main(int argc, char **argv)
@@ -150,8 +163,10 @@ int main(int argc, char **argv)
 	rd_log_set_level(RD_LOG_WARN);
 	c.t0 = rd_now();
 	ctl_result_init(&c.res, "input-latency", c.id);
-	struct ctl_run_hooks hooks = { .on_ready = on_ready, .on_frame = on_frame, .ud = &l };
-	struct ctl_run_opts o = { .mode = CTL_RUN_HOOKS, .hooks = &hooks };
+	static const struct ctl_sink_ops ops = { .flags = CTL_SINK_GOODBYE, .open = on_ready,
+		.frame = on_frame, .free = on_free };
+	struct ctl_run_opts o = { .sink = &l.base };
+	l.base.ops = &ops;
 	ctl_run(&c, &o, &c.res, NULL);
 	fprintf(stderr, "input-latency: %d measured, %d lost, codec %s%s%s\n", l.done, l.lost,
 		c.res.codec ? c.res.codec : "?", c.res.error ? ", error: " : "", c.res.error ? c.res.message : "");

@@ -1,7 +1,9 @@
 /* Unit tests for common/nattest (the agent's NAT type test, shared with rdctl
- * doctor): the message helpers, and both runners against a small server on
+ * doctor): the message helpers, and the test on a loop (rd_nattest_start)
+ * and on its private loop (rd_nattest_run) against a small server on
  * loopback that answers like rd-rendezvous on PORT and PORT-1, or like a
- * symmetric NAT (another port for the second probe), or with garbage. */
+ * symmetric NAT (another port for the second probe), or with garbage, or
+ * not at all. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,7 @@
 #include "nattest.h"
 #include "net.h"
 #include "pb.h"
+#include "util.h"
 
 enum srv_mode { SRV_CONE, SRV_SYMMETRIC, SRV_GARBAGE };
 
@@ -97,23 +100,22 @@ static void *srv_main(void *arg)
 	return NULL;
 }
 
-/* Two listeners on consecutive loopback ports P-1 and P. */
+/* Two listeners on consecutive loopback ports P-1 and P, below the
+ * ephemeral range (outgoing connections elsewhere on the machine may hold
+ * every other port there). */
 static void srv_start(struct srv *s, enum srv_mode mode)
 {
 	memset(s, 0, sizeof(*s));
 	s->mode = mode;
-	for (int tries = 0; tries < 50; tries++) {
+	for (int tries = 0; tries < 200; tries++) {
 		struct rd_sockaddr a;
-		rd_net_addr_parse_numeric("127.0.0.1:0", 0, &a);
+		uint16_t p = (uint16_t)(20000 + (unsigned)rand() % 12000);
+		rd_net_addr_parse_numeric("127.0.0.1", p, &a);
+		rd_net_addr_set_port(&a, p);
 		int lo = rd_net_tcp_listen(&a, 4, 0);
-		assert_true(lo >= 0);
-		struct rd_sockaddr b;
-		rd_net_local_addr(lo, &b);
-		uint16_t p = rd_net_addr_port(&b);
-		if (p == 65535) {
-			close(lo);
+		if (lo < 0)
 			continue;
-		}
+		struct rd_sockaddr b = a;
 		rd_net_addr_set_port(&b, (uint16_t)(p + 1));
 		int hi = rd_net_tcp_listen(&b, 4, 0);
 		if (hi < 0) {
@@ -216,6 +218,25 @@ static void test_run_garbage_and_refused(void **state)
 	assert_true(rd_nattest_run(&a, 2.0, &r) < 0);
 }
 
+/* A server that takes the connection and never answers: each probe ends at
+ * its timeout, and rd_nattest_run with it. */
+static void test_run_silent(void **state)
+{
+	(void)state;
+	struct rd_sockaddr a;
+	rd_net_addr_parse_numeric("127.0.0.1:0", 0, &a);
+	int lfd = rd_net_tcp_listen(&a, 4, 0);
+	assert_true(lfd >= 0);
+	rd_net_local_addr(lfd, &a);
+	struct rd_nattest_result r;
+	double t0 = rd_now();
+	assert_int_equal(rd_nattest_run(&a, 0.3, &r), RD_ERR_TIMEOUT);
+	double took = rd_now() - t0;
+	assert_true(took >= 0.25 && took < 2.0);
+	assert_int_equal(r.nat_type, RD_NAT_UNKNOWN);
+	close(lfd);
+}
+
 struct async_out {
 	int rc;
 	int calls;
@@ -266,11 +287,13 @@ static void test_async(void **state)
 
 int main(void)
 {
+	srand((unsigned)getpid() ^ (unsigned)(rd_now() * 1000));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_helpers),
 		cmocka_unit_test(test_run_cone),
 		cmocka_unit_test(test_run_symmetric),
 		cmocka_unit_test(test_run_garbage_and_refused),
+		cmocka_unit_test(test_run_silent),
 		cmocka_unit_test(test_async),
 	};
 	return cmocka_run_group_tests_name("agent_nattest", tests, NULL, NULL);

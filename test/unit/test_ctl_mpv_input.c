@@ -1,5 +1,5 @@
 /* Unit tests of the mpv IPC event reader and the window -> remote mapping
- * (ctl/mpv_input.c), and of wait-for-change's region test (ctl/input.c). */
+ * (ctl/mpv_event.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,6 @@
 
 #include <cmocka.h>
 
-#include "ctl/input.h"
 #include "ctl/mpv_input.h"
 #include "err.h"
 
@@ -124,33 +123,6 @@ static void test_map(void **state)
 	assert_false(ctl_mpv_map(&osd, 1280, 720, 1, 1, &x, &y));
 }
 
-static void test_region(void **state)
-{
-	(void)state;
-	int x, y, w, h;
-	assert_int_equal(ctl_input_parse_region("10,20,30,40", &x, &y, &w, &h), RD_OK);
-	assert_int_equal(x + y + w + h, 100);
-	assert_int_equal(ctl_input_parse_region("1,2,3", &x, &y, &w, &h), RD_ERR_INVAL);
-	assert_int_equal(ctl_input_parse_region("1,2,0,3", &x, &y, &w, &h), RD_ERR_INVAL);
-	assert_int_equal(ctl_input_parse_region("-1,2,3,4", &x, &y, &w, &h), RD_ERR_INVAL);
-	assert_int_equal(ctl_input_parse_region("1,2,3,4x", &x, &y, &w, &h), RD_ERR_INVAL);
-
-	static uint8_t a[64 * 64], b[64 * 64];
-	memset(a, 100, sizeof(a));
-	memcpy(b, a, sizeof(b));
-	/* Codec noise (small moves everywhere) is no change. */
-	for (size_t i = 0; i < sizeof(b); i += 3)
-		b[i] = (uint8_t)(100 + (i % 7) * 3);
-	assert_false(ctl_input_region_changed(a, 64, b, 64, 0, 0, 64, 64, 24, 0.0005));
-	/* A small solid change is; outside the region it is not. */
-	for (int r = 40; r < 44; r++)
-		for (int c = 40; c < 44; c++)
-			b[r * 64 + c] = 250;
-	assert_true(ctl_input_region_changed(a, 64, b, 64, 0, 0, 64, 64, 24, 0.0005));
-	assert_false(ctl_input_region_changed(a, 64, b, 64, 0, 0, 32, 32, 24, 0.0005));
-	assert_true(ctl_input_region_changed(a, 64, b, 64, 38, 38, 10, 10, 24, 0.0005));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,7 +130,6 @@ int main(void)
 		cmocka_unit_test(test_osd),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_map),
-		cmocka_unit_test(test_region),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

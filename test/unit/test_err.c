@@ -41,12 +41,33 @@ static void test_unknown(void **state)
 	assert_string_equal(rd_strerror(INT32_MAX), "unknown error");
 }
 
+/* The reason a backend gave, or the error's own text. */
+static void test_skip_reason(void **state)
+{
+	(void)state;
+	char long_reason[400];
+	rd_skip_reason_clear();
+	assert_string_equal(rd_skip_reason_or(RD_ERR_PERM), "permission denied");
+	rd_skip_reason("%s: no active output", "/dev/dri/card0");
+	assert_string_equal(rd_skip_reason_or(RD_ERR_PERM), "/dev/dri/card0: no active output");
+	rd_skip_reason_clear();
+	assert_string_equal(rd_skip_reason_or(RD_ERR_NOTFOUND), "not found");
+	/* A long reason is cut, never overflows. */
+	memset(long_reason, 'x', sizeof(long_reason) - 1);
+	long_reason[sizeof(long_reason) - 1] = '\0';
+	rd_skip_reason("%s", long_reason);
+	assert_true(strlen(rd_skip_reason_or(RD_OK)) > 100);
+	assert_true(strlen(rd_skip_reason_or(RD_OK)) < sizeof(long_reason) - 1);
+	rd_skip_reason_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_value_has_text),
 		cmocka_unit_test(test_known_texts),
 		cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_skip_reason),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
