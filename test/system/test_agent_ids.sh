@@ -97,4 +97,7 @@ check "and signed every RegisterPk" grep -qE '^register_pk=([1-9][0-9]*) signed=
 check_eq "agent three keeps its ID" late0001 "$(cat "$T_TMP/three/id")"
 check "and never logged a refusal" bash -c "! grep -q 'refused ID' '$T_TMP/three.log'"
 t_stop "$THREE"
+t_stop "$RV_PID"
+cat "$RVLOG" "$T_TMP"/one.log "$T_TMP"/two.log "$T_TMP"/three.log >"$T_TMP/all.log"
+check_no_sanitizer "server and agent logs have no sanitizer report" "$T_TMP/all.log"
 t_done

@@ -173,4 +173,7 @@ start_rv "$D2" || { not_ok "server starts after --forget"; t_done; }
 check_eq "a new machine binds the released ID with its own key" "OK 0" \
 	"$(res peer 127.0.0.9 regpk quota07 uuid-new seed-new sign)"
 check "--help lists --forget and max-ids" bash -c "'$RV' --help | grep -q -- '--forget ID' && '$RV' --help | grep -q 'max-ids'"
+stop_rv
+cat "$T_TMP"/rv*.log >"$T_TMP/all.log"
+check_no_sanitizer "server logs have no sanitizer report" "$T_TMP/all.log"
 t_done
