@@ -76,20 +76,6 @@ void agent_request_pk(struct agent *a)
 		rc_request_pk(a->rc);
 }
 
-void agent_change_id(struct agent *a)
-{
-	char old[AGENT_ID_MAX];
-	rd_strlcpy(old, a->id, sizeof(old));
-	settings_id_generate(a->id);
-	int rc = settings_id_store(a->st.data_dir, a->id);
-	log_err("ID %s is registered to another machine (UUID_MISMATCH): this agent is now ID %s%s",
-		old, a->id, rc < 0 ? " (could not be stored; it changes again at restart)" : "");
-	if (a->st.id && *a->st.id)
-		log_err("the configuration pins [agent] id = %s; remove it to keep the new ID", old);
-	if (a->rc)
-		rc_id_changed(a->rc);
-}
-
 void agent_set_registered(struct agent *a, bool registered)
 {
 	a->registered = registered;

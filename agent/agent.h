@@ -28,8 +28,6 @@ const char *agent_server_key(const struct agent *a);
 /* Our NAT type as last tested (rd_nat_type). */
 int agent_nat_type(const struct agent *a);
 
-/* UUID_MISMATCH: take a new random ID, store it, log it loudly. */
-void agent_change_id(struct agent *a);
 /* Registration state changed (READY=1 on the first success). */
 void agent_set_registered(struct agent *a, bool registered);
 /* The server saw a new public address for us: test the NAT again. */

@@ -15,9 +15,11 @@
 #include "log.h"
 #include "pb.h"
 #include "reach.h"
+#include "regsig.h"
 #include "util.h"
 
 #define RC_DGRAM_MAX 65536
+#define RC_REFUSED_MAX 600.0       /* refused: retry at least this often */
 
 struct rc {
 	struct agent *a;
@@ -33,11 +35,14 @@ struct rc {
 	bool key_confirmed;
 	bool registered;
 	double sent_at;            /* outstanding request, 0 = none */
+	bool pk_pending;           /* ... and it is a RegisterPk */
 	double next_send;
 	double last_pk;
+	uint64_t last_sig_time;    /* rdesk_time of our last RegisterPk */
 	unsigned failures;         /* consecutive timeouts */
+	unsigned refusals;         /* consecutive refused RegisterPk */
 	struct rd_sockaddr local;  /* our address toward the server */
-	struct rd_log_ratelimit bad_rl;
+	struct rd_log_ratelimit bad_rl, stray_rl;
 };
 
 static void rc__close_socket(struct rc *rc)
@@ -121,6 +126,8 @@ static void rc__send_register_peer(struct rc *rc)
 	rc__send(rc, &m);
 }
 
+/* RegisterPk, signed with our key so the server pins our ID to it
+ * (common/regsig.h); the time only ever grows, even if the clock steps back. */
 static void rc__send_register_pk(struct rc *rc, double now)
 {
 	Hbb__RegisterPk pk = HBB__REGISTER_PK__INIT;
@@ -129,6 +136,13 @@ static void rc__send_register_pk(struct rc *rc, double now)
 	pk.uuid.len = AGENT_UUID_LEN;
 	pk.pk.data = (uint8_t *)agent_keypair(rc->a)->pk;
 	pk.pk.len = RD_PK_LEN;
+	uint64_t t = (uint64_t)rd_wall_ms();
+	if (t <= rc->last_sig_time)
+		t = rc->last_sig_time + 1;
+	rc->last_sig_time = t;
+	uint8_t sigs[2 * RD_SIGN_LEN];
+	if (rd_regsig_sign(&pk, t, agent_keypair(rc->a), NULL, sigs) != RD_OK)
+		log_err("cannot sign our registration; sending it unsigned");
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PK;
 	m.register_pk = &pk;
@@ -143,6 +157,7 @@ static void rc__step(struct rc *rc, double now)
 	 * seen within about one interval either way. */
 	if (rc->sent_at > 0 && now - rc->sent_at >= RD_MIN(RC_REG_TIMEOUT, rc->interval / 2)) {
 		rc->sent_at = 0;
+		rc->pk_pending = false;
 		rc->failures++;
 		/* 1, 2, 4, 8 ... seconds, never more than the interval: back
 		 * within two intervals of the server's return. */
@@ -173,6 +188,7 @@ static void rc__step(struct rc *rc, double now)
 	} else {
 		rc__send_register_peer(rc);
 	}
+	rc->pk_pending = !rc->key_confirmed;
 	rc->sent_at = now;
 }
 
@@ -187,7 +203,9 @@ static void rc__registered(struct rc *rc, double now)
 	if (rc->failures >= 2 || !rc->registered)
 		log_notice("registered with %s as %s", rd_esc(rc->server_text), agent_id(rc->a));
 	rc->failures = 0;
+	rc->refusals = 0;
 	rc->sent_at = 0;
+	rc->pk_pending = false;
 	rc->next_send = now + rc->interval;
 	if (!rc->registered) {
 		rc->registered = true;
@@ -195,28 +213,85 @@ static void rc__registered(struct rc *rc, double now)
 	}
 }
 
+/* What an operator can do about a refusal, by RegisterPkResponse.rdesk_refusal;
+ * *forget when releasing the ID on the server is one of the answers. */
+static const char *rc__refusal_hint(const Hbb__RegisterPkResponse *r, bool *forget)
+{
+	*forget = false;
+	switch (r->rdesk_refusal) {
+	case RD_REGSIG_REFUSED_KEY:
+		*forget = true;
+		return "the server has this ID pinned to another key: another machine claims it, "
+			"or this machine was reinstalled or its key replaced";
+	case RD_REGSIG_REFUSED_STALE:
+		return "the server accepted a later registration of this ID than our clock says now: "
+			"check this machine's clock, or whether another machine holds this key";
+	case RD_REGSIG_REFUSED_AHEAD:
+		return "our clock is more than a day ahead of the server's: fix the clock (NTP)";
+	case RD_REGSIG_REFUSED_BAD_SIG:
+		return "the server could not verify our signature";
+	default:
+		break;
+	}
+	if (r->result == HBB__REGISTER_PK_RESPONSE__RESULT__UUID_MISMATCH) {
+		*forget = true;
+		return "the server binds this ID to another machine (uuid or key): another machine "
+			"claims it, or this machine was reinstalled";
+	}
+	return "see the server's log";
+}
+
+/* The server refused our RegisterPk. We never take another ID on our own (a
+ * stranger could make us drop out of reach that way): say what an operator
+ * can do and try again, less and less often. */
+static void rc__refused(struct rc *rc, const Hbb__RegisterPkResponse *r, double now)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&hbb__register_pk_response__result__descriptor, r->result);
+	double wait = RD_MIN(rc->interval * (double)(1u << RD_MIN(rc->refusals, 10u)), RC_REFUSED_MAX);
+	char fp[RD_FINGERPRINT_LEN], release[AGENT_ID_MAX + 128] = "";
+	rd_pk_fingerprint(agent_keypair(rc->a)->pk, fp);
+	bool forget;
+	const char *hint = rc__refusal_hint(r, &forget);
+	if (forget)
+		snprintf(release, sizeof(release), "; if this machine is the owner, release the ID on "
+			"the server: rd-rendezvous --forget %s", agent_id(rc->a));
+	rc->refusals++;
+	rc->sent_at = 0;
+	rc->pk_pending = false;
+	rc->next_send = now + wait;
+	log_err("server %s refused ID %s (%s, refusal %u): %s%s. Our key is %s. Keeping the ID; "
+		"retry %u in %.0f s", rd_esc(rc->server_text), agent_id(rc->a), v ? v->name : "unknown",
+		r->rdesk_refusal, hint, release, fp, rc->refusals, wait);
+	if (rc->registered) {
+		rc->registered = false;
+		agent_set_registered(rc->a, false);
+	}
+}
+
 static void rc__on_pk_response(struct rc *rc, const Hbb__RegisterPkResponse *r, double now)
 {
+	/* Only the answer to our own outstanding RegisterPk counts: anything else
+	 * is stale or forged (UDP sources are easy to spoof). */
+	if (rc->sent_at <= 0 || !rc->pk_pending) {
+		unsigned sup = 0;
+		if (rd_log_ratelimit_ok(&rc->stray_rl, now, 5, 60, &sup))
+			log_warn("RegisterPkResponse with no RegisterPk outstanding ignored (%u suppressed)", sup);
+		return;
+	}
 	switch (r->result) {
 	case HBB__REGISTER_PK_RESPONSE__RESULT__OK:
 		rc->key_confirmed = true;
 		rc__registered(rc, now);
 		break;
-	case HBB__REGISTER_PK_RESPONSE__RESULT__UUID_MISMATCH:
-		rc->sent_at = 0;
-		agent_change_id(rc->a);
-		rc->next_send = now;
-		rc->last_pk = 0;
-		break;
 	case HBB__REGISTER_PK_RESPONSE__RESULT__TOO_FREQUENT:
 		log_warn("server says RegisterPk too frequent; waiting");
 		rc->sent_at = 0;
+		rc->pk_pending = false;
 		rc->next_send = now + 6.0;
 		break;
 	default:
-		log_warn("server refused our key: result %d", (int)r->result);
-		rc->sent_at = 0;
-		rc->next_send = now + 30.0;
+		rc__refused(rc, r, now);
 		break;
 	}
 }
@@ -322,9 +397,3 @@ void rc_request_pk(struct rc *rc)
 	rc->key_confirmed = false;
 }
 
-void rc_id_changed(struct rc *rc)
-{
-	rc->key_confirmed = false;
-	rc->sent_at = 0;
-	rc->next_send = 0;
-}

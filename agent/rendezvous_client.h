@@ -25,7 +25,5 @@ bool rc_server_addr(const struct rc *rc, struct rd_sockaddr *out);
 const char *rc_server_text(const struct rc *rc);
 /* Send RegisterPk again soon (the key looked stale to a controller). */
 void rc_request_pk(struct rc *rc);
-/* Our ID changed: register it at once. */
-void rc_id_changed(struct rc *rc);
 
 #endif

@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ev.h>
 
+#include "admin.h"
 #include "crypto.h"
 #include "err.h"
 #include "io.h"
@@ -46,6 +48,7 @@ struct app {
 	ev_timer tick;
 	ev_prepare flush;
 	bool db_ok;
+	int dir_lock;
 };
 
 static void op_udp_send(void *ud, const struct rd_sockaddr *to, const uint8_t *p, size_t len)
@@ -181,6 +184,12 @@ static int start(struct app *a)
 		log_err("data dir %s: %s", a->opt.data_dir, strerror(errno));
 		return rc;
 	}
+	a->dir_lock = rv_datadir_lock(a->opt.data_dir, false);
+	if (a->dir_lock < 0) {
+		log_err("data dir %s: %s", a->opt.data_dir, a->dir_lock == RD_ERR_LIMIT ?
+			"rd-rendezvous --forget is working on it" : strerror(errno));
+		return a->dir_lock;
+	}
 	if ((rc = rv_key_setup(&a->opt, &a->key)) != RD_OK)
 		return rc;
 	if ((rc = rv_store_open(a->opt.data_dir, &a->store)) != RD_OK)
@@ -226,11 +235,13 @@ static void stop(struct app *a)
 		rv_store_close(a->store); /* commits what is left, checkpoints the WAL */
 	rd_metrics_free(a->metrics);
 	rd_keypair_wipe(&a->key.kp);
+	if (a->dir_lock >= 0)
+		close(a->dir_lock); /* last: the database is closed */
 }
 
 int main(int argc, char **argv)
 {
-	struct app a = { 0 };
+	struct app a = { .dir_lock = -1 };
 	rd_log_init("rd-rendezvous");
 	signal(SIGPIPE, SIG_IGN);
 	int rc = rv_options_load(&a.opt, argc, argv);
@@ -254,6 +265,11 @@ int main(int argc, char **argv)
 		rd_keypair_wipe(&a.key.kp);
 		rv_options_free(&a.opt);
 		return rc == RD_OK ? 0 : 1;
+	}
+	if (a.opt.forget) {
+		rc = rv_admin_forget(a.opt.data_dir, a.opt.forget);
+		rv_options_free(&a.opt);
+		return rc;
 	}
 	rd_fd_limit_raise(); /* every TCP connection is a descriptor */
 	a.loop = ev_default_loop(EVFLAG_AUTO);

@@ -18,7 +18,8 @@ PROGRAMS += $(B)/rd-rendezvous
 INSTALL_UNITS += systemd/rd-rendezvous.service
 
 # Test peer and load generator: speak the wire protocol through common/ and proto/.
-RV_PEER_OBJ := $(patsubst %.c,$(B)/%.o,test/tools/rv-peer.c test/tools/rv-peer-wire.c test/tools/rv-peer-hostile.c)
+RV_PEER_OBJ := $(patsubst %.c,$(B)/%.o,test/tools/rv-peer.c test/tools/rv-peer-wire.c test/tools/rv-peer-hostile.c \
+	test/tools/rv-peer-ids.c)
 $(B)/test/tools/rv-peer: $(RV_PEER_OBJ) $(LIBRV) $(LIBCOMMON)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(RV_LIBS) $(COMMON_LIBS)
@@ -32,6 +33,8 @@ test_rv_server_OBJS := $(LIBRV)
 test_rv_server_LIBS := $(RV_LIBS)
 test_rv_server_tcp_OBJS := $(LIBRV)
 test_rv_server_tcp_LIBS := $(RV_LIBS)
+test_rv_ids_OBJS := $(LIBRV)
+test_rv_ids_LIBS := $(RV_LIBS)
 test_rv_registry_OBJS := $(LIBRV)
 test_rv_registry_LIBS := $(RV_LIBS)
 fuzz_rv_udp_OBJS := $(LIBRV)

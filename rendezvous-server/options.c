@@ -38,6 +38,9 @@ static const struct rd_setting main_table[] = {
 	{ .name = "print-key", .type = RD_CFG_ACTION,
 	  .help = "print the base64 public key (creating the pair if missing) and exit",
 	  .offset = O(print_key) },
+	{ .name = "forget", .type = RD_CFG_STR, .metavar = "ID",
+	  .help = "release ID (its key, uuid and pin) from the database of a stopped server and exit",
+	  .offset = O(forget), .flags = RD_CFG_NO_INI | RD_CFG_NO_ENV },
 	{ .name = "help", .short_opt = 'h', .type = RD_CFG_ACTION, .help = "this help",
 	  .offset = O(help) },
 	{ .name = "version", .type = RD_CFG_ACTION, .help = "print the version and exit",
@@ -56,8 +59,11 @@ static const struct rd_setting tune_table[] = {
 	  .offset = O(lim.punch_rate), .min = 0.001, .max = 1e9 },
 	{ .name = "punch-burst", .type = RD_CFG_DOUBLE, .def = "20", .help = "TCP request burst per source IP",
 	  .offset = O(lim.punch_burst), .min = 1, .max = 1e9 },
-	{ .name = "ids-per-source", .type = RD_CFG_INT, .def = "300", .help = "IDs bound from one source IP a day",
+	{ .name = "ids-per-source", .type = RD_CFG_INT, .def = "300",
+	  .help = "new IDs one source IP (or IPv6 /64) may bind a day",
 	  .offset = O(lim.ids_per_source), .min = 1, .max = 1e9 },
+	{ .name = "max-ids", .type = RD_CFG_INT, .def = "2000000", .help = "IDs the server holds; new ones are refused beyond",
+	  .offset = O(lim.max_ids), .min = 1, .max = 1e9 },
 	{ .name = "pending-max", .type = RD_CFG_INT, .def = "10000", .help = "requests waiting for their target",
 	  .offset = O(lim.pending_max), .min = 1, .max = 1e7 },
 	{ .name = "pending-timeout", .type = RD_CFG_DOUBLE, .def = "30", .help = "seconds a request may wait",
@@ -97,7 +103,8 @@ int rv_options_load(struct rv_options *o, int argc, char **argv)
 	}
 	if (o->help) {
 		printf("usage: rd-rendezvous [-p PORT] [-b ADDR] [-k KEY] [-r RELAY[,RELAY...]] [--data-dir DIR]\n"
-		       "       [--config FILE] [--metrics ADDR:PORT] [--always-relay] [--print-key] [-h] [--version]\n\n");
+		       "       [--config FILE] [--metrics ADDR:PORT] [--always-relay] [--print-key] [--forget ID]\n"
+		       "       [-h] [--version]\n\n");
 		rd_config_usage(&mc, stdout);
 		printf("\nTuning (INI file and environment only):\n");
 		for (size_t i = 0; i < RD_ARRAY_LEN(tune_table); i++) {
@@ -145,6 +152,7 @@ void rv_options_free(struct rv_options *o)
 	free(o->metrics);
 	free(o->log_level);
 	free(o->config_seen);
+	free(o->forget);
 	memset(o, 0, sizeof(*o));
 }
 

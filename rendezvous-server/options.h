@@ -20,6 +20,7 @@ struct rv_options {
 	char *metrics;
 	bool always_relay;
 	bool print_key;
+	char *forget;           /* --forget ID */
 	bool help;
 	bool version;
 	/* [limits] and [log]: INI and environment only */

@@ -254,6 +254,15 @@ bool rv_peer_same_ip(const struct rv_peer *p, const struct rd_sockaddr *a)
 	return rd_net_addr_same_ip(&mine, a);
 }
 
+bool rv_peer_same_addr(const struct rv_peer *p, const struct rd_sockaddr *a)
+{
+	struct rd_sockaddr mine, other = *a;
+	if (!rv_peer_get_addr(p, &mine))
+		return false;
+	rd_net_addr_normalize(&other);
+	return rd_net_addr_equal(&mine, &other);
+}
+
 bool rv_peer_online(const struct rv_peer *p, double now, double window)
 {
 	return p->family != 0 && now - p->last_reg < window;

@@ -1,5 +1,5 @@
 /* registry: the in-memory table of known IDs. Each entry holds the binding
- * (uuid digest, public key, creation time) that the store persists, and the
+ * (uuid digest, public key, creation time, pin) that the store persists, and the
  * live part that never leaves memory (UDP address, last registration, the
  * per-ID RegisterPk burst counter). Compact on purpose: one million IDs fit
  * in well under 256 MB. I/O free. */
@@ -24,12 +24,13 @@ struct rv_peer {
 	uint8_t id_len;
 	uint8_t regpk_burst;     /* RegisterPk count in the current burst */
 	uint8_t family;          /* 0 = no live address, AF_INET or AF_INET6 */
-	uint8_t reserved;
+	uint8_t pinned;          /* registered with a signature: only pk's key moves or changes it */
 	uint16_t port;
 	uint8_t ip[16];
 	double last_reg;         /* monotonic seconds of the last accepted registration */
 	double last_regpk;       /* monotonic seconds of the last RegisterPk */
 	int64_t created;         /* unix seconds when the ID was first bound */
+	uint64_t sig_time;       /* rdesk_time of the last accepted signed RegisterPk */
 	uint8_t uuid_digest[RV_UUID_DIGEST];
 	uint8_t pk[RV_PK_LEN];
 	char id[];
@@ -55,6 +56,8 @@ size_t rv_registry_count_online(const struct rv_registry *r, double now, double 
 void rv_peer_set_addr(struct rv_peer *p, const struct rd_sockaddr *a);
 bool rv_peer_get_addr(const struct rv_peer *p, struct rd_sockaddr *out);
 bool rv_peer_same_ip(const struct rv_peer *p, const struct rd_sockaddr *a);
+/* Same IP and port. */
+bool rv_peer_same_addr(const struct rv_peer *p, const struct rd_sockaddr *a);
 bool rv_peer_online(const struct rv_peer *p, double now, double window);
 
 /* ID syntax: 6..RV_ID_MAX chars of [A-Za-z0-9_-]. Returns RD_OK,

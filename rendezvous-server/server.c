@@ -12,18 +12,20 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "registry.h"
+#include "regsig.h"
 #include "util.h"
 
 #define RD_LOG_SUBSYS "rendezvous"
 #include "server_int.h"
 
-#define RV_SRCIDS_RESET 86400.0  /* a source's ID count resets after a quiet day */
 #define RV_REGPK_GAP 6.0         /* RegisterPk burst: gaps of at most 6 s ... */
 #define RV_REGPK_BURST 3         /* ... and the 4th one is TOO_FREQUENT */
+#define RV_SIG_AHEAD_MS (86400LL * 1000) /* rdesk_time at most a day ahead of our clock */
+#define RV_GO_ON (-1)            /* a RegisterPk check lets the registration go on */
 
 static const char *drop_names[RV_DROP_COUNT] = {
 	"malformed", "too_big", "unexpected", "bad_id", "rate", "id_cap", "pending_cap",
-	"deadline", "no_route",
+	"deadline", "no_route", "wrong_source", "id_total",
 };
 static const char *outcome_names[RV_OUT_COUNT] = {
 	"punch", "local", "relay", "id_not_exist", "offline", "license_mismatch", "rate_limited",
@@ -36,85 +38,12 @@ void rv_limits_default(struct rv_limits *lim)
 		.reg_rate = 5, .reg_burst = 30,
 		.punch_rate = 2, .punch_burst = 20,
 		.ids_per_source = 300,
+		.max_ids = 2000000,
 		.pending_max = 10000,
 		.pending_timeout = 30,
 		.online_window = RV_ONLINE_WINDOW,
 		.source_slots = 65536,
 	};
-}
-
-/* ---- per-source ID counts: fixed size, 4-way sets, oldest entry reused ---- */
-
-struct rv_srcid_slot {
-	uint8_t key[9];     /* family tag + 4 (IPv4) or 8 (IPv6 /64) bytes */
-	uint32_t count;
-	double last;
-};
-
-struct rv_srcids {
-	struct rv_srcid_slot *slots;
-	size_t nsets;
-};
-
-static struct rv_srcids *srcids_new(size_t slots)
-{
-	struct rv_srcids *t = xcalloc(1, sizeof(*t));
-	t->nsets = 1;
-	while (t->nsets * 4 < slots)
-		t->nsets *= 2;
-	t->slots = xcalloc(t->nsets * 4, sizeof(*t->slots));
-	return t;
-}
-
-static void srcids_free(struct rv_srcids *t)
-{
-	if (t) {
-		free(t->slots);
-		free(t);
-	}
-}
-
-static void src_key(const struct rd_sockaddr *a, uint8_t key[9])
-{
-	struct rd_sockaddr n = *a;
-	rd_net_addr_normalize(&n);
-	memset(key, 0, 9);
-	if (n.u.sa.sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &n.u.in4.sin_addr, 4);
-	} else {
-		key[0] = 6;
-		memcpy(key + 1, &n.u.in6.sin6_addr, 8);
-	}
-}
-
-/* Count one more ID for src; false when it already has cap. */
-static bool srcids_take(struct rv_srcids *t, const struct rd_sockaddr *src, double now, long cap)
-{
-	uint8_t key[9];
-	src_key(src, key);
-	uint32_t h = 2166136261u;
-	for (int i = 0; i < 9; i++)
-		h = (h ^ key[i]) * 16777619u;
-	struct rv_srcid_slot *set = &t->slots[(h & (t->nsets - 1)) * 4], *use = NULL;
-	for (int i = 0; i < 4 && !use; i++)
-		if (set[i].key[0] && !memcmp(set[i].key, key, 9))
-			use = &set[i];
-	if (!use) {
-		use = &set[0];
-		for (int i = 1; i < 4; i++)
-			if (set[i].last < use->last)
-				use = &set[i];
-		memcpy(use->key, key, 9);
-		use->count = 0;
-	}
-	if (now - use->last > RV_SRCIDS_RESET)
-		use->count = 0;
-	use->last = now;
-	if ((long)use->count >= cap)
-		return false;
-	use->count++;
-	return true;
 }
 
 /* ---- logging and metrics helpers ---- */
@@ -135,6 +64,8 @@ void rv__drop(struct rv_server *s, enum rv_drop why, const struct rd_sockaddr *s
 	const char *kind = "ignored";
 	if (why == RV_DROP_MALFORMED)
 		kind = "malformed";
+	else if (why == RV_DROP_ID_TOTAL)
+		kind = "full"; /* the server's own cap: no source is to blame */
 	else if (why == RV_DROP_RATE || why == RV_DROP_ID_CAP || why == RV_DROP_PENDING_CAP ||
 		 why == RV_DROP_DEADLINE || why == RV_DROP_TOO_BIG)
 		kind = "limit";
@@ -242,7 +173,7 @@ static void metrics_setup(struct rv_server *s, struct rd_metrics *m)
 		"kind=\"register_pk\"");
 	s->m_new_ids = rd_metrics_counter(m, "rdesk_rendezvous_new_ids_total", "IDs bound for the first time.", NULL);
 	s->m_key_refused = rd_metrics_counter(m, "rdesk_rendezvous_key_refusals_total",
-		"RegisterPk refused with UUID_MISMATCH.", NULL);
+		"RegisterPk refused with UUID_MISMATCH (uuid, key or signature).", NULL);
 	s->m_relay = rd_metrics_counter(m, "rdesk_rendezvous_relay_assignments_total",
 		"Relay servers handed out.", NULL);
 	char lab[64];
@@ -279,7 +210,7 @@ struct rv_server *rv_server_new(const struct rv_server_config *cfg,
 	size_t slots = cfg->lim.source_slots > 4 ? (size_t)cfg->lim.source_slots : 4;
 	s->reg_rl = rd_ratelimit_new(slots, cfg->lim.reg_rate, cfg->lim.reg_burst);
 	s->punch_rl = rd_ratelimit_new(slots, cfg->lim.punch_rate, cfg->lim.punch_burst);
-	s->srcids = srcids_new(slots);
+	s->srcids = rv_srcids_new(slots);
 	s->relays = xcalloc(cfg->nrelays + 1, sizeof(*s->relays));
 	s->relay_up = xcalloc(cfg->nrelays + 1, sizeof(*s->relay_up));
 	for (size_t i = 0; i < cfg->nrelays; i++) {
@@ -300,7 +231,7 @@ void rv_server_free(struct rv_server *s)
 		free(s->relays[i]);
 	free(s->relays);
 	free(s->relay_up);
-	srcids_free(s->srcids);
+	rv_srcids_free(s->srcids);
 	rd_ratelimit_free(s->reg_rl);
 	rd_ratelimit_free(s->punch_rl);
 	rv_registry_free(s->reg);
@@ -318,7 +249,12 @@ int rv_server_load_binding(struct rv_server *s, const struct rv_binding *b)
 		return RD_ERR_PROTO;
 	uint8_t dig[RV_UUID_DIGEST];
 	rv_registry_uuid_digest(b->uuid, b->uuid_len, dig);
-	return rv_registry_add(s->reg, b->id, dig, b->pk, b->created) ? RD_OK : RD_ERR_EXISTS;
+	struct rv_peer *p = rv_registry_add(s->reg, b->id, dig, b->pk, b->created);
+	if (!p)
+		return RD_ERR_EXISTS;
+	p->pinned = b->pinned;
+	p->sig_time = b->sig_time;
+	return RD_OK;
 }
 
 void rv_server_expect_bindings(struct rv_server *s, size_t n)
@@ -367,10 +303,11 @@ static void reply_register_peer(struct rv_server *s, const struct rd_sockaddr *t
 }
 
 static void reply_register_pk(struct rv_server *s, const struct rd_sockaddr *to,
-	Hbb__RegisterPkResponse__Result result)
+	Hbb__RegisterPkResponse__Result result, uint32_t refusal)
 {
 	Hbb__RegisterPkResponse r = HBB__REGISTER_PK_RESPONSE__INIT;
 	r.result = result;
+	r.rdesk_refusal = refusal;
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PK_RESPONSE;
 	m.register_pk_response = &r;
@@ -393,9 +330,10 @@ static void on_register_peer(struct rv_server *s, const struct rd_sockaddr *from
 		return;
 	}
 	/* An unknown or malformed ID, or a new public address, must prove itself
-	 * with RegisterPk; a malformed one then learns what is wrong. */
+	 * with RegisterPk; a malformed one then learns what is wrong. A pinned
+	 * ID moves only with a signed RegisterPk, even to another port. */
 	struct rv_peer *p = rv_registry_find(s->reg, rp->id);
-	bool request_pk = !p || !rv_peer_same_ip(p, from);
+	bool request_pk = !p || (p->pinned ? !rv_peer_same_addr(p, from) : !rv_peer_same_ip(p, from));
 	if (!request_pk) {
 		rv_peer_set_addr(p, from);
 		p->last_reg = now;
@@ -404,11 +342,22 @@ static void on_register_peer(struct rv_server *s, const struct rd_sockaddr *from
 	reply_register_peer(s, from, request_pk);
 }
 
+/* One RegisterPk being decided. */
+struct regpk {
+	const struct rd_sockaddr *from;
+	const Hbb__RegisterPk *rk;
+	uint8_t dig[RV_UUID_DIGEST];
+	bool sig;                /* carries signature fields that verify */
+	uint32_t refusal;        /* RegisterPkResponse.rdesk_refusal to send */
+	double now;
+};
+
 static void persist(struct rv_server *s, const struct rv_peer *p, const Hbb__RegisterPk *rk)
 {
 	struct rv_binding b = {
 		.id = p->id, .uuid = rk->uuid.data, .uuid_len = rk->uuid.len,
 		.pk = p->pk, .pk_len = RV_PK_LEN, .created = p->created,
+		.pinned = p->pinned, .sig_time = p->sig_time,
 	};
 	s->ops->store_put(s->ud, &b);
 }
@@ -421,37 +370,159 @@ static void log_event(const char *what, const struct rd_sockaddr *from, const ch
 	log_notice("%s src=%s port=%u id=%s", what, ip, port, rd_esc(id));
 }
 
-/* Checks an existing binding; returns the result to send or -1 to go on. */
-static int check_existing(struct rv_server *s, struct rv_peer *p, const struct rd_sockaddr *from,
-	const Hbb__RegisterPk *rk, const uint8_t dig[RV_UUID_DIGEST], double now)
+/* UUID_MISMATCH, logged and counted, with why in rdesk_refusal (0: the
+ * stock rules refused it). */
+static int refuse(struct rv_server *s, struct regpk *r, uint32_t why, const char *what)
 {
-	bool pk_changed = sodium_memcmp(p->pk, rk->pk.data, RV_PK_LEN) != 0;
-	if (sodium_memcmp(p->uuid_digest, dig, RV_UUID_DIGEST) != 0 ||
-	    (pk_changed && p->family && !rv_peer_same_ip(p, from))) {
-		rd_metric_inc(s->m_key_refused);
-		log_event("refused uuid-mismatch", from, rk->id);
-		return HBB__REGISTER_PK_RESPONSE__RESULT__UUID_MISMATCH;
-	}
-	if (now - p->last_regpk > RV_REGPK_GAP)
+	rd_metric_inc(s->m_key_refused);
+	log_event(what, r->from, r->rk->id);
+	r->refusal = why;
+	return HBB__REGISTER_PK_RESPONSE__RESULT__UUID_MISMATCH;
+}
+
+/* Signature fields, when present, must verify; the time may not run more
+ * than a day ahead of ours (an agent whose clock was far ahead once would
+ * otherwise lock itself out until that time). Verifying costs far more than
+ * anything else here, so the callers run their cheap checks first. */
+static int check_signature(struct rv_server *s, struct regpk *r)
+{
+	const Hbb__RegisterPk *rk = r->rk;
+	if (!rd_regsig_present(rk))
+		return RV_GO_ON;
+	if (rd_regsig_verify(rk) != RD_OK)
+		return refuse(s, r, RD_REGSIG_REFUSED_BAD_SIG, "refused bad-signature");
+	if (rk->rdesk_time > (uint64_t)rd_wall_ms() + RV_SIG_AHEAD_MS)
+		return refuse(s, r, RD_REGSIG_REFUSED_AHEAD, "refused time-ahead");
+	r->sig = true;
+	return RV_GO_ON;
+}
+
+/* The per-ID RegisterPk burst (PROTOCOL.md §7), counted only for
+ * registrations that may go through, so strangers cannot use it up. */
+static int check_burst(struct rv_server *s, struct rv_peer *p, struct regpk *r)
+{
+	if (r->now - p->last_regpk > RV_REGPK_GAP)
 		p->regpk_burst = 0;
-	p->last_regpk = now;
+	p->last_regpk = r->now;
 	if (++p->regpk_burst > RV_REGPK_BURST) {
 		p->regpk_burst = RV_REGPK_BURST;
-		rv__drop(s, RV_DROP_RATE, from, rk->id, "register_pk per-id rate");
+		rv__drop(s, RV_DROP_RATE, r->from, r->rk->id, "register_pk per-id rate");
 		return HBB__REGISTER_PK_RESPONSE__RESULT__TOO_FREQUENT;
 	}
-	if (!p->family || !rv_peer_same_ip(p, from)) {
-		if (!srcids_take(s->srcids, from, now, s->cfg.lim.ids_per_source)) {
-			rv__drop(s, RV_DROP_ID_CAP, from, rk->id, "ids per source");
-			return HBB__REGISTER_PK_RESPONSE__RESULT__TOO_FREQUENT;
-		}
-	}
-	if (pk_changed) {
+	return RV_GO_ON;
+}
+
+/* A pinned ID: only a registration signed with its key, or a rotation signed
+ * by it, with a time newer than the last accepted one. */
+static int check_pinned(struct rv_server *s, struct rv_peer *p, struct regpk *r)
+{
+	const Hbb__RegisterPk *rk = r->rk;
+	if (!rd_regsig_present(rk))
+		return refuse(s, r, RD_REGSIG_REFUSED_KEY, "refused unsigned-pinned");
+	if (rk->rdesk_old_pk.len && rk->rdesk_old_pk.len != RV_PK_LEN)
+		return refuse(s, r, RD_REGSIG_REFUSED_BAD_SIG, "refused bad-signature");
+	const uint8_t *signer = rk->rdesk_old_pk.len ? rk->rdesk_old_pk.data : rk->pk.data;
+	if (sodium_memcmp(p->pk, signer, RV_PK_LEN) != 0)
+		return refuse(s, r, RD_REGSIG_REFUSED_KEY, "refused pinned-key");
+	if (rk->rdesk_time <= p->sig_time)
+		return refuse(s, r, RD_REGSIG_REFUSED_STALE, "refused stale-time");
+	int res = check_signature(s, r);
+	return res != RV_GO_ON ? res : check_burst(s, p, r);
+}
+
+/* An ID not pinned yet: RustDesk's rules (same uuid; a new key only from
+ * the registered IP). */
+static int check_stock(struct rv_server *s, struct rv_peer *p, struct regpk *r)
+{
+	bool pk_changed = sodium_memcmp(p->pk, r->rk->pk.data, RV_PK_LEN) != 0;
+	if (sodium_memcmp(p->uuid_digest, r->dig, RV_UUID_DIGEST) != 0 ||
+	    (pk_changed && p->family && !rv_peer_same_ip(p, r->from)))
+		return refuse(s, r, 0, "refused uuid-mismatch");
+	int res = check_signature(s, r);
+	return res != RV_GO_ON ? res : check_burst(s, p, r);
+}
+
+/* A registration of a known ID that passed its checks: take the new key,
+ * uuid and signature time, pin it when signed, store what changed. */
+static void apply_known(struct rv_server *s, struct rv_peer *p, const struct regpk *r)
+{
+	const Hbb__RegisterPk *rk = r->rk;
+	bool changed = false;
+	if (sodium_memcmp(p->pk, rk->pk.data, RV_PK_LEN) != 0) {
 		memcpy(p->pk, rk->pk.data, RV_PK_LEN);
-		persist(s, p, rk);
-		log_event("register key-changed", from, rk->id);
+		changed = true;
+		log_event(p->pinned ? "register key-rotated" : "register key-changed", r->from, rk->id);
 	}
-	return -1;
+	if (p->pinned && sodium_memcmp(p->uuid_digest, r->dig, RV_UUID_DIGEST) != 0) {
+		memcpy(p->uuid_digest, r->dig, RV_UUID_DIGEST);
+		changed = true;
+	}
+	if (r->sig) {
+		if (!p->pinned)
+			log_event("register pinned", r->from, rk->id);
+		p->pinned = 1;
+		p->sig_time = rk->rdesk_time;
+		changed = true;
+	}
+	if (changed)
+		persist(s, p, rk);
+}
+
+/* A new ID, signed or not, within the global and per-source caps. */
+static int add_new(struct rv_server *s, struct regpk *r, struct rv_peer **out)
+{
+	const Hbb__RegisterPk *rk = r->rk;
+	if (rv_registry_count(s->reg) >= (size_t)s->cfg.lim.max_ids) {
+		rv__drop(s, RV_DROP_ID_TOTAL, r->from, rk->id, "registry full (max-ids)");
+		return HBB__REGISTER_PK_RESPONSE__RESULT__TOO_FREQUENT;
+	}
+	int res = check_signature(s, r);
+	if (res != RV_GO_ON)
+		return res;
+	if (!rv_srcids_take(s->srcids, r->from, r->now, s->cfg.lim.ids_per_source)) {
+		rv__drop(s, RV_DROP_ID_CAP, r->from, rk->id, "ids per source");
+		return HBB__REGISTER_PK_RESPONSE__RESULT__TOO_FREQUENT;
+	}
+	struct rv_peer *p = rv_registry_add(s->reg, rk->id, r->dig, rk->pk.data, rd_wall_ms() / 1000);
+	p->last_regpk = r->now;
+	p->regpk_burst = 1;
+	if (r->sig) {
+		p->pinned = 1;
+		p->sig_time = rk->rdesk_time;
+	}
+	persist(s, p, rk);
+	rd_metric_inc(s->m_new_ids);
+	log_event(r->sig ? "register new pinned" : "register new", r->from, rk->id);
+	*out = p;
+	return HBB__REGISTER_PK_RESPONSE__RESULT__OK;
+}
+
+/* Checks in order: source rate, ID syntax, then the rules of the ID (pinned
+ * or stock) or the caps on new IDs, each verifying a signature last. */
+static int decide_register_pk(struct rv_server *s, struct regpk *r, struct rv_peer **out)
+{
+	const Hbb__RegisterPk *rk = r->rk;
+	if (!rd_ratelimit_allow(s->reg_rl, r->from, r->now)) {
+		rv__drop(s, RV_DROP_RATE, r->from, rk->id, "registration rate");
+		return HBB__REGISTER_PK_RESPONSE__RESULT__TOO_FREQUENT;
+	}
+	int idc = rv_id_check(rk->id);
+	if (idc != RD_OK) {
+		/* Too short: UUID_MISMATCH makes stock clients pick a fresh valid ID. */
+		rv__drop(s, RV_DROP_BAD_ID, r->from, rk->id, "register_pk id format");
+		return idc == RD_ERR_TRUNCATED ? HBB__REGISTER_PK_RESPONSE__RESULT__UUID_MISMATCH :
+			HBB__REGISTER_PK_RESPONSE__RESULT__INVALID_ID_FORMAT;
+	}
+	rv_registry_uuid_digest(rk->uuid.data, rk->uuid.len, r->dig);
+	struct rv_peer *p = rv_registry_find(s->reg, rk->id);
+	if (!p)
+		return add_new(s, r, out);
+	int res = p->pinned ? check_pinned(s, p, r) : check_stock(s, p, r);
+	if (res != RV_GO_ON)
+		return res;
+	apply_known(s, p, r);
+	*out = p;
+	return HBB__REGISTER_PK_RESPONSE__RESULT__OK;
 }
 
 static void on_register_pk(struct rv_server *s, const struct rd_sockaddr *from,
@@ -461,46 +532,15 @@ static void on_register_pk(struct rv_server *s, const struct rd_sockaddr *from,
 		rv__drop(s, RV_DROP_MALFORMED, from, rk->id, "register_pk without id, uuid or 32-byte pk");
 		return;
 	}
-	if (!rd_ratelimit_allow(s->reg_rl, from, now)) {
-		rv__drop(s, RV_DROP_RATE, from, rk->id, "registration rate");
-		reply_register_pk(s, from, HBB__REGISTER_PK_RESPONSE__RESULT__TOO_FREQUENT);
-		return;
+	struct regpk r = { .from = from, .rk = rk, .now = now };
+	struct rv_peer *p = NULL;
+	int res = decide_register_pk(s, &r, &p);
+	if (res == HBB__REGISTER_PK_RESPONSE__RESULT__OK) {
+		rv_peer_set_addr(p, from);
+		p->last_reg = now;
+		rd_metric_inc(s->m_reg_pk);
 	}
-	int idc = rv_id_check(rk->id);
-	if (idc != RD_OK) {
-		/* Too short: UUID_MISMATCH makes stock clients pick a fresh valid ID. */
-		rv__drop(s, RV_DROP_BAD_ID, from, rk->id, "register_pk id format");
-		reply_register_pk(s, from, idc == RD_ERR_TRUNCATED ?
-			HBB__REGISTER_PK_RESPONSE__RESULT__UUID_MISMATCH :
-			HBB__REGISTER_PK_RESPONSE__RESULT__INVALID_ID_FORMAT);
-		return;
-	}
-	uint8_t dig[RV_UUID_DIGEST];
-	rv_registry_uuid_digest(rk->uuid.data, rk->uuid.len, dig);
-	struct rv_peer *p = rv_registry_find(s->reg, rk->id);
-	if (p) {
-		int res = check_existing(s, p, from, rk, dig, now);
-		if (res >= 0) {
-			reply_register_pk(s, from, (Hbb__RegisterPkResponse__Result)res);
-			return;
-		}
-	} else {
-		if (!srcids_take(s->srcids, from, now, s->cfg.lim.ids_per_source)) {
-			rv__drop(s, RV_DROP_ID_CAP, from, rk->id, "ids per source");
-			reply_register_pk(s, from, HBB__REGISTER_PK_RESPONSE__RESULT__TOO_FREQUENT);
-			return;
-		}
-		p = rv_registry_add(s->reg, rk->id, dig, rk->pk.data, rd_wall_ms() / 1000);
-		p->last_regpk = now;
-		p->regpk_burst = 1;
-		persist(s, p, rk);
-		rd_metric_inc(s->m_new_ids);
-		log_event("register new", from, rk->id);
-	}
-	rv_peer_set_addr(p, from);
-	p->last_reg = now;
-	rd_metric_inc(s->m_reg_pk);
-	reply_register_pk(s, from, HBB__REGISTER_PK_RESPONSE__RESULT__OK);
+	reply_register_pk(s, from, (Hbb__RegisterPkResponse__Result)res, r.refusal);
 }
 
 void rv_server_udp_input(struct rv_server *s, const struct rd_sockaddr *from,

@@ -31,7 +31,8 @@ enum rv_port {
 struct rv_limits {
 	double reg_rate, reg_burst;       /* registrations per second per source IP */
 	double punch_rate, punch_burst;   /* TCP requests per second per source IP */
-	long ids_per_source;              /* IDs bound from one source IP (reset after a quiet day) */
+	long ids_per_source;              /* new IDs one source IP may bind in a day */
+	long max_ids;                     /* IDs the registry holds at most (new ones refused) */
 	long pending_max;                 /* punch/relay requests waiting for the target */
 	double pending_timeout;           /* seconds a request waits for the target */
 	double online_window;             /* seconds; RV_ONLINE_WINDOW */

@@ -20,6 +20,8 @@ enum rv_drop {
 	RV_DROP_PENDING_CAP,   /* too many pending requests */
 	RV_DROP_DEADLINE,      /* TCP first-message or idle deadline */
 	RV_DROP_NO_ROUTE,      /* reply for a request that is gone */
+	RV_DROP_WRONG_SOURCE,  /* target reply from an address the target is not registered at */
+	RV_DROP_ID_TOTAL,      /* the registry holds max_ids: no new ID */
 	RV_DROP_COUNT
 };
 
@@ -94,6 +96,13 @@ bool rv__relay_token(struct rv_server *s, const char *uuid, enum rd_relay_role r
 /* Signed IdPk of a known ID (malloc'd) or NULL. */
 uint8_t *rv__signed_idpk(struct rv_server *s, const char *id, size_t *len);
 void rv__send_udp(struct rv_server *s, const struct rd_sockaddr *to, const Hbb__RendezvousMessage *m);
+
+/* srcids.c: new IDs per source and day. take counts one more for src and
+ * says false when it already bound cap in its current day, a fixed window
+ * from its first new ID (refusals do not push the end). */
+struct rv_srcids *rv_srcids_new(size_t slots);
+void rv_srcids_free(struct rv_srcids *t);
+bool rv_srcids_take(struct rv_srcids *t, const struct rd_sockaddr *src, double now, long cap);
 
 /* server_tcp.c */
 void rv__tcp_init(struct rv_server *s);

@@ -313,6 +313,14 @@ static struct rv_tcp *route(struct rv_server *s, struct rv_tcp *from, const Prot
 		rv__drop(s, RV_DROP_NO_ROUTE, &from->peer, id, "no pending request for that address");
 		return NULL;
 	}
+	/* Only the target of that request may answer it, from the address it is
+	 * registered at: anyone else could steer the requester elsewhere. */
+	const struct rv_peer *p = rv_registry_find(s->reg, t->target);
+	if (!p || !rv_peer_same_ip(p, &from->peer) || (id && *id && strcmp(id, t->target))) {
+		rv__drop(s, RV_DROP_WRONG_SOURCE, &from->peer, id,
+			"reply not from the address the target is registered at");
+		return NULL;
+	}
 	return t;
 }
 

@@ -1,4 +1,4 @@
-/* store: where ID bindings (id, uuid, public key, creation time) persist.
+/* store: where ID bindings (id, uuid, public key, creation time, pin) persist.
  * Narrow on purpose: a backend is one file implementing these calls (SQLite
  * here; a shared store for several servers would be another file). Live
  * addresses are never stored. put() may batch; flush() makes every earlier
@@ -6,6 +6,7 @@
 #ifndef RV_STORE_H
 #define RV_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,8 @@ struct rv_binding {
 	const uint8_t *pk;
 	size_t pk_len;
 	int64_t created;   /* unix seconds */
+	bool pinned;       /* pk is the key that signed the ID's registrations */
+	uint64_t sig_time; /* rdesk_time of the last accepted signed registration */
 };
 
 /* Open (creating when missing) the store in dir. */
@@ -28,6 +31,9 @@ size_t rv_store_estimate(struct rv_store *st);
 int rv_store_load(struct rv_store *st, int (*cb)(void *ud, const struct rv_binding *b), void *ud);
 /* Insert or replace the binding of b->id. */
 int rv_store_put(struct rv_store *st, const struct rv_binding *b);
+/* Delete the binding of id (committed at once); RD_ERR_NOTFOUND when there
+ * is none. */
+int rv_store_forget(struct rv_store *st, const char *id);
 int rv_store_flush(struct rv_store *st);
 /* Bindings written and still unflushed. */
 size_t rv_store_pending(const struct rv_store *st);

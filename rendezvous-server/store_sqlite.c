@@ -33,6 +33,13 @@ static const char *schema =
 	" updated INTEGER NOT NULL"
 	") WITHOUT ROWID;";
 
+/* Schema versions (PRAGMA user_version): 0 the table above; 1 adds the pin
+ * (pk signed the registrations) and the last accepted signature time. */
+#define RV_SCHEMA_VERSION 1
+static const char *migrate_1 =
+	"ALTER TABLE peer ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE peer ADD COLUMN sig_time INTEGER NOT NULL DEFAULT 0;";
+
 static int exec(struct rv_store *st, const char *sql)
 {
 	char *msg = NULL;
@@ -41,6 +48,30 @@ static int exec(struct rv_store *st, const char *sql)
 		sqlite3_free(msg);
 		return RD_ERR_DB;
 	}
+	return RD_OK;
+}
+
+static long long pragma_int(struct rv_store *st, const char *sql);
+
+/* Bring a database of an older schema up to RV_SCHEMA_VERSION, in one
+ * transaction: a failure leaves it as it was. */
+static int migrate(struct rv_store *st)
+{
+	long long v = pragma_int(st, "PRAGMA user_version");
+	if (v >= RV_SCHEMA_VERSION)
+		return RD_OK;
+	if (exec(st, "BEGIN IMMEDIATE"))
+		return RD_ERR_DB;
+	int rc = exec(st, migrate_1);
+	if (rc == RD_OK)
+		rc = exec(st, "PRAGMA user_version = 1");
+	if (rc == RD_OK)
+		rc = exec(st, "COMMIT");
+	if (rc != RD_OK) {
+		exec(st, "ROLLBACK");
+		return rc;
+	}
+	log_notice("database schema upgraded from version %lld to %d", v, RV_SCHEMA_VERSION);
 	return RD_OK;
 }
 
@@ -58,11 +89,13 @@ int rv_store_open(const char *dir, struct rv_store **out)
 	}
 	sqlite3_busy_timeout(st->db, 2000);
 	if (exec(st, "PRAGMA journal_mode=WAL") || exec(st, "PRAGMA synchronous=NORMAL") ||
-	    exec(st, schema))
+	    exec(st, schema) || migrate(st))
 		goto fail;
 	if (sqlite3_prepare_v3(st->db,
-			"INSERT INTO peer (id, uuid, pk, created, updated) VALUES (?1, ?2, ?3, ?4, ?5)"
-			" ON CONFLICT(id) DO UPDATE SET uuid = ?2, pk = ?3, updated = ?5",
+			"INSERT INTO peer (id, uuid, pk, created, updated, pinned, sig_time)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+			" ON CONFLICT(id) DO UPDATE SET uuid = ?2, pk = ?3, updated = ?5, pinned = ?6,"
+			" sig_time = ?7",
 			-1, SQLITE_PREPARE_PERSISTENT, &st->put, NULL) != SQLITE_OK) {
 		log_err("prepare: %s", sqlite3_errmsg(st->db));
 		goto fail;
@@ -79,7 +112,8 @@ int rv_store_load(struct rv_store *st, int (*cb)(void *ud, const struct rv_bindi
 {
 	sqlite3_stmt *q = NULL;
 	int rc = RD_OK;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, uuid, pk, created FROM peer", -1, &q, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, "SELECT id, uuid, pk, created, pinned, sig_time FROM peer", -1, &q,
+			NULL) != SQLITE_OK) {
 		log_err("load: %s", sqlite3_errmsg(st->db));
 		return RD_ERR_DB;
 	}
@@ -92,6 +126,8 @@ int rv_store_load(struct rv_store *st, int (*cb)(void *ud, const struct rv_bindi
 			.pk = sqlite3_column_blob(q, 2),
 			.pk_len = (size_t)sqlite3_column_bytes(q, 2),
 			.created = sqlite3_column_int64(q, 3),
+			.pinned = sqlite3_column_int64(q, 4) != 0,
+			.sig_time = (uint64_t)sqlite3_column_int64(q, 5),
 		};
 		if (!b.id)
 			continue;
@@ -137,6 +173,8 @@ int rv_store_put(struct rv_store *st, const struct rv_binding *b)
 	sqlite3_bind_blob(q, 3, b->pk, (int)b->pk_len, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, b->created);
 	sqlite3_bind_int64(q, 5, rd_wall_ms() / 1000);
+	sqlite3_bind_int(q, 6, b->pinned);
+	sqlite3_bind_int64(q, 7, (sqlite3_int64)b->sig_time);
 	int step = sqlite3_step(q);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
@@ -147,6 +185,27 @@ int rv_store_put(struct rv_store *st, const struct rv_binding *b)
 	if (++st->pending >= RV_STORE_BATCH)
 		return rv_store_flush(st);
 	return RD_OK;
+}
+
+int rv_store_forget(struct rv_store *st, const char *id)
+{
+	int rc = rv_store_flush(st);
+	sqlite3_stmt *q = NULL;
+	if (rc != RD_OK)
+		return rc;
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM peer WHERE id = ?1", -1, &q, NULL) != SQLITE_OK) {
+		log_err("forget: %s", sqlite3_errmsg(st->db));
+		return RD_ERR_DB;
+	}
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		log_err("forget id=%s: %s", rd_esc(id), sqlite3_errmsg(st->db));
+		rc = RD_ERR_DB;
+	} else if (sqlite3_changes(st->db) == 0) {
+		rc = RD_ERR_NOTFOUND;
+	}
+	sqlite3_finalize(q);
+	return rc;
 }
 
 int rv_store_flush(struct rv_store *st)

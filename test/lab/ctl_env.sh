@@ -3,6 +3,7 @@
 #   ctl_servers [BIND]            rd-rendezvous + rd-relay on free ports; sets CTL_PORT, CTL_RELAY_PORT, CTL_KEY
 #   ctl_agent_enroll ID DISPLAY [BACKEND] [CODEC]   writes $T_TMP/agent-ID/agent.ini, password "$CTL_PW"
 #   ctl_agent_start ID [extra flags]   starts it (sets CTL_AGENT_PID) and waits until the server lists it
+#   ctl_agent_rekey ID            a new key for the agent, and the ID released at the server
 #   rdctl_run ARGS...             rdctl with HOME=$CTL_HOME, --server/--key set; json in $CTL_OUT, exit in $CTL_RC
 CTL_PW=${CTL_PW:-s3cret-pw}
 CTL_WRAP=()        # command prefix for rdctl (e.g. ip netns exec NS)
@@ -25,8 +26,12 @@ ctl_servers() {
 		>"$T_TMP/relay.log" 2>&1
 	CTL_RELAY_PID=$T_LAST_PID
 	t_wait_tcp "$CTL_RELAY_PORT" 10 || return 1
-	t_bg "$RD_BUILD/rd-rendezvous" -p "$CTL_PORT" -b "$bind" -k - --data-dir "$T_TMP/rv" \
-		-r "$bind:$CTL_RELAY_PORT" --config /dev/null >"$T_TMP/rendezvous.log" 2>&1
+	ctl_rendezvous_start
+}
+
+ctl_rendezvous_start() {
+	t_bg "$RD_BUILD/rd-rendezvous" -p "$CTL_PORT" -b "$CTL_SERVER_HOST" -k - --data-dir "$T_TMP/rv" \
+		-r "$CTL_SERVER_HOST:$CTL_RELAY_PORT" --config /dev/null >>"$T_TMP/rendezvous.log" 2>&1
 	CTL_RV_PID=$T_LAST_PID
 	t_wait_tcp "$CTL_PORT" 10
 }
@@ -50,13 +55,19 @@ EOI
 		>>"$d/enroll.log" 2>&1
 }
 
-# A new long-term key for the agent (same ID and uuid), as a reinstall would make.
+# A new long-term key for the agent (same ID and uuid), as a reinstall would
+# make; the server has the ID pinned to the old key, so the operator releases
+# it there (stop, --forget, start), as after a real reinstall.
 ctl_agent_rekey() {
 	local id=$1 d=$T_TMP/agent-$1
 	rm -f "$d/data/id_ed25519" "$d/data/id_ed25519.pub"
 	"$RD_BUILD/rd-agent" enroll --config "$d/agent.ini" --server "$CTL_SERVER_HOST:$CTL_PORT" \
 		--key "$CTL_KEY" --relay "$CTL_SERVER_HOST:$CTL_RELAY_PORT" --id "$id" \
-		--data-dir "$d/data" >>"$d/enroll.log" 2>&1 && test -s "$d/data/id_ed25519"
+		--data-dir "$d/data" >>"$d/enroll.log" 2>&1 && test -s "$d/data/id_ed25519" || return 1
+	t_stop "$CTL_RV_PID"
+	"$RD_BUILD/rd-rendezvous" --forget "$id" --data-dir "$T_TMP/rv" --config /dev/null \
+		>>"$d/enroll.log" 2>&1 || return 1
+	ctl_rendezvous_start
 }
 
 ctl_agent_start() {

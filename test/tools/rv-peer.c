@@ -6,7 +6,7 @@
  *     register ID [UUID [SEED]]       RegisterPeer, and RegisterPk when asked
  *     register-pk ID UUID SEED        one RegisterPk; prints result=
  *     register-peer ID                one RegisterPeer; prints request_pk=
- *     target ID UUID SEED SECS        stay registered for SECS and answer pushes
+ *     target ID UUID SEED SECS [sign] stay registered for SECS and answer pushes
  *     punch ID [LICENCE]              PunchHoleRequest; prints the response
  *     relay ID UUID [LICENCE [RELAY]] RequestRelay (licence from -k unless given
  *                                     and not empty,
@@ -30,6 +30,7 @@
  *     many-ids PREFIX N               RegisterPk of N new IDs; prints ok=, too_frequent=
  *     db-check DIR                    integrity and row count of the store
  *     notify-listen PATH SECS         a NOTIFY_SOCKET; prints what arrives
+ *     regpk, replay, spoof-reply, fake-server: see rv-peer-ids.c
  */
 #include <errno.h>
 #include <poll.h>
@@ -230,6 +231,10 @@ static int cmd_relay(int argc, char **argv)
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	m.request_relay = &rq;
 	int fd = peer_tcp_dial(&peer_srv);
+	struct rd_sockaddr local;
+	char s[RD_ADDRSTRLEN];
+	rd_net_local_addr(fd, &local);
+	printf("local=%s\n", rd_net_addr_str(&local, s, sizeof(s)));
 	peer_tcp_send(fd, &m);
 	int rc = wait_reply(fd, argv[0], 15);
 	close(fd);
@@ -411,10 +416,10 @@ static void b_on_request_relay(const Hbb__RequestRelay *rq)
 static int cmd_target(int argc, char **argv)
 {
 	if (argc < 4)
-		peer_die("target ID UUID SEED SECS", NULL);
+		peer_die("target ID UUID SEED SECS [sign]", NULL);
 	const char *id = argv[0], *uuid = argv[1], *seed = argv[2];
 	double until = rd_now() + atof(argv[3]), next_reg = 0;
-	bool registered = false;
+	bool registered = false, sign = argc > 4 && !strcmp(argv[4], "sign");
 	int fd = peer_udp_socket();
 	while (rd_now() < until) {
 		if (rd_now() >= next_reg) {
@@ -426,7 +431,9 @@ static int cmd_target(int argc, char **argv)
 			continue;
 		switch (m->union_case) {
 		case HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PEER_RESPONSE:
-			if (m->register_peer_response->request_pk)
+			if (m->register_peer_response->request_pk && sign)
+				peer_send_register_pk_signed(fd, id, uuid, seed);
+			else if (m->register_peer_response->request_pk)
 				peer_send_register_pk(fd, id, uuid, seed);
 			else if (!registered && (registered = true))
 				printf("registered=1\n");
@@ -559,6 +566,8 @@ static int run_command(const char *cmd, int argc, char **argv)
 	if (!strcmp(cmd, "online"))
 		return cmd_online(argc, argv);
 	int rc = peer_hostile_command(cmd, argc, argv);
+	if (rc < 0)
+		rc = peer_ids_command(cmd, argc, argv);
 	if (rc >= 0)
 		return rc;
 	peer_die("unknown command or arguments", cmd);

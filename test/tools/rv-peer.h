@@ -1,6 +1,7 @@
 /* rv-peer: the parts of the test peer its files share (rv-peer.c has the
  * commands, rv-peer-wire.c the sockets and messages, rv-peer-hostile.c the
- * clients that misbehave on purpose). */
+ * clients that misbehave on purpose, rv-peer-ids.c signed registrations and
+ * attacks on IDs). */
 #ifndef RV_PEER_H
 #define RV_PEER_H
 
@@ -29,6 +30,8 @@ void peer_udp_send(int fd, const Hbb__RendezvousMessage *m);
 Hbb__RendezvousMessage *peer_udp_recv(int fd, double secs);
 void peer_send_register_peer(int fd, const char *id);
 void peer_send_register_pk(int fd, const char *id, const char *uuid, const char *seed);
+/* The same, signed (rv-peer-ids.c). */
+void peer_send_register_pk_signed(int fd, const char *id, const char *uuid, const char *seed);
 const char *peer_pk_result_name(int r);
 
 int peer_tcp_dial(const struct rd_sockaddr *a);
@@ -38,5 +41,7 @@ Hbb__RendezvousMessage *peer_tcp_recv(int fd, double secs, bool *closed);
 
 /* rv-peer-hostile.c: -1 when cmd is none of its commands. */
 int peer_hostile_command(const char *cmd, int argc, char **argv);
+/* rv-peer-ids.c: the same for the ID-ownership commands. */
+int peer_ids_command(const char *cmd, int argc, char **argv);
 
 #endif

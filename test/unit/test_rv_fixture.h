@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "net.h"
 #include "pb.h"
+#include "regsig.h"
 #include "util.h"
 #include "log.h"
 #include "rendezvous-server/registry.h"
@@ -45,6 +46,8 @@ struct fx {
 	size_t puts;
 	char last_put_id[80];
 	uint8_t last_put_pk[32];
+	bool last_put_pinned;
+	uint64_t last_put_sig_time;
 	int conns[16];            /* fake connection handles */
 };
 
@@ -87,6 +90,8 @@ static __attribute__((unused)) void op_put(void *ud, const struct rv_binding *b)
 	rd_strlcpy(f->last_put_id, b->id, sizeof(f->last_put_id));
 	assert_int_equal(b->pk_len, 32);
 	memcpy(f->last_put_pk, b->pk, 32);
+	f->last_put_pinned = b->pinned;
+	f->last_put_sig_time = b->sig_time;
 }
 
 static const struct rv_server_ops ops = { op_udp, op_tcp, op_close, op_put };
@@ -190,6 +195,43 @@ static __attribute__((unused)) void reg_pk(struct fx *f, const char *from, const
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PK;
 	m.register_pk = &rk;
 	send_msg_udp(f, from, &m, now);
+}
+
+/* A RegisterPk signed with the pair of seed (and, with old_seed, a rotation
+ * signed by old_seed's key) at time t (ms); with tamper, one bit of the
+ * signature flipped. */
+static __attribute__((unused)) void reg_signed(struct fx *f, const char *from, const char *id, const char *uuid,
+	const char *seed, uint64_t t, const char *old_seed, bool tamper, double now)
+{
+	struct rd_keypair kp, old;
+	uint8_t s32[32], sigs[2 * RD_SIGN_LEN];
+	crypto_generichash(s32, 32, (const uint8_t *)seed, strlen(seed), NULL, 0);
+	crypto_sign_seed_keypair(kp.pk, kp.sk, s32);
+	if (old_seed) {
+		crypto_generichash(s32, 32, (const uint8_t *)old_seed, strlen(old_seed), NULL, 0);
+		crypto_sign_seed_keypair(old.pk, old.sk, s32);
+	}
+	Hbb__RegisterPk rk = HBB__REGISTER_PK__INIT;
+	rk.id = (char *)id;
+	rk.uuid = (ProtobufCBinaryData){ strlen(uuid), (uint8_t *)uuid };
+	rk.pk = (ProtobufCBinaryData){ 32, kp.pk };
+	assert_int_equal(rd_regsig_sign(&rk, t, &kp, old_seed ? &old : NULL, sigs), RD_OK);
+	if (tamper)
+		sigs[5] ^= 1;
+	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
+	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PK;
+	m.register_pk = &rk;
+	send_msg_udp(f, from, &m, now);
+}
+
+/* rdesk_refusal of the last RegisterPk reply. */
+static __attribute__((unused)) unsigned last_pk_refusal(struct fx *f)
+{
+	Hbb__RendezvousMessage *m = rec_msg(&f->recs[f->n - 1]);
+	assert_int_equal(m->union_case, HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PK_RESPONSE);
+	unsigned r = m->register_pk_response->rdesk_refusal;
+	hbb__rendezvous_message__free_unpacked(m, NULL);
+	return r;
 }
 
 /* Result of the last RegisterPk reply; -1 when none. */

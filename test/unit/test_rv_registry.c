@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -151,6 +152,76 @@ static void test_store(void **state)
 	assert_int_equal(rv_store_open("/nonexistent/dir", &st), RD_ERR_DB);
 }
 
+struct pins {
+	int n;
+	bool pinned[4];
+	uint64_t sig_time[4];
+};
+
+static int pins_cb(void *ud, const struct rv_binding *b)
+{
+	struct pins *p = ud;
+	int i = b->id[4] - '0';
+	assert_true(i >= 0 && i < 4);
+	p->pinned[i] = b->pinned;
+	p->sig_time[i] = b->sig_time;
+	p->n++;
+	return RD_OK;
+}
+
+static void sql(const char *path, const char *text)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, text, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A database of the first schema (no pin) is migrated in place; pins and
+ * signature times round-trip; forget deletes one binding. */
+static void test_store_pins(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_rv_pins.XXXXXX", path[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/rendezvous.db", dir);
+	sql(path, "CREATE TABLE peer (id TEXT PRIMARY KEY NOT NULL, uuid BLOB NOT NULL, pk BLOB NOT NULL,"
+		" created INTEGER NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;"
+		"INSERT INTO peer VALUES ('peer0', x'01', zeroblob(32), 1, 1);"
+		"INSERT INTO peer VALUES ('peer1', x'01', zeroblob(32), 1, 1);");
+	struct rv_store *st;
+	assert_int_equal(rv_store_open(dir, &st), RD_OK);
+	struct pins p = { 0 };
+	assert_int_equal(rv_store_load(st, pins_cb, &p), RD_OK);
+	assert_int_equal(p.n, 2);
+	assert_false(p.pinned[0] || p.pinned[1]);
+	uint8_t pk[32] = { 3 };
+	struct rv_binding b = { .id = "peer1", .uuid = (const uint8_t *)"u", .uuid_len = 1,
+		.pk = pk, .pk_len = 32, .created = 2, .pinned = true, .sig_time = 1700000000123ULL };
+	assert_int_equal(rv_store_put(st, &b), RD_OK);
+	b.id = "peer2";
+	b.sig_time = UINT64_C(1) << 62;
+	assert_int_equal(rv_store_put(st, &b), RD_OK);
+	assert_int_equal(rv_store_forget(st, "peer0"), RD_OK);
+	assert_int_equal(rv_store_forget(st, "peer0"), RD_ERR_NOTFOUND);
+	rv_store_close(st);
+	/* opened again: no second migration, everything kept */
+	assert_int_equal(rv_store_open(dir, &st), RD_OK);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(rv_store_load(st, pins_cb, &p), RD_OK);
+	assert_int_equal(p.n, 2);
+	assert_true(p.pinned[1] && p.pinned[2]);
+	assert_true(p.sig_time[1] == 1700000000123ULL);
+	assert_true(p.sig_time[2] == UINT64_C(1) << 62);
+	size_t count = 0;
+	assert_int_equal(rv_store_check(st, &count), RD_OK);
+	assert_int_equal(count, 2);
+	rv_store_close(st);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	rd_log_set_level(RD_LOG_ERR);
@@ -160,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_id_check),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_store_pins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
