@@ -202,8 +202,8 @@ static void agent__status(void *ud, struct rd_buf *out)
 		"{\"id\":\"%s\",\"server\":\"%s\",\"registered\":%s,\"nat_type\":\"%s\",\"relay\":\"%s\","
 		"\"direct_port\":%d,\"capture\":\"%s\",\"display\":\"%dx%d\",\"h264\":%s,\"vp9\":%s,"
 		"\"password_set\":%s,\"uptime\":%.0f,\"session_count\":%u,\"sessions\":",
-		a->id, rd_esc(a->st.rendezvous), a->registered ? "true" : "false",
-		rd_nat_type_name(a->nat_type), a->st.relay ? rd_esc(a->st.relay) : "",
+		a->id, rd_esc_text(a->st.rendezvous), a->registered ? "true" : "false",
+		rd_nat_type_name(a->nat_type), a->st.relay ? rd_esc_text(a->st.relay) : "",
 		reach_direct_port(a->reach), a->video ? video_backend_name(a->video) : "none",
 		d.width, d.height, a->host.have_h264 ? "true" : "false", a->host.have_vp9 ? "true" : "false",
 		a->pw.set ? "true" : "false", rd_now() - a->started, sio_set_count(a->sios));

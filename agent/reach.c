@@ -295,7 +295,9 @@ static void reach__relay_connect(struct reach *r, const struct rd_sockaddr *ctl,
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	m.request_relay = &rq;
 	rd_conn_send_pb(c, &m.base);
-	log_info("joining relay %s for uuid %.8s...", rd_esc(relay), uuid);
+	char u8[9];
+	rd_strlcpy(u8, uuid, sizeof(u8)); /* the server's words: escaped, and its head only */
+	log_info("joining relay %s for uuid %s...", rd_esc(relay), rd_esc(u8));
 	agent_session_adopt(r->a, c, SESSION_PATH_RELAY, ctl);
 }
 
