@@ -150,7 +150,8 @@ void rv__drop(struct rv_server *s, enum rv_drop why, const struct rd_sockaddr *s
 	if (suppressed)
 		log_notice("%u similar lines suppressed", suppressed);
 	rd_log(kind[0] == 'i' ? RD_LOG_INFO : RD_LOG_NOTICE, RD_LOG_SUBSYS,
-		"%s %s src=%s port=%u id=%s %s", kind, drop_names[why], ip, port, id ? rd_esc(id) : "-", what);
+		"%s%s %s src=%s port=%u id=%s %s", s->in_udp ? "udp " : "", kind, drop_names[why], ip, port,
+		id ? rd_esc(id) : "-", what);
 }
 
 void rv__outcome(struct rv_server *s, enum rv_outcome o)
@@ -404,12 +405,14 @@ static void persist(struct rv_server *s, const struct rv_peer *p, const Hbb__Reg
 	s->ops->store_put(s->ud, &b);
 }
 
-static void log_event(const char *what, const struct rd_sockaddr *from, const char *id)
+/* Registrations come by UDP: their lines start with "udp" (see rv__drop). */
+static void log_event(const struct rv_server *s, const char *what, const struct rd_sockaddr *from,
+	const char *id)
 {
 	char ip[RD_ADDRSTRLEN];
 	unsigned port;
 	rv__src(from, ip, &port);
-	log_notice("%s src=%s port=%u id=%s", what, ip, port, rd_esc(id));
+	log_notice("%s%s src=%s port=%u id=%s", s->in_udp ? "udp " : "", what, ip, port, rd_esc(id));
 }
 
 /* Checks an existing binding; returns the result to send or -1 to go on. */
@@ -420,7 +423,7 @@ static int check_existing(struct rv_server *s, struct rv_peer *p, const struct r
 	if (sodium_memcmp(p->uuid_digest, dig, RV_UUID_DIGEST) != 0 ||
 	    (pk_changed && p->family && !rv_peer_same_ip(p, from))) {
 		rd_metric_inc(s->m_key_refused);
-		log_event("refused uuid-mismatch", from, rk->id);
+		log_event(s, "refused uuid-mismatch", from, rk->id);
 		return HBB__REGISTER_PK_RESPONSE__RESULT__UUID_MISMATCH;
 	}
 	if (now - p->last_regpk > RV_REGPK_GAP)
@@ -440,7 +443,7 @@ static int check_existing(struct rv_server *s, struct rv_peer *p, const struct r
 	if (pk_changed) {
 		memcpy(p->pk, rk->pk.data, RV_PK_LEN);
 		persist(s, p, rk);
-		log_event("register key-changed", from, rk->id);
+		log_event(s, "register key-changed", from, rk->id);
 	}
 	return -1;
 }
@@ -486,7 +489,7 @@ static void on_register_pk(struct rv_server *s, const struct rd_sockaddr *from,
 		p->regpk_burst = 1;
 		persist(s, p, rk);
 		rd_metric_inc(s->m_new_ids);
-		log_event("register new", from, rk->id);
+		log_event(s, "register new", from, rk->id);
 	}
 	rv_peer_set_addr(p, from);
 	p->last_reg = now;
@@ -494,7 +497,7 @@ static void on_register_pk(struct rv_server *s, const struct rd_sockaddr *from,
 	reply_register_pk(s, from, HBB__REGISTER_PK_RESPONSE__RESULT__OK);
 }
 
-void rv_server_udp_input(struct rv_server *s, const struct rd_sockaddr *from,
+static void udp_input(struct rv_server *s, const struct rd_sockaddr *from,
 	const uint8_t *p, size_t len, double now)
 {
 	if (len > RD_FRAME_MAX_RENDEZVOUS) {
@@ -518,4 +521,12 @@ void rv_server_udp_input(struct rv_server *s, const struct rd_sockaddr *from,
 		break;
 	}
 	hbb__rendezvous_message__free_unpacked(m, NULL);
+}
+
+void rv_server_udp_input(struct rv_server *s, const struct rd_sockaddr *from,
+	const uint8_t *p, size_t len, double now)
+{
+	s->in_udp = true;
+	udp_input(s, from, p, len, now);
+	s->in_udp = false;
 }
