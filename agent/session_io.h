@@ -11,7 +11,7 @@ struct rd_conn;
 struct sio_set;
 
 #define SIO_MAX_SESSIONS 16
-#define SIO_MAX_PENDING_PER_SOURCE 4         /* not yet logged in, from one IP */
+#define SIO_MAX_PENDING_PER_SOURCE 4         /* not yet logged in, from one IPv4 address or IPv6 /64 */
 #define SIO_FRAME_MAX_PRELOGIN (64u * 1024)  /* before login, frames are small */
 #define SIO_SNDQ_SOFT (2u << 20)             /* over this a session skips frames */
 #define SIO_SNDQ_HARD (32u << 20)            /* over this it is closed */
