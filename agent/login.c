@@ -221,10 +221,16 @@ unsigned login_guard_id_level(const struct login_guard *g, double now)
 	return guard__decayed(g->id_score, g->id_last_fail, now, LOGIN_ID_DECAY);
 }
 
-/* The ID's turn: at most one check per gap, the oldest waiting login first. */
-static enum login_verdict guard__id_turn(struct login_guard *g, double since, double now,
+/* Logins from sources with recent failures queue behind the others. */
+#define GUARD_DIRTY_AFTER 1e9
+
+/* The ID's turn: at most one check per gap; first the logins of sources with
+ * no recent failure, then the others, the oldest first in each. */
+static enum login_verdict guard__id_turn(struct login_guard *g, double since, bool dirty, double now,
 	double *retry_at)
 {
+	if (dirty)
+		since += GUARD_DIRTY_AFTER;
 	double gap = login_id_gap(login_guard_id_level(g, now));
 	if (g->wait_since >= 0 && now - g->wait_seen > GUARD_WAITER_STALE)
 		g->wait_since = -1;
@@ -253,8 +259,8 @@ enum login_verdict login_guard_check(struct login_guard *g, const struct rd_sock
 		retry_at = &dummy;
 	*retry_at = now;
 	struct guard_entry *e = guard__find(g, src, now, false);
+	unsigned level = e ? guard__src_level(e, now) : 0;
 	if (e) {
-		unsigned level = guard__src_level(e, now);
 		if (level >= LOGIN_SRC_BLOCK) {
 			/* Lifts when the score has fallen a point. */
 			*retry_at = e->last_fail + LOGIN_SRC_DECAY;
@@ -267,7 +273,7 @@ enum login_verdict login_guard_check(struct login_guard *g, const struct rd_sock
 			return now - since >= LOGIN_HOLD_MAX ? LOGIN_BLOCKED : LOGIN_WAIT;
 		}
 	}
-	enum login_verdict v = guard__id_turn(g, since, now, retry_at);
+	enum login_verdict v = guard__id_turn(g, since, level > 0, now, retry_at);
 	if (v == LOGIN_WAIT && now - since >= LOGIN_HOLD_MAX)
 		return LOGIN_BLOCKED;
 	return v;

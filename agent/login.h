@@ -49,9 +49,10 @@ void login_password_wipe(struct login_password *pw);
  * The agent's ID (every source together), decay LOGIN_ID_DECAY (5 s), score
  * capped at LOGIN_ID_CAP: up to LOGIN_ID_FREE (10) passwords are checked as
  * they come; above it at most one password is checked every 0.5 s, 1 s, then
- * LOGIN_ID_GAP_MAX (2 s) (scores 11, 12, 13 and up), the oldest waiting login
- * first. Nobody is refused for the ID's sake: a login waits for its turn (on
- * the session's timer, never a sleep).
+ * LOGIN_ID_GAP_MAX (2 s) (scores 11, 12, 13 and up): first the logins of
+ * sources with no recent failure, then the others, the oldest first in each.
+ * Nobody is refused for the ID's sake: a login waits for its turn (on the
+ * session's timer, never a sleep).
  *
  * A login that has waited LOGIN_HOLD_MAX seconds is refused unchecked. The
  * table has a fixed size; a decayed entry, else the one with the oldest

@@ -177,6 +177,33 @@ static void test_id_pace(void **state)
 	login_guard_free(g);
 }
 
+/* With the ID busy, a login from a source without recent failures (the
+ * helpdesk) goes before older ones from sources that failed (the guessers). */
+static void test_id_clean_first(void **state)
+{
+	(void)state;
+	struct login_guard *g = login_guard_new();
+	struct rd_sockaddr guesser[13], helpdesk = addr("10.9.0.1:1");
+	char txt[40];
+	double t = 200;
+	for (int i = 0; i < 13; i++) {
+		snprintf(txt, sizeof(txt), "10.8.0.%d:1", i + 1);
+		guesser[i] = addr(txt);
+		double ti = t - 24 + 2 * i;
+		assert_int_equal(login_guard_check(g, &guesser[i], ti, ti, NULL), LOGIN_ALLOW);
+		login_guard_fail(g, &guesser[i], ti);
+	}
+	/* The last four guessers (failures 6 s ago and less, no wait of their own
+	 * left) have waited since t + 0.1. */
+	for (int i = 9; i < 13; i++)
+		assert_int_equal(login_guard_check(g, &guesser[i], t + 0.1, t + 1, NULL), LOGIN_WAIT);
+	assert_int_equal(login_guard_check(g, &helpdesk, t + 1.5, t + 1.5, NULL), LOGIN_WAIT);
+	for (int i = 9; i < 13; i++)
+		assert_int_equal(login_guard_check(g, &guesser[i], t + 0.1, t + 2, NULL), LOGIN_WAIT);
+	assert_int_equal(login_guard_check(g, &helpdesk, t + 1.5, t + 2, NULL), LOGIN_ALLOW);
+	login_guard_free(g);
+}
+
 /* A botnet of 200 sources, each guessing whenever allowed for 10 minutes,
  * gets at most one check per LOGIN_ID_GAP_MAX once the ID is busy. */
 static void test_id_steady_rate(void **state)
@@ -217,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_source_steady_rate),
 		cmocka_unit_test(test_ipv6_per_64),
 		cmocka_unit_test(test_id_pace),
+		cmocka_unit_test(test_id_clean_first),
 		cmocka_unit_test(test_id_steady_rate),
 	};
 	return cmocka_run_group_tests_name("agent_login", tests, NULL, NULL);
