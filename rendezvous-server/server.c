@@ -139,7 +139,7 @@ void rv__drop(struct rv_server *s, enum rv_drop why, const struct rd_sockaddr *s
 		 why == RV_DROP_DEADLINE || why == RV_DROP_TOO_BIG)
 		kind = "limit";
 	bool limit = kind[0] == 'l';
-	struct rd_log_ratelimit *rl = limit ? &s->limit_log : &s->bad_log;
+	struct rd_log_ratelimit *rl = s->in_udp ? &s->udp_log : limit ? &s->limit_log : &s->bad_log;
 	unsigned suppressed = 0;
 	if (!rd_log_ratelimit_ok(rl, rd_now(), 20, 10.0, &suppressed))
 		return;

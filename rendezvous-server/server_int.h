@@ -72,6 +72,7 @@ struct rv_server {
 	struct rv_tcp *pend_first, *pend_last;
 	size_t npending;
 	struct rd_log_ratelimit bad_log, limit_log;
+	struct rd_log_ratelimit udp_log;  /* datagrams' own, so forged floods cannot hide TCP lines */
 	bool in_udp;                  /* handling a datagram, whose source can be forged */
 	double start;
 	struct rd_metric *m_reg_peer, *m_reg_pk, *m_new_ids, *m_key_refused, *m_relay;
