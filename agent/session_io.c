@@ -327,8 +327,27 @@ void sio_set_close_all(struct sio_set *set, const char *reason)
 
 unsigned sio_set_count(const struct sio_set *set) { return set->count; }
 
+/* The controller's ID as escaped for logs, made JSON: its only backslashes
+ * start \xNN escapes, which JSON writes \u00NN. */
+static const char *sio__json_id(const char *esc, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (const char *p = esc; *p && o + 6 < outsz; p++) {
+		if (p[0] == '\\' && p[1] == 'x') {
+			memcpy(out + o, "\\u00", 4);
+			o += 4;
+			p++;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void sio_set_status_json(const struct sio_set *set, struct rd_buf *out)
 {
+	char idj[160];
 	char line[800];
 	rd_buf_put(out, "[", 1);
 	for (const struct sio *x = set->list; x; x = x->next) {
@@ -344,7 +363,7 @@ void sio_set_status_json(const struct sio_set *set, struct rd_buf *out)
 			x == set->list ? "" : ",", x->peer, session_path_name(session_path(s)),
 			session_state_name(session_state(s)),
 			c == VIDEO_CODEC_H264 ? "h264" : c == VIDEO_CODEC_VP9 ? "vp9" : "",
-			session_peer_id(s), session_encrypted(s) ? "true" : "false",
+			sio__json_id(session_peer_id(s), idj, sizeof(idj)), session_encrypted(s) ? "true" : "false",
 			session_crypto_mode(s) == RD_CRYPTO_KDF ? "per-direction" : "shared",
 			session_rtt_ms(s), session_frames_sent(s), session_frames_skipped(s),
 			rd_conn_bytes_out(x->conn), rd_conn_bytes_in(x->conn), rd_now() - x->started,
