@@ -133,4 +133,4 @@ clean:
 
 .PHONY: all deps pc-check test asan fuzz bench demo install clean test-programs fuzzers
 
--include $(shell find $(B) -path '$(B)/asan' -prune -o -path '$(B)/fuzz' -prune -o -name '*.d' -print 2>/dev/null)
+-include $(shell find $(B) -path '$(B)/asan' -prune -o -path '$(B)/fuzz' -prune -o -name '*.d' -type f -print 2>/dev/null)

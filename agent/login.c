@@ -2,6 +2,7 @@
 #include "login.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,21 +93,29 @@ void login_password_wipe(struct login_password *pw)
 struct guard_entry {
 	uint8_t key[16];     /* IPv4 (4 bytes) or IPv6 /64 (8 bytes), zero padded */
 	bool used;
-	long minute;
-	unsigned in_minute;
-	unsigned total;
-	double last;
+	unsigned score;      /* as of last_fail */
+	double last_fail;
 };
 
 struct login_guard {
 	struct guard_entry slots[LOGIN_TABLE_SLOTS];
-	long id_minute;
-	unsigned id_in_minute;
+	unsigned id_score;       /* the ID's score as of id_last_fail */
+	double id_last_fail;
+	double id_last_check;    /* last password check counted against the ID */
+	bool id_checked;
+	double wait_since;       /* the oldest login waiting for the ID's turn, or -1 */
+	double wait_seen;        /* when it last asked */
 };
+
+/* A waiter that has not asked for this long (its session is gone) loses its
+ * place; sessions ask about once a second. */
+#define GUARD_WAITER_STALE 2.5
 
 struct login_guard *login_guard_new(void)
 {
-	return xcalloc(1, sizeof(struct login_guard));
+	struct login_guard *g = xcalloc(1, sizeof(struct login_guard));
+	g->wait_since = -1;
+	return g;
 }
 
 void login_guard_free(struct login_guard *g)
@@ -128,68 +137,160 @@ static void guard__key(const struct rd_sockaddr *src, uint8_t key[16])
 	}
 }
 
-static struct guard_entry *guard__find(struct login_guard *g, const struct rd_sockaddr *src, bool create)
+bool login_same_source(const struct rd_sockaddr *a, const struct rd_sockaddr *b)
+{
+	uint8_t ka[16], kb[16];
+	guard__key(a, ka);
+	guard__key(b, kb);
+	return memcmp(ka, kb, 16) == 0;
+}
+
+/* A score falls by one point for each whole `decay` seconds since the last
+ * failure: while failures come faster than that, it only grows. */
+static unsigned guard__decayed(unsigned score, double last_fail, double now, double decay)
+{
+	double steps = now > last_fail ? floor((now - last_fail) / decay) : 0;
+	return steps >= score ? 0 : score - (unsigned)steps;
+}
+
+static unsigned guard__src_level(const struct guard_entry *e, double now)
+{
+	return guard__decayed(e->score, e->last_fail, now, LOGIN_SRC_DECAY);
+}
+
+static struct guard_entry *guard__find(struct login_guard *g, const struct rd_sockaddr *src,
+	double now, bool create)
 {
 	uint8_t key[16];
 	guard__key(src, key);
-	struct guard_entry *free_slot = NULL, *oldest = NULL;
+	struct guard_entry *spare = NULL, *oldest = NULL;
 	for (size_t i = 0; i < LOGIN_TABLE_SLOTS; i++) {
 		struct guard_entry *e = &g->slots[i];
-		if (!e->used) {
-			if (!free_slot)
-				free_slot = e;
+		if (e->used && memcmp(e->key, key, 16) == 0)
+			return e;
+		/* Free, or decayed to nothing: as good as free. */
+		if (!e->used || guard__src_level(e, now) == 0) {
+			if (!spare)
+				spare = e;
 			continue;
 		}
-		if (memcmp(e->key, key, 16) == 0)
-			return e;
-		if (!oldest || e->last < oldest->last)
+		if (!oldest || e->last_fail < oldest->last_fail)
 			oldest = e;
 	}
-	struct guard_entry *stalest = free_slot ? free_slot : oldest;
 	if (!create)
 		return NULL;
-	memset(stalest, 0, sizeof(*stalest));
-	memcpy(stalest->key, key, 16);
-	stalest->used = true;
-	return stalest;
+	struct guard_entry *e = spare ? spare : oldest;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, 16);
+	e->used = true;
+	return e;
 }
 
-enum login_verdict login_guard_check(struct login_guard *g, const struct rd_sockaddr *src, double now)
+double login_src_delay(unsigned level)
 {
-	long minute = (long)(now / 60.0);
-	if (g->id_minute == minute && g->id_in_minute >= LOGIN_ID_PER_MINUTE)
-		return LOGIN_WAIT_MINUTE;
-	struct guard_entry *e = guard__find(g, src, false);
-	if (!e)
+	if (level >= LOGIN_SRC_BLOCK)
+		return -1;
+	if (level <= LOGIN_SRC_FREE)
+		return 0;
+	double d = (double)(1u << (level - LOGIN_SRC_FREE - 1));
+	return d < LOGIN_SRC_DELAY_MAX ? d : LOGIN_SRC_DELAY_MAX;
+}
+
+double login_id_gap(unsigned level)
+{
+	if (level <= LOGIN_ID_FREE)
+		return 0;
+	double d = 0.5 * (double)(1u << (RD_MIN(level, 20u) - LOGIN_ID_FREE - 1));
+	return d < LOGIN_ID_GAP_MAX ? d : LOGIN_ID_GAP_MAX;
+}
+
+unsigned login_guard_src_level(const struct login_guard *g, const struct rd_sockaddr *src, double now)
+{
+	uint8_t key[16];
+	guard__key(src, key);
+	for (size_t i = 0; i < LOGIN_TABLE_SLOTS; i++) {
+		const struct guard_entry *e = &g->slots[i];
+		if (e->used && memcmp(e->key, key, 16) == 0)
+			return guard__src_level(e, now);
+	}
+	return 0;
+}
+
+unsigned login_guard_id_level(const struct login_guard *g, double now)
+{
+	return guard__decayed(g->id_score, g->id_last_fail, now, LOGIN_ID_DECAY);
+}
+
+/* Logins from sources with recent failures queue behind the others. */
+#define GUARD_DIRTY_AFTER 1e9
+
+/* The ID's turn: at most one check per gap; first the logins of sources with
+ * no recent failure, then the others, the oldest first in each. */
+static enum login_verdict guard__id_turn(struct login_guard *g, double since, bool dirty, double now,
+	double *retry_at)
+{
+	if (dirty)
+		since += GUARD_DIRTY_AFTER;
+	double gap = login_id_gap(login_guard_id_level(g, now));
+	if (g->wait_since >= 0 && now - g->wait_seen > GUARD_WAITER_STALE)
+		g->wait_since = -1;
+	double next = g->id_checked ? g->id_last_check + gap : now;
+	bool older_waits = g->wait_since >= 0 && g->wait_since < since;
+	if (now >= next && !older_waits) {
+		if (g->wait_since == since)
+			g->wait_since = -1;
+		g->id_last_check = now;
+		g->id_checked = true;
 		return LOGIN_ALLOW;
-	if (e->total >= LOGIN_SRC_TOTAL)
+	}
+	if (g->wait_since < 0 || since <= g->wait_since) {
+		g->wait_since = since;
+		g->wait_seen = now;
+	}
+	*retry_at = next > now ? next : now + 0.25;
+	return LOGIN_WAIT;
+}
+
+enum login_verdict login_guard_check(struct login_guard *g, const struct rd_sockaddr *src,
+	double since, double now, double *retry_at)
+{
+	double dummy;
+	if (!retry_at)
+		retry_at = &dummy;
+	*retry_at = now;
+	struct guard_entry *e = guard__find(g, src, now, false);
+	unsigned level = e ? guard__src_level(e, now) : 0;
+	if (e) {
+		if (level >= LOGIN_SRC_BLOCK) {
+			/* Lifts when the score has fallen a point. */
+			*retry_at = e->last_fail + LOGIN_SRC_DECAY;
+			return LOGIN_BLOCKED;
+		}
+		/* The wait the last failure earned (shorter than a decay step). */
+		double d = login_src_delay(e->score < LOGIN_SRC_BLOCK ? e->score : LOGIN_SRC_BLOCK - 1);
+		if (now < e->last_fail + d) {
+			*retry_at = e->last_fail + d;
+			return now - since >= LOGIN_HOLD_MAX ? LOGIN_BLOCKED : LOGIN_WAIT;
+		}
+	}
+	enum login_verdict v = guard__id_turn(g, since, level > 0, now, retry_at);
+	if (v == LOGIN_WAIT && now - since >= LOGIN_HOLD_MAX)
 		return LOGIN_BLOCKED;
-	if (e->minute == minute && e->in_minute >= LOGIN_SRC_PER_MINUTE)
-		return LOGIN_WAIT_MINUTE;
-	return LOGIN_ALLOW;
+	return v;
 }
 
 void login_guard_fail(struct login_guard *g, const struct rd_sockaddr *src, double now)
 {
-	long minute = (long)(now / 60.0);
-	if (g->id_minute != minute) {
-		g->id_minute = minute;
-		g->id_in_minute = 0;
-	}
-	g->id_in_minute++;
-	struct guard_entry *e = guard__find(g, src, true);
-	if (e->minute != minute) {
-		e->minute = minute;
-		e->in_minute = 0;
-	}
-	e->in_minute++;
-	e->total++;
-	e->last = now;
+	struct guard_entry *e = guard__find(g, src, now, true);
+	e->score = RD_MIN(guard__src_level(e, now) + 1, (unsigned)LOGIN_SRC_BLOCK);
+	e->last_fail = now;
+	g->id_score = RD_MIN(login_guard_id_level(g, now) + 1, (unsigned)LOGIN_ID_CAP);
+	g->id_last_fail = now;
 }
 
-void login_guard_success(struct login_guard *g, const struct rd_sockaddr *src)
+void login_guard_success(struct login_guard *g, const struct rd_sockaddr *src, double now)
 {
-	struct guard_entry *e = guard__find(g, src, false);
+	struct guard_entry *e = guard__find(g, src, now, false);
 	if (e)
 		memset(e, 0, sizeof(*e));
 }
@@ -197,10 +298,8 @@ void login_guard_success(struct login_guard *g, const struct rd_sockaddr *src)
 const char *login_verdict_text(enum login_verdict v)
 {
 	switch (v) {
-	case LOGIN_WAIT_MINUTE:
-		return "Please try 1 minute later";
 	case LOGIN_BLOCKED:
-		return "Too many wrong attempts";
+		return "Please try 1 minute later";
 	default:
 		return "";
 	}

@@ -21,6 +21,8 @@ INSTALL_UNITS += systemd/rd-agent.service
 # Unit tests of the session core link only the I/O-free modules.
 test_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o \
 	$(B)/agent/video_qos.o
+# The login guard alone (time is given to it).
+test_agent_login_OBJS := $(B)/agent/login.o
 # The rate decisions (options, acknowledgements, adaptation) alone.
 test_video_qos_OBJS := $(B)/agent/video_qos.o
 test_agent_session_qos_OBJS := $(test_agent_session_OBJS)
@@ -37,6 +39,11 @@ $(B)/test/tools/capture-dump: $(B)/test/tools/capture-dump.o $(LIBAGENT) $(LIBCO
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
 TEST_PROGRAMS += $(B)/test/tools/capture-dump
+# A controller for tests: handshake and login from a chosen source address.
+$(B)/test/tools/agent-peer: $(B)/test/tools/agent-peer.o $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(COMMON_LIBS)
+TEST_PROGRAMS += $(B)/test/tools/agent-peer
 # DRM/KMS lab: a program that shows known pictures and changes modes in the VM;
 # the unit test of the tile compare and format conversion.
 $(B)/test/tools/drm-pattern: $(B)/test/tools/drm-pattern.o

@@ -100,7 +100,9 @@ static void join__connect(struct relay_join *j, const char *relay, const char *u
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY;
 	m.request_relay = &rq;
 	rd_conn_send_pb(c, &m.base);
-	log_info("joining relay %s for uuid %.8s...%s", rd_esc(relay), rd_esc(uuid),
+	char u8[9];
+	rd_strlcpy(u8, uuid, sizeof(u8)); /* the server's words: escaped, and its head only */
+	log_info("joining relay %s for uuid %s...%s", rd_esc(relay), rd_esc(u8),
 		token_len ? "" : " (no relay token from the server: licence key only)");
 	agent_session_adopt(j->a, c, SESSION_PATH_RELAY, ctl);
 }

@@ -30,6 +30,10 @@ struct session {
 	char challenge[7];
 	unsigned login_tries;
 	char peer_id[64];           /* escaped LoginRequest.my_id */
+	Hbb__Message *held;         /* a LoginRequest the login guard holds back */
+	double held_since;
+	double held_total;          /* seconds logins were held, off the login deadline */
+	bool held_logged;
 	enum video_codec codec;
 	bool want_key;              /* skip until the next keyframe */
 	bool key_requested;
@@ -73,6 +77,8 @@ void session_free(struct session *s)
 	if (!s)
 		return;
 	rd_handshake_free(s->hs);
+	if (s->held)
+		hbb__message__free_unpacked(s->held, NULL);
 	free(s);
 }
 
@@ -205,7 +211,7 @@ static void session__log_options(struct session *s, const char *when)
 		snprintf(fps, sizeof(fps), "%d", s->qos.want_fps);
 	if (s->qos.want_ratio > 0)
 		snprintf(ratio, sizeof(ratio), "%.2f", s->qos.want_ratio);
-	log_info("%s id=%s: video options (%s): fps %s, quality ratio %s, frame acks %s -> "
+	log_info("%s id=\"%s\": video options (%s): fps %s, quality ratio %s, frame acks %s -> "
 		"sending %d fps at quality %d", s->peer_str, s->peer_id, when, fps, ratio,
 		s->qos.ack_required ? "on" : "off", s->rate_fps, s->rate_quality);
 }
@@ -219,12 +225,12 @@ static void session__qos_sample(struct session *s, double now, uint32_t rtt_ms, 
 		return;
 	session__apply_rate(s);
 	if (ch == QOS_DOWN)
-		log_info("%s id=%s: link slow (rtt %u ms%s%s), video down to %d fps at quality %d "
+		log_info("%s id=\"%s\": link slow (rtt %u ms%s%s), video down to %d fps at quality %d "
 			"(ratio %.2f, step %d of %d)", s->peer_str, s->peer_id, rtt_ms,
 			probe_out ? " and waiting" : "", backed ? ", send queue backed up" : "",
 			s->rate_fps, s->rate_quality, qos_ratio(&s->qos), s->qos.level, QOS_LEVELS - 1);
 	else
-		log_info("%s id=%s: link healthy (rtt %u ms), video up to %d fps at quality %d "
+		log_info("%s id=\"%s\": link healthy (rtt %u ms), video up to %d fps at quality %d "
 			"(ratio %.2f, step %d of %d)", s->peer_str, s->peer_id, rtt_ms, s->rate_fps,
 			s->rate_quality, qos_ratio(&s->qos), s->qos.level, QOS_LEVELS - 1);
 }
@@ -282,18 +288,25 @@ static bool session__kind_supported(const Hbb__LoginRequest *req)
 	return req->union_case == HBB__LOGIN_REQUEST__UNION__NOT_SET;
 }
 
-static void session__on_login(struct session *s, const Hbb__LoginRequest *req, double wall)
+/* One line per login outcome: "login VERB src=IP port=N: WHY; controller
+ * id="ID"". The address is the socket's; the controller's own words come last
+ * and escaped, so a log filter can trust what stands before them. Through a
+ * relay the socket is the relay's and the controller's address is only what
+ * the server said: such lines say so and carry no src= to match. */
+static void session__log_login(struct session *s, enum rd_log_level level, const char *verb,
+	const char *why)
 {
-	rd_escape(s->peer_id, sizeof(s->peer_id), req->my_id, strlen(req->my_id));
-	enum login_verdict v = login_guard_check(s->host->guard, &s->peer, wall);
-	if (v != LOGIN_ALLOW) {
-		log_warn("login refused from %s port %u id=%s: %s (locked out)", s->peer_ip,
-			rd_net_addr_port(&s->peer), s->peer_id,
-			login_verdict_text(v));
-		session__login_error(s, login_verdict_text(v));
-		session__end(s, RD_ERR_LIMIT);
-		return;
-	}
+	if (s->path == SESSION_PATH_RELAY)
+		rd_log(level, RD_LOG_SUBSYS, "login %s through the relay (controller at %s, as the server "
+			"says): %s; controller id=\"%s\"", verb, s->peer_str, why, s->peer_id);
+	else
+		rd_log(level, RD_LOG_SUBSYS, "login %s src=%s port=%u: %s; controller id=\"%s\"", verb,
+			s->peer_ip, rd_net_addr_port(&s->peer), why, s->peer_id);
+}
+
+/* The guard let the login through: check what it asks for and the password. */
+static void session__login_check(struct session *s, const Hbb__LoginRequest *req, double now)
+{
 	if (!session__kind_supported(req)) {
 		log_warn("%s: session kind %d not offered", s->peer_str, (int)req->union_case);
 		session__login_error(s, "Connection not allowed");
@@ -301,30 +314,70 @@ static void session__on_login(struct session *s, const Hbb__LoginRequest *req, d
 		return;
 	}
 	if (s->path != SESSION_PATH_DIRECT && strcmp(req->username, s->host->id) != 0) {
-		log_warn("%s: login for another ID \"%s\"", s->peer_str, rd_esc(req->username));
+		log_warn("%s: login for another ID %s", s->peer_str, rd_esc(req->username));
 		session__login_error(s, "Offline");
 		session__end(s, RD_ERR_MISMATCH);
 		return;
 	}
 	if (!s->host->pw || !s->host->pw->set) {
-		log_warn("login failed from %s port %u id=%s: no password is set on this host",
-			s->peer_ip, rd_net_addr_port(&s->peer), s->peer_id);
+		session__log_login(s, RD_LOG_WARN, "failed", "no password is set on this host");
 		session__login_error(s, "No Password Access");
 		session__end(s, RD_ERR_PERM);
 		return;
 	}
 	if (!login_password_check(s->host->pw, s->challenge, req->password.data, req->password.len)) {
-		login_guard_fail(s->host->guard, &s->peer, wall);
+		login_guard_fail(s->host->guard, &s->peer, now);
 		s->login_tries++;
-		log_warn("login failed from %s port %u id=%s: wrong password", s->peer_ip,
-			rd_net_addr_port(&s->peer), s->peer_id);
+		session__log_login(s, RD_LOG_WARN, "failed", "wrong password");
 		session__login_error(s, "Wrong Password");
 		if (s->login_tries >= SESSION_LOGIN_TRIES)
 			session__end(s, RD_ERR_PERM);
 		return;
 	}
-	login_guard_success(s->host->guard, &s->peer);
+	login_guard_success(s->host->guard, &s->peer, now);
 	session__login_ok(s, req);
+}
+
+/* Ask the guard about the LoginRequest in m (sent at s->held_since). Returns
+ * true when it holds m back (then s->held owns it), false when m was answered. */
+static bool session__login_try(struct session *s, Hbb__Message *m, double now)
+{
+	char why[96];
+	double at = now;
+	enum login_verdict v = login_guard_check(s->host->guard, &s->peer, s->held_since, now, &at);
+	if (v == LOGIN_WAIT) {
+		if (!s->held_logged) {
+			snprintf(why, sizeof(why), "answer held up to %.1f s after recent wrong passwords",
+				at - now);
+			session__log_login(s, RD_LOG_INFO, "held", why);
+			s->held_logged = true;
+		}
+		s->held = m;
+		return true;
+	}
+	if (v == LOGIN_BLOCKED) {
+		snprintf(why, sizeof(why), "too many wrong passwords, refused for %.0f s more", at - now);
+		session__log_login(s, RD_LOG_WARN, "refused", why);
+		session__login_error(s, login_verdict_text(v));
+		session__end(s, RD_ERR_LIMIT);
+		return false;
+	}
+	session__login_check(s, m->login_request, now);
+	return false;
+}
+
+/* Returns true when the guard holds m back (s->held owns it). */
+static bool session__on_login(struct session *s, Hbb__Message *m, double now)
+{
+	const Hbb__LoginRequest *req = m->login_request;
+	if (s->held) {
+		log_debug("%s: another LoginRequest while one waits; dropped", s->peer_str);
+		return false;
+	}
+	rd_escape(s->peer_id, sizeof(s->peer_id), req->my_id, strlen(req->my_id));
+	s->held_since = now;
+	s->held_logged = false;
+	return session__login_try(s, m, now);
 }
 
 static void session__on_test_delay(struct session *s, const Hbb__TestDelay *td, double now)
@@ -433,35 +486,37 @@ static void session__on_active(struct session *s, const Hbb__Message *m, double 
 }
 
 /* Before login: the allowlist. LoginRequest, TestDelay and Misc.close_reason
- * act; everything else is dropped and counted, and the first one logged. */
-static void session__on_prelogin(struct session *s, const Hbb__Message *m, double now, double wall)
+ * act; everything else is dropped and counted, and the first one logged.
+ * Returns true when the login guard holds m back (s->held owns it). */
+static bool session__on_prelogin(struct session *s, Hbb__Message *m, double now)
 {
 	switch (m->union_case) {
 	case HBB__MESSAGE__UNION_LOGIN_REQUEST:
-		session__on_login(s, m->login_request, wall);
-		return;
+		return session__on_login(s, m, now);
 	case HBB__MESSAGE__UNION_TEST_DELAY:
 		session__on_test_delay(s, m->test_delay, now);
-		return;
+		return false;
 	case HBB__MESSAGE__UNION_MISC:
 		if (m->misc->union_case == HBB__MISC__UNION_CLOSE_REASON) {
 			session__on_misc(s, m->misc, now);
-			return;
+			return false;
 		}
 		break;
 	default:
 		break;
 	}
 	if (s->prelogin_dropped++ > 0)
-		return;
+		return false;
 	const ProtobufCFieldDescriptor *f = m->union_case == HBB__MESSAGE__UNION_MISC ?
 		protobuf_c_message_descriptor_get_field(&hbb__misc__descriptor, m->misc->union_case) : NULL;
 	log_warn("%s: %s%s%s before login dropped (later ones are counted, not logged)", s->peer_str,
 		rd_pb_message_name(m), f ? "." : "", f ? f->name : "");
+	return false;
 }
 
 void session_on_frame(struct session *s, const uint8_t *payload, size_t len, double now, double wall)
 {
+	(void)wall;
 	if (s->state == SESSION_CLOSED)
 		return;
 	s->last_rx = now;
@@ -477,17 +532,31 @@ void session_on_frame(struct session *s, const uint8_t *payload, size_t len, dou
 		session__end(s, RD_ERR_PROTO);
 		return;
 	}
+	bool held = false;
 	if (s->state == SESSION_LOGIN)
-		session__on_prelogin(s, m, now, wall);
+		held = session__on_prelogin(s, m, now);
 	else if (s->state == SESSION_ACTIVE)
 		session__on_active(s, m, now);
-	hbb__message__free_unpacked(m, NULL);
+	if (!held)
+		hbb__message__free_unpacked(m, NULL);
 }
 
 void session_tick(struct session *s, double now)
 {
 	if (s->state == SESSION_CLOSED)
 		return;
+	if (s->held) {
+		/* A held login is answered on this timer (the guard bounds the
+		 * wait); the controller's deadlines do not run meanwhile. */
+		Hbb__Message *m = s->held;
+		s->held = NULL;
+		if (session__login_try(s, m, now))
+			return;
+		hbb__message__free_unpacked(m, NULL);
+		s->held_total += now - s->held_since;
+		s->last_rx = now;
+		return;
+	}
 	if (now - s->last_rx > SESSION_IDLE_TIMEOUT) {
 		log_info("%s: nothing received for %.0f s, closing", s->peer_str, SESSION_IDLE_TIMEOUT);
 		session__refuse(s, "Timeout", RD_ERR_TIMEOUT);
@@ -498,7 +567,7 @@ void session_tick(struct session *s, double now)
 		session__end(s, RD_ERR_TIMEOUT);
 		return;
 	}
-	if (s->state == SESSION_LOGIN && now - s->started > SESSION_LOGIN_TIMEOUT) {
+	if (s->state == SESSION_LOGIN && now - s->started - s->held_total > SESSION_LOGIN_TIMEOUT) {
 		log_info("%s: no login within %.0f s", s->peer_str, SESSION_LOGIN_TIMEOUT);
 		session__refuse(s, "Timeout", RD_ERR_TIMEOUT);
 		return;

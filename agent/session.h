@@ -31,7 +31,8 @@
 #include "video_qos.h"
 
 #define SESSION_HANDSHAKE_TIMEOUT 18.0   /* CONNECT/READ_TIMEOUT of §12 */
-#define SESSION_LOGIN_TIMEOUT 30.0       /* from start to a successful login */
+#define SESSION_LOGIN_TIMEOUT 30.0       /* from start to a successful login, less the
+                                          * time the login guard held a login back */
 #define SESSION_IDLE_TIMEOUT 30.0        /* nothing received -> "Timeout" */
 #define SESSION_DELAY_PERIOD 1.0         /* TestDelay probe */
 #define SESSION_LOGIN_TRIES 3            /* wrong passwords on one connection */
@@ -109,8 +110,8 @@ void session_free(struct session *s);
  * ratio 1.0 means); call before session_start. */
 void session_set_video_limits(struct session *s, int max_fps, int base_quality);
 
-/* Send SignedId. now is monotonic seconds, wall the wall clock (seconds) for
- * the login lockout minutes. */
+/* Send SignedId. now is monotonic seconds (the login guard's clock too); wall,
+ * the wall clock in seconds, is not used any more. */
 int session_start(struct session *s, double now, double wall);
 /* One received frame payload (already decrypted). */
 void session_on_frame(struct session *s, const uint8_t *payload, size_t len, double now, double wall);

@@ -291,7 +291,7 @@ static unsigned sio__pending_from(const struct sio_set *set, const struct rd_soc
 	unsigned n = 0;
 	for (const struct sio *x = set->list; x; x = x->next)
 		if (!rd_conn_closing(x->conn) && session_state(x->s) < SESSION_ACTIVE &&
-			rd_net_addr_same_ip(session_peer(x->s), peer))
+			login_same_source(session_peer(x->s), peer))
 			n++;
 	return n;
 }

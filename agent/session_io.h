@@ -12,7 +12,7 @@ struct rd_conn;
 struct sio_set;
 
 #define SIO_MAX_SESSIONS 16
-#define SIO_MAX_PENDING_PER_SOURCE 4         /* not yet logged in, from one IP */
+#define SIO_MAX_PENDING_PER_SOURCE 4         /* not yet logged in, from one IPv4 address or IPv6 /64 */
 #define SIO_FRAME_MAX_PRELOGIN (64u * 1024)  /* before login, frames are small */
 #define SIO_SNDQ_SOFT_PRELOGIN (64u << 10)   /* and so is what may queue for a peer */
 #define SIO_SNDQ_HARD_PRELOGIN (256u << 10)

@@ -170,12 +170,17 @@ void rd_log(enum rd_log_level level, const char *subsys, const char *fmt, ...)
 	va_end(ap);
 }
 
-static size_t log__esc_len(unsigned char c)
+/* Printable ASCII but space, quote and backslash stays; the rest is \xNN, so
+ * an escaped string is one word that cannot close a quote. keep_space lets
+ * spaces through, for text shown to a person rather than a log filter. */
+static size_t log__esc_len(unsigned char c, bool keep_space)
 {
-	return (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') ? 1 : 4;
+	if (c == ' ')
+		return keep_space ? 1 : 4;
+	return (c > 0x20 && c < 0x7f && c != '\\' && c != '"') ? 1 : 4;
 }
 
-char *rd_escape(char *out, size_t outsz, const void *data, size_t len)
+static char *log__escape(char *out, size_t outsz, const void *data, size_t len, bool keep_space)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = data;
@@ -184,12 +189,12 @@ char *rd_escape(char *out, size_t outsz, const void *data, size_t len)
 	if (!outsz)
 		return out;
 	for (i = 0; i < len; i++)
-		total += log__esc_len(p[i]);
+		total += log__esc_len(p[i], keep_space);
 	limit = outsz - 1;
 	if (total > limit) /* it will be cut: keep room for "..." */
 		limit = limit >= 3 ? limit - 3 : 0;
 	for (i = 0; i < len; i++) {
-		size_t need = log__esc_len(p[i]);
+		size_t need = log__esc_len(p[i], keep_space);
 		if (pos + need > limit)
 			break;
 		if (need == 1) {
@@ -210,18 +215,41 @@ char *rd_escape(char *out, size_t outsz, const void *data, size_t len)
 	return out;
 }
 
+char *rd_escape(char *out, size_t outsz, const void *data, size_t len)
+{
+	return log__escape(out, outsz, data, len, false);
+}
+
 #define ESC_BUFS 8
 #define ESC_SIZE 160
 
-const char *rd_esc(const char *s)
+static char *log__esc_buf(void)
 {
 	static _Thread_local char bufs[ESC_BUFS][ESC_SIZE];
 	static _Thread_local unsigned next;
-	char *out = bufs[next++ % ESC_BUFS];
+	return bufs[next++ % ESC_BUFS];
+}
+
+const char *rd_esc(const char *s)
+{
+	char *out = log__esc_buf();
+	size_t n;
 
 	if (!s)
 		return "(null)";
-	return rd_escape(out, ESC_SIZE, s, strlen(s));
+	out[0] = '"';
+	log__escape(out + 1, ESC_SIZE - 2, s, strlen(s), false);
+	n = strlen(out);
+	out[n] = '"';
+	out[n + 1] = '\0';
+	return out;
+}
+
+const char *rd_esc_text(const char *s)
+{
+	if (!s)
+		return "(null)";
+	return log__escape(log__esc_buf(), ESC_SIZE, s, strlen(s), true);
 }
 
 int rd_log_ratelimit_ok(struct rd_log_ratelimit *rl, double now, unsigned burst,

@@ -6,7 +6,8 @@
  * and then calls log_err(), log_warn(), log_notice(), log_info(), log_debug().
  * Under systemd (JOURNAL_STREAM set) lines carry "<N>" priority prefixes and no
  * timestamp; otherwise "2026-01-02T03:04:05.678Z LEVEL subsys: text".
- * Bytes that come from peers must pass through rd_esc() before they are logged. */
+ * Bytes that come from peers must pass through rd_esc() before they are logged,
+ * and stand after the fields a log filter matches on (src=IP port=N). */
 #ifndef RD_LOG_H
 #define RD_LOG_H
 
@@ -36,13 +37,18 @@ void rd_log(enum rd_log_level level, const char *subsys, const char *fmt, ...)
 void rd_vlog(enum rd_log_level level, const char *subsys, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
-/* Escape untrusted bytes for a log line: printable ASCII stays (except '\\' and
- * '"'), everything else becomes \xNN; output is cut at outsz-1 with "..." when long.
- * Returns out. */
+/* Escape untrusted bytes for a log line: printable ASCII stays, except space,
+ * '"' and '\\'; every other byte (controls, non-ASCII) becomes \xNN. The result
+ * is one word that cannot close a quote, so a peer's string can never pass for
+ * another field. Output is cut at outsz-1 with "..." when long. Returns out. */
 char *rd_escape(char *out, size_t outsz, const void *data, size_t len);
-/* rd_escape of a NUL-terminated string into one of 8 rotating thread-local
- * buffers of 160 bytes: for use directly in a log argument list. */
+/* rd_escape of a NUL-terminated string, in double quotes ("..."), into one of 8
+ * rotating thread-local buffers of 160 bytes: for use directly in a log
+ * argument list. NULL gives (null), unquoted. */
 const char *rd_esc(const char *s);
+/* Like rd_esc but spaces stay and no quotes are added: for a peer's message
+ * shown to a person (rdctl's errors), never for a line a log filter reads. */
+const char *rd_esc_text(const char *s);
 
 #ifndef RD_LOG_SUBSYS
 #define RD_LOG_SUBSYS NULL

@@ -177,7 +177,7 @@ static void on_punch_response(struct ctl_connect *cc, const Hbb__PunchHoleRespon
 	cc->link.lookup_ms = (cc->t_resp - cc->t_start) * 1000.0;
 	if (r->socket_addr.len == 0) {
 		if (r->other_failure && r->other_failure[0]) {
-			fail(cc, CTL_EXIT_NOPATH, "refused", "the server refused: %s", rd_esc(r->other_failure));
+			fail(cc, CTL_EXIT_NOPATH, "refused", "the server refused: %s", rd_esc_text(r->other_failure));
 			return;
 		}
 		switch (r->failure) {
@@ -226,7 +226,7 @@ static void on_relay_response(struct ctl_connect *cc, const Hbb__RelayResponse *
 {
 	if (r->refuse_reason && r->refuse_reason[0]) {
 		fail(cc, CTL_EXIT_NOPATH, "relay_refused", "the peer refused the relay: %s",
-			rd_esc(r->refuse_reason));
+			rd_esc_text(r->refuse_reason));
 		return;
 	}
 	if (cc->st == ST_RV) {
@@ -471,7 +471,7 @@ static void relay_connect(struct ctl_connect *cc, const char *relay_server, cons
 	cc->st = ST_RELAY;
 	ev_timer_stop(cc->loop, &cc->step);
 	if (rd_net_addr_parse(cc->link.relay, 21117, &ra) != RD_OK) {
-		fail(cc, CTL_EXIT_NOPATH, "relay_unreachable", "bad relay address '%s'",
+		fail(cc, CTL_EXIT_NOPATH, "relay_unreachable", "bad relay address %s",
 			rd_esc(cc->link.relay));
 		return;
 	}

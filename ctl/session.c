@@ -146,7 +146,7 @@ static void on_login_response(struct ctl_session *s, const Hbb__LoginResponse *r
 	if (r->union_case != HBB__LOGIN_RESPONSE__UNION_PEER_INFO || !r->peer_info) {
 		const char *e = r->union_case == HBB__LOGIN_RESPONSE__UNION_ERROR && r->error ? r->error : "";
 		ctl_result_fail(s->res, CTL_EXIT_LOGIN, "login_refused", "%s refused the login: %s", s->id,
-			e[0] ? rd_esc(e) : "no reason given");
+			e[0] ? rd_esc_text(e) : "no reason given");
 		end(s);
 		return;
 	}
@@ -197,7 +197,7 @@ static void on_misc(struct ctl_session *s, const Hbb__Misc *m)
 {
 	if (m->union_case == HBB__MISC__UNION_CLOSE_REASON) {
 		ctl_result_fail(s->res, CTL_EXIT_FAIL, "peer_closed", "%s closed the session: %s", s->id,
-			rd_esc(m->close_reason ? m->close_reason : ""));
+			rd_esc_text(m->close_reason ? m->close_reason : ""));
 		end(s);
 	}
 }

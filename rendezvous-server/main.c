@@ -4,11 +4,11 @@
  * io_tcp.c), the binding store (store_sqlite.c), metrics and systemd.
  *
  * Log lines for operators, one per event, start with the event and carry
- * src=IP port=PORT id=ID. Lines worth banning a source for start with
- * "limit", "refused" or "malformed"; a fail2ban filter:
- *   [Definition]
- *   failregex = ^.*rendezvous: (limit|refused|malformed) \S+ src=<HOST> port=\d+
- *               ^.*tcp: limit connections src=<HOST> port=\d+
+ * src=IP port=PORT from the socket, then the peer's strings, quoted and
+ * escaped (id="ID"). Lines worth banning a source for start with "limit",
+ * "refused" or "malformed"; lines about a datagram start with "udp" instead,
+ * because a datagram's source can be forged. The fail2ban filter that matches
+ * them is packaging/fail2ban/filter.d/rd-rendezvous.conf.
  */
 #include <errno.h>
 #include <signal.h>

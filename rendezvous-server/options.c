@@ -98,7 +98,7 @@ int rv_options_load(struct rv_options *o, int argc, char **argv)
 		return 2;
 	}
 	if (argi < argc) {
-		fprintf(stderr, "rd-rendezvous: unexpected argument '%s' (try -h)\n", rd_esc(argv[argi]));
+		fprintf(stderr, "rd-rendezvous: unexpected argument %s (try -h)\n", rd_esc(argv[argi]));
 		return 2;
 	}
 	if (o->help) {

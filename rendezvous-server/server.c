@@ -70,7 +70,7 @@ void rv__drop(struct rv_server *s, enum rv_drop why, const struct rd_sockaddr *s
 		 why == RV_DROP_DEADLINE || why == RV_DROP_TOO_BIG)
 		kind = "limit";
 	bool limit = kind[0] == 'l';
-	struct rd_log_ratelimit *rl = limit ? &s->limit_log : &s->bad_log;
+	struct rd_log_ratelimit *rl = s->in_udp ? &s->udp_log : limit ? &s->limit_log : &s->bad_log;
 	unsigned suppressed = 0;
 	if (!rd_log_ratelimit_ok(rl, rd_now(), 20, 10.0, &suppressed))
 		return;
@@ -81,7 +81,8 @@ void rv__drop(struct rv_server *s, enum rv_drop why, const struct rd_sockaddr *s
 	if (suppressed)
 		log_notice("%u similar lines suppressed", suppressed);
 	rd_log(kind[0] == 'i' ? RD_LOG_INFO : RD_LOG_NOTICE, RD_LOG_SUBSYS,
-		"%s %s src=%s port=%u id=%s %s", kind, drop_names[why], ip, port, id ? rd_esc(id) : "-", what);
+		"%s%s %s src=%s port=%u id=%s %s", s->in_udp ? "udp " : "", kind, drop_names[why], ip, port,
+		id ? rd_esc(id) : "-", what);
 }
 
 void rv__outcome(struct rv_server *s, enum rv_outcome o)
@@ -362,12 +363,14 @@ static void persist(struct rv_server *s, const struct rv_peer *p, const Hbb__Reg
 	s->ops->store_put(s->ud, &b);
 }
 
-static void log_event(const char *what, const struct rd_sockaddr *from, const char *id)
+/* Registrations come by UDP: their lines start with "udp" (see rv__drop). */
+static void log_event(const struct rv_server *s, const char *what, const struct rd_sockaddr *from,
+	const char *id)
 {
 	char ip[RD_ADDRSTRLEN];
 	unsigned port;
 	rv__src(from, ip, &port);
-	log_notice("%s src=%s port=%u id=%s", what, ip, port, rd_esc(id));
+	log_notice("%s%s src=%s port=%u id=%s", s->in_udp ? "udp " : "", what, ip, port, rd_esc(id));
 }
 
 /* UUID_MISMATCH, logged and counted, with why in rdesk_refusal (0: the
@@ -375,7 +378,7 @@ static void log_event(const char *what, const struct rd_sockaddr *from, const ch
 static int refuse(struct rv_server *s, struct regpk *r, uint32_t why, const char *what)
 {
 	rd_metric_inc(s->m_key_refused);
-	log_event(what, r->from, r->rk->id);
+	log_event(s, what, r->from, r->rk->id);
 	r->refusal = why;
 	return HBB__REGISTER_PK_RESPONSE__RESULT__UUID_MISMATCH;
 }
@@ -451,7 +454,7 @@ static void apply_known(struct rv_server *s, struct rv_peer *p, const struct reg
 	if (sodium_memcmp(p->pk, rk->pk.data, RV_PK_LEN) != 0) {
 		memcpy(p->pk, rk->pk.data, RV_PK_LEN);
 		changed = true;
-		log_event(p->pinned ? "register key-rotated" : "register key-changed", r->from, rk->id);
+		log_event(s, p->pinned ? "register key-rotated" : "register key-changed", r->from, rk->id);
 	}
 	if (p->pinned && sodium_memcmp(p->uuid_digest, r->dig, RV_UUID_DIGEST) != 0) {
 		memcpy(p->uuid_digest, r->dig, RV_UUID_DIGEST);
@@ -459,7 +462,7 @@ static void apply_known(struct rv_server *s, struct rv_peer *p, const struct reg
 	}
 	if (r->sig) {
 		if (!p->pinned)
-			log_event("register pinned", r->from, rk->id);
+			log_event(s, "register pinned", r->from, rk->id);
 		p->pinned = 1;
 		p->sig_time = rk->rdesk_time;
 		changed = true;
@@ -492,7 +495,7 @@ static int add_new(struct rv_server *s, struct regpk *r, struct rv_peer **out)
 	}
 	persist(s, p, rk);
 	rd_metric_inc(s->m_new_ids);
-	log_event(r->sig ? "register new pinned" : "register new", r->from, rk->id);
+	log_event(s, r->sig ? "register new pinned" : "register new", r->from, rk->id);
 	*out = p;
 	return HBB__REGISTER_PK_RESPONSE__RESULT__OK;
 }
@@ -543,7 +546,7 @@ static void on_register_pk(struct rv_server *s, const struct rd_sockaddr *from,
 	reply_register_pk(s, from, (Hbb__RegisterPkResponse__Result)res, r.refusal);
 }
 
-void rv_server_udp_input(struct rv_server *s, const struct rd_sockaddr *from,
+static void udp_input(struct rv_server *s, const struct rd_sockaddr *from,
 	const uint8_t *p, size_t len, double now)
 {
 	if (len > RD_FRAME_MAX_RENDEZVOUS) {
@@ -567,4 +570,12 @@ void rv_server_udp_input(struct rv_server *s, const struct rd_sockaddr *from,
 		break;
 	}
 	hbb__rendezvous_message__free_unpacked(m, NULL);
+}
+
+void rv_server_udp_input(struct rv_server *s, const struct rd_sockaddr *from,
+	const uint8_t *p, size_t len, double now)
+{
+	s->in_udp = true;
+	udp_input(s, from, p, len, now);
+	s->in_udp = false;
 }

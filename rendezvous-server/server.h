@@ -3,7 +3,7 @@
  * through the ops table. main.c wires it to sockets (io_udp.c, io_tcp.c) and
  * the store; unit tests and fuzzers drive it directly.
  *
- * Log lines for operators name the event first, then src=IP port=PORT id=ID,
+ * Log lines for operators name the event first, then src=IP port=PORT id="ID",
  * so fail2ban can match them (see main.c for the filter). */
 #ifndef RV_SERVER_H
 #define RV_SERVER_H

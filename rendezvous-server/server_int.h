@@ -77,6 +77,8 @@ struct rv_server {
 	struct rv_tcp *pend_first, *pend_last;
 	size_t npending;
 	struct rd_log_ratelimit bad_log, limit_log;
+	struct rd_log_ratelimit udp_log;  /* datagrams' own, so forged floods cannot hide TCP lines */
+	bool in_udp;                  /* handling a datagram, whose source can be forged */
 	double start;
 	struct rd_metric *m_reg_peer, *m_reg_pk, *m_new_ids, *m_key_refused, *m_relay;
 	struct rd_metric *m_drop[RV_DROP_COUNT];
@@ -84,6 +86,9 @@ struct rv_server {
 };
 
 /* server.c */
+/* One line per dropped message: "[udp ]KIND NAME src=IP port=N id="ID" WHAT".
+ * KIND is limit, malformed or ignored; lines about a datagram start with
+ * "udp": its source address can be forged, so no log filter may count them. */
 void rv__drop(struct rv_server *s, enum rv_drop why, const struct rd_sockaddr *src,
 	const char *id, const char *what);
 void rv__src(const struct rd_sockaddr *a, char ip[RD_ADDRSTRLEN], unsigned *port);

@@ -42,7 +42,7 @@ int capture_open(const struct capture_config *cfg, struct capture **out)
 					(*out)->cursor_embedded ? ", cursor embedded" : "");
 			return rc;
 		}
-		log_err("unknown or unavailable capture backend \"%s\"", rd_esc(want));
+		log_err("unknown or unavailable capture backend %s", rd_esc(want));
 		return RD_ERR_UNSUPPORTED;
 	}
 	struct capture_config probe = *cfg;

@@ -239,7 +239,7 @@ static int drm_open(const struct capture_config *cfg, struct capture **out)
 	const char *want = cfg->display;
 	if (cfg->probing && want && want[0] && strncmp(want, "card", 4) != 0 &&
 	    strncmp(want, "/dev/dri/", 9) != 0) {
-		rd_skip_reason("display \"%s\" names no DRM card", rd_esc(want));
+		rd_skip_reason("display %s names no DRM card", rd_esc(want));
 		return RD_ERR_NOTFOUND;
 	}
 	struct drm *d = xcalloc(1, sizeof(*d));

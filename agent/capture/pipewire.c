@@ -423,7 +423,7 @@ static int pwcap_open(const struct capture_config *cfg, struct capture **out)
 	pw_registry_add_listener(p->registry, &p->registry_listener, &registry_events, p);
 	rc = roundtrip(p, deadline);
 	if (rc == 0 && p->target_id == SPA_ID_INVALID) {
-		rd_skip_reason("no PipeWire node \"%s\"", rd_esc(p->target));
+		rd_skip_reason("no PipeWire node %s", rd_esc(p->target));
 		rc = RD_ERR_NOTFOUND;
 	}
 	if (rc == 0)

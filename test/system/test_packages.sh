@@ -2,7 +2,8 @@
 # The Debian packages: `make deb` builds the four, lintian finds no errors,
 # they install into a clean Debian root (debootstrap, from the mirror this
 # machine's apt already uses; cached as a tarball under the build folder),
-# each program runs there, the configuration is conffiles under /etc/rdesk,
+# each program runs there, the configuration is conffiles under /etc/rdesk
+# (and the fail2ban filters and jails under /etc/fail2ban),
 # the units are installed (and enabled) as the packaging says, removing keeps
 # /var/lib/rdesk and purging removes it. The units pass `systemd-analyze
 # verify`, and `systemd-analyze security --offline=true` scores the two
@@ -129,6 +130,26 @@ for p in rd-rendezvous rd-relay rd-agent; do
 		bash -c "grep -q '^ExecStart=/usr/bin/$p' '$R/lib/systemd/system/$p.service'"
 	check "$p: enabled (multi-user.target.wants)" test -L "$R/etc/systemd/system/multi-user.target.wants/$p.service"
 done
+
+# The fail2ban filters and jails (jails off until enabled), as conffiles; the
+# installed filters match a line of their program (when fail2ban-regex is here).
+for p in rd-agent rd-rendezvous; do
+	for d in filter.d jail.d; do
+		check "$p: /etc/fail2ban/$d/$p.conf is a conffile" \
+			bash -c "chroot '$R' dpkg-query -W -f='\${Conffiles}' $p | grep -q ' /etc/fail2ban/$d/$p.conf '"
+	done
+	check "$p: its jail is off until enabled" grep -qx 'enabled *= *false' "$R/etc/fail2ban/jail.d/$p.conf"
+done
+if command -v fail2ban-regex >/dev/null; then
+	mkdir -p "$T_TMP/f2b/filter.d"
+	cp /etc/fail2ban/filter.d/common.conf "$R"/etc/fail2ban/filter.d/rd-*.conf "$T_TMP/f2b/filter.d/"
+	got=$(fail2ban-regex -o ip "host rd-agent[7]: session: login failed src=192.0.2.7 port=5: wrong password; controller id=\"x\"" \
+		"$T_TMP/f2b/filter.d/rd-agent.conf[logtype=journal]" 2>&1)
+	check_eq "installed rd-agent filter matches a journal line" 192.0.2.7 "$got"
+	got=$(fail2ban-regex -o ip "host rd-rendezvous[7]: rendezvous: limit rate src=192.0.2.8 port=5 id=- tcp request rate" \
+		"$T_TMP/f2b/filter.d/rd-rendezvous.conf[logtype=journal]" 2>&1)
+	check_eq "installed rd-rendezvous filter matches a journal line" 192.0.2.8 "$got"
+fi
 
 # 7. Remove keeps data and configuration; purge removes them.
 in_root apt-get remove -y -qq "${PKGS[@]}" >"$T_TMP/remove.log" 2>&1

@@ -156,15 +156,15 @@ check "still serving everyone after the bad ones" grep -q "pairs 4 ok 4 failed 0
 
 L=$LOG_main
 check "log: one line per pairing with uuid and both addresses" \
-	grep -qE "INFO relay: paired uuid=[0-9a-f]+-0 127\.0\.0\.1:[0-9]+ <-> 127\.0\.0\.1:[0-9]+" "$L"
+	grep -qE "INFO relay: paired uuid=\"[0-9a-f]+-0\" 127\.0\.0\.1:[0-9]+ <-> 127\.0\.0\.1:[0-9]+" "$L"
 check "log: pair end with bytes both ways and duration" \
 	grep -qE "pair end uuid=.* 200000000 bytes, .* 200000000 bytes, [0-9.]+ s, throttled" "$L"
 for r in no_token bad_token expired_token same_role pair_timeout first_frame_timeout garbage \
 	not_request_relay bad_uuid uuid_busy; do
 	check "log: refusal reason $r" grep -qE "refused 127\.0\.0\.1:[0-9]+.*: $r\$" "$L"
 done
-check "log: reset end" grep -qE "pair end uuid=[0-9a-f]+-abort .*, reset$" "$L"
-check "log: idle end" grep -qE "pair end uuid=idle-pair .*, idle$" "$L"
+check "log: reset end" grep -qE "pair end uuid=\"[0-9a-f]+-abort\" .*, reset$" "$L"
+check "log: idle end" grep -qE "pair end uuid=\"idle-pair\" .*, idle$" "$L"
 check "log: no key in any line" bash -c "! grep -qF -- '$KEY' '$L'"
 check "log: says tokens are required" grep -q "closed (relay token required)" "$L"
 

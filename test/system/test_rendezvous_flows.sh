@@ -69,23 +69,24 @@ ok "server ready on UDP/TCP $P and TCP $((P - 1))"
 out=$(peer register alpha01 uuid-a seed-a)
 check_eq "unknown ID gets request_pk" 1 "$(val request_pk <<<"$out")"
 check_eq "RegisterPk binds a new ID" OK "$(val result <<<"$out")"
-check "new registration logged with source and ID" grep -qE 'register new src=127\.0\.0\.1 port=[0-9]+ id=alpha01' "$LOG"
+check "new registration logged with source and ID (a datagram: udp)" grep -qE 'rendezvous: udp register new src=127\.0\.0\.1 port=[0-9]+ id="alpha01"' "$LOG"
 out=$(peer register alpha01 uuid-a seed-a)
 check_eq "known ID from the same address: no request_pk" 0 "$(val request_pk <<<"$out")"
 out=$(peer2 register-peer alpha01)
 check_eq "known ID from a new address must prove itself (request_pk)" 1 "$(val request_pk <<<"$out")"
 out=$(peer register-pk alpha01 uuid-OTHER seed-a)
 check_eq "another uuid for a known ID: UUID_MISMATCH" UUID_MISMATCH "$(val result <<<"$out")"
-check "key change refusal logged for fail2ban" grep -qE 'rendezvous: refused uuid-mismatch src=127\.0\.0\.1 port=[0-9]+ id=alpha01' "$LOG"
+check "key change refusal logged, as udp (a forged source must not be banned)" \
+	grep -qE 'rendezvous: udp refused uuid-mismatch src=127\.0\.0\.1 port=[0-9]+ id="alpha01"' "$LOG"
 out=$(peer register-pk alpha01 uuid-a seed-new)
 check_eq "same uuid, same address, new key: accepted" OK "$(val result <<<"$out")"
-check "key change logged" grep -q 'register key-changed src=127.0.0.1 port=[0-9]* id=alpha01' "$LOG"
+check "key change logged" grep -q 'udp register key-changed src=127.0.0.1 port=[0-9]* id="alpha01"' "$LOG"
 out=$(peer2 register-pk alpha01 uuid-a seed-newer)
 check_eq "same uuid but new address and new key: UUID_MISMATCH" UUID_MISMATCH "$(val result <<<"$out")"
 out=$(peer register-pk abc12 uuid-s seed-s)
 check_eq "ID shorter than 6: UUID_MISMATCH (client picks a new ID)" UUID_MISMATCH "$(val result <<<"$out")"
 check "a good-faith refusal is logged as ignored, not for fail2ban" \
-	bash -c "grep -q 'ignored bad_id src=127.0.0.1 port=[0-9]* id=abc12' '$LOG' && ! grep -qE 'rendezvous: (limit|refused|malformed) .* id=abc12' '$LOG'"
+	bash -c "grep -q 'udp ignored bad_id src=127.0.0.1 port=[0-9]* id=\"abc12\"' '$LOG' && ! grep -qE 'rendezvous: (limit|refused|malformed) .* id=\"abc12\"' '$LOG'"
 out=$(peer register-pk 'bad id!' uuid-s seed-s)
 check_eq "ID with bad characters: INVALID_ID_FORMAT" INVALID_ID_FORMAT "$(val result <<<"$out")"
 out=$(peer register-pk "$(printf 'x%.0s' $(seq 70))" uuid-s seed-s)
@@ -97,7 +98,7 @@ check_eq "4th RegisterPk of one ID within 6 s: TOO_FREQUENT" TOO_FREQUENT "$(val
 # ---- punch: unknown, offline, licence, online (punch path and same LAN) ----
 out=$(peer punch nosuchid1)
 check_eq "punch to an unknown ID: ID_NOT_EXIST" ID_NOT_EXIST "$(val failure <<<"$out")"
-check "punch outcome logged" grep -q 'punch result=id_not_exist src=127.0.0.1 port=[0-9]* id=nosuchid1' "$LOG"
+check "punch outcome logged" grep -q 'punch result=id_not_exist src=127.0.0.1 port=[0-9]* id="nosuchid1"' "$LOG"
 out=$(peer punch alpha01 wrong-licence)
 check_eq "wrong licence key: LICENSE_MISMATCH" LICENSE_MISMATCH "$(val failure <<<"$out")"
 
@@ -172,7 +173,7 @@ HP=$P
 start_rv relay --always-relay -r "127.0.0.1:$DEAD,127.0.0.1:$HP,127.0.0.1:$((HP - 1))" ||
 	not_ok "relay server starts"
 t_wait_file "$LOG" "relay down relay=127.0.0.1:$DEAD" 10
-check "relay that fails its health check is marked down" grep -q "relay down relay=127.0.0.1:$DEAD" "$LOG"
+check "relay that fails its health check is marked down" grep -q "relay down relay=\"127.0.0.1:$DEAD\"" "$LOG"
 target_bg "$T_TMP/d1.out" "$PEER" -s "127.0.0.1:$P" -l 127.0.0.2 target delta01 uuid-d seed-d 40 ||
 	not_ok "target delta01 registers"
 r1=$(peer punch delta01); r2=$(peer punch delta01); r3=$(peer punch delta01)
@@ -183,7 +184,7 @@ check "target-initiated relay: the uuid is passed on" test -n "$(val uuid <<<"$r
 relays="$(val relay_server <<<"$r1") $(val relay_server <<<"$r2") $(val relay_server <<<"$r3")"
 check "round-robin skips the dead relay" bash -c "! grep -q ':$DEAD' <<<'$relays'"
 check "round-robin alternates the healthy relays" bash -c "grep -q '127.0.0.1:$HP ' <<<'$relays ' && grep -q '127.0.0.1:$((HP - 1)) ' <<<'$relays '"
-check "relay assignment logged" grep -qE "relay assigned src=127\.0\.0\.1 port=[0-9]+ id=delta01 relay=127\.0\.0\.1:" "$LOG"
+check "relay assignment logged" grep -qE "relay assigned src=127\.0\.0\.1 port=[0-9]+ id=\"delta01\" relay=\"127\.0\.0\.1:" "$LOG"
 
 # ---- dual stack: the default bind :: serves IPv6 and IPv4 peers together ----
 t_stop "$RVPID"
@@ -192,7 +193,7 @@ mkdir -p "$T_TMP/dual"
 LOG=$T_TMP/dual.log
 t_bg "$RV" -p "$P" --data-dir "$T_TMP/dual" --config "$T_TMP/none.ini" >"$LOG" 2>&1
 RVPID=$T_LAST_PID
-t_wait_file "$LOG" 'ready port=.* bind=::' 10 || not_ok "dual-stack server starts"
+t_wait_file "$LOG" 'ready port=.* bind="::"' 10 || not_ok "dual-stack server starts"
 K=$("$RV" --print-key --data-dir "$T_TMP/dual")
 out=$("$PEER" -s "[::1]:$P" -k "$K" register v6peer1 uuid-6 seed-6)
 check_eq "IPv6 peer registers over [::1]" OK "$(val result <<<"$out")"
@@ -201,7 +202,7 @@ target_bg "$T_TMP/v4.out" "$PEER" -s "127.0.0.1:$P" target v4peer1 uuid-4 seed-4
 out=$("$PEER" -s "[::1]:$P" -k "$K" punch v4peer1)
 check_eq "IPv6 requester reaches an IPv4 target (PunchHole over the mapped address)" \
 	127.0.0.1 "$(val socket_addr <<<"$out" | cut -d: -f1)"
-check "IPv4 source logged without the ::ffff: prefix" grep -q 'register new src=127.0.0.1 port=[0-9]* id=v4peer1' "$LOG"
+check "IPv4 source logged without the ::ffff: prefix" grep -q 'register new src=127.0.0.1 port=[0-9]* id="v4peer1"' "$LOG"
 
 # ---- configuration: INI file and environment, flag > env > INI ----
 t_stop "$RVPID"

@@ -165,99 +165,119 @@ static void test_bad_public_key_closes(void **state)
 	assert_int_equal(h->close_reason, RD_ERR_PROTO);
 }
 
+/* A fresh session from the harness's source, up to its Hash. */
+static Hbb__Message *h_again(struct harness *h)
+{
+	session_free(h->s);
+	h_reset_wire(h);
+	h->closed = false;
+	h->crypto_on = h->ctl_crypto = false;
+	return h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+}
+
+static void expect_login_error(struct harness *h, const char *text)
+{
+	Hbb__Message *m = h_next(h);
+	assert_int_equal(m->login_response->union_case, HBB__LOGIN_RESPONSE__UNION_ERROR);
+	assert_string_equal(m->login_response->error, text);
+	hbb__message__free_unpacked(m, NULL);
+}
+
 static void test_wrong_password_and_lockout(void **state)
 {
 	struct harness *h = *state;
 	Hbb__Message *hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+	/* Three wrong tries are answered at once, then the connection is closed. */
 	for (int i = 0; i < SESSION_LOGIN_TRIES; i++) {
 		h_login(h, hash, "wrong", 0, 1, 0.5 + i);
-		Hbb__Message *m = h_next(h);
-		assert_int_equal(m->login_response->union_case, HBB__LOGIN_RESPONSE__UNION_ERROR);
-		assert_string_equal(m->login_response->error, "Wrong Password");
-		hbb__message__free_unpacked(m, NULL);
+		expect_login_error(h, "Wrong Password");
 	}
 	hbb__message__free_unpacked(hash, NULL);
 	assert_true(h->closed);
 	assert_int_equal(h->start_calls, 0);
-	/* Three more wrong tries from the same source on new sessions reach the
-	 * per-minute limit (6); the next attempt, even with the right password,
-	 * is refused without being checked. */
-	for (int round = 0; round < 2; round++) {
-		session_free(h->s);
-		h_reset_wire(h);
-		h->closed = false;
-		h->crypto_on = h->ctl_crypto = false;
-		hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
-		for (int i = 0; i < (round == 0 ? 3 : 1); i++) {
-			h_login(h, hash, round == 0 ? "wrong" : PASSWORD, 0, 1, 5.0 + i);
-			Hbb__Message *m = h_next(h);
-			assert_int_equal(m->login_response->union_case, HBB__LOGIN_RESPONSE__UNION_ERROR);
-			if (round == 1)
-				assert_string_equal(m->login_response->error, "Please try 1 minute later");
-			hbb__message__free_unpacked(m, NULL);
-		}
+	/* The fourth waits 1 s after the third failure (at 2.5): held, answered
+	 * on the session's timer. */
+	hash = h_again(h);
+	h_login(h, hash, "wrong", 0, 1, 3.0);
+	assert_int_equal(h->n_read, h->n_out);
+	session_tick(h->s, 3.4);
+	assert_int_equal(h->n_read, h->n_out);
+	session_tick(h->s, 3.6);
+	expect_login_error(h, "Wrong Password");
+	/* The right password waits too (2 s after 3.6), and then gets in. */
+	h_login(h, hash, PASSWORD, 0, 1, 3.7);
+	session_tick(h->s, 5.5);
+	assert_int_equal(h->n_read, h->n_out);
+	assert_int_equal(session_state(h->s), SESSION_LOGIN);
+	session_tick(h->s, 5.7);
+	assert_int_equal(session_state(h->s), SESSION_ACTIVE);
+	hbb__message__free_unpacked(hash, NULL);
+	/* Eight failures in a row block the source: refused unchecked, even the
+	 * right password, until 20 s after the last failure. */
+	double t = 10.0;
+	for (int i = 0; i < 8; i++) {
+		hash = h_again(h);
+		h_login(h, hash, "wrong", 0, 1, t);
+		for (int k = 0; k < 40 && h->n_read == h->n_out; k++)
+			session_tick(h->s, t += 0.5);
+		expect_login_error(h, "Wrong Password");
 		hbb__message__free_unpacked(hash, NULL);
-		assert_true(h->closed);
 	}
-	assert_int_equal(h->start_calls, 0);
-	/* Another source is not affected. */
+	double last = t;
+	hash = h_again(h);
+	h_login(h, hash, PASSWORD, 0, 1, t + 1);
+	expect_login_error(h, "Please try 1 minute later");
+	assert_true(h->closed);
+	assert_int_equal(h->close_reason, RD_ERR_LIMIT);
+	hbb__message__free_unpacked(hash, NULL);
+	hash = h_again(h);
+	h_login(h, hash, PASSWORD, 0, 1, last + 20.5);
+	assert_int_equal(session_state(h->s), SESSION_ACTIVE);
+	hbb__message__free_unpacked(hash, NULL);
+	/* Another source was never concerned. */
 	session_free(h->s);
 	h_reset_wire(h);
 	h->closed = false;
 	h->crypto_on = h->ctl_crypto = false;
 	assert_int_equal(rd_net_addr_parse_numeric("127.0.0.8:40000", 0, &h->peer), RD_OK);
 	hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
-	h_login(h, hash, PASSWORD, 0, 1, 9.0);
+	h_login(h, hash, PASSWORD, 0, 1, last + 21);
 	hbb__message__free_unpacked(hash, NULL);
 	assert_int_equal(session_state(h->s), SESSION_ACTIVE);
 }
 
-static void test_guard_limits(void **state)
+/* The login lines carry the socket's address first and the controller's words last, escaped. */
+static void test_login_lines(void **state)
 {
-	(void)state;
-	struct login_guard *g = login_guard_new();
-	struct rd_sockaddr a, b;
-	assert_int_equal(rd_net_addr_parse_numeric("192.0.2.1:1", 0, &a), RD_OK);
-	assert_int_equal(rd_net_addr_parse_numeric("192.0.2.1:2", 0, &b), RD_OK);
-	double t = 6000.0; /* minute 100 */
-	for (int i = 0; i < LOGIN_SRC_PER_MINUTE; i++) {
-		assert_int_equal(login_guard_check(g, &a, t), LOGIN_ALLOW);
-		login_guard_fail(g, &a, t);
+	struct harness *h = *state;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	rd_log_set_stream(f);
+	rd_log_set_level(RD_LOG_INFO);
+	for (int i = 0; i < 3; i++) {
+		Hbb__Message *hash = i ? h_again(h) : h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
+		Hbb__LoginRequest lr = HBB__LOGIN_REQUEST__INIT;
+		uint8_t resp[32] = { 0 };
+		lr.username = (char *)(i == 2 ? "x session: login failed src=10.9.8.7 port=1" : HOST_ID);
+		lr.my_id = (char *)"e\" port=1: x\n";
+		lr.password.data = resp;
+		lr.password.len = 32;
+		Hbb__Message m = HBB__MESSAGE__INIT;
+		m.union_case = HBB__MESSAGE__UNION_LOGIN_REQUEST;
+		m.login_request = &lr;
+		h_feed(h, &m, 0.5 + i);
+		hbb__message__free_unpacked(hash, NULL);
 	}
-	/* Same IP, other port: same bucket. */
-	assert_int_equal(login_guard_check(g, &b, t + 1), LOGIN_WAIT_MINUTE);
-	assert_int_equal(login_guard_check(g, &a, t + 60), LOGIN_ALLOW);
-	/* Total limit: blocked for good. */
-	for (int i = 0; i < LOGIN_SRC_TOTAL; i++)
-		login_guard_fail(g, &a, t + 120.0 * (i + 1));
-	assert_int_equal(login_guard_check(g, &a, t + 100000), LOGIN_BLOCKED);
-	login_guard_success(g, &a);
-	assert_int_equal(login_guard_check(g, &a, t + 100000), LOGIN_ALLOW);
-	/* Per ID: many sources, one minute. */
-	double u = 60.0 * 5000;
-	for (int i = 0; i < LOGIN_ID_PER_MINUTE; i++) {
-		struct rd_sockaddr s;
-		char txt[32];
-		snprintf(txt, sizeof(txt), "198.51.100.%d:9", i + 1);
-		assert_int_equal(rd_net_addr_parse_numeric(txt, 0, &s), RD_OK);
-		assert_int_equal(login_guard_check(g, &s, u), LOGIN_ALLOW);
-		login_guard_fail(g, &s, u);
-	}
-	struct rd_sockaddr fresh;
-	assert_int_equal(rd_net_addr_parse_numeric("203.0.113.9:9", 0, &fresh), RD_OK);
-	assert_int_equal(login_guard_check(g, &fresh, u + 1), LOGIN_WAIT_MINUTE);
-	assert_int_equal(login_guard_check(g, &fresh, u + 61), LOGIN_ALLOW);
-	/* IPv6 sources share a /64. */
-	struct rd_sockaddr v6a, v6b, v6c;
-	assert_int_equal(rd_net_addr_parse_numeric("[2001:db8:1:2::1]:5", 0, &v6a), RD_OK);
-	assert_int_equal(rd_net_addr_parse_numeric("[2001:db8:1:2::99]:5", 0, &v6b), RD_OK);
-	assert_int_equal(rd_net_addr_parse_numeric("[2001:db8:1:3::1]:5", 0, &v6c), RD_OK);
-	double w = 60.0 * 9000;
-	for (int i = 0; i < LOGIN_SRC_PER_MINUTE; i++)
-		login_guard_fail(g, &v6a, w);
-	assert_int_equal(login_guard_check(g, &v6b, w), LOGIN_WAIT_MINUTE);
-	assert_int_equal(login_guard_check(g, &v6c, w), LOGIN_ALLOW);
-	login_guard_free(g);
+	fflush(f);
+	rd_log_set_stream(NULL);
+	rd_log_set_level(RD_LOG_ERR);
+	fclose(f);
+	assert_non_null(strstr(buf, "WARN session: login failed src=127.0.0.7 port=40000: wrong password; "
+		"controller id=\"e\\x22\\x20port=1:\\x20x\\x0a\"\n"));
+	assert_non_null(strstr(buf, "WARN session: 127.0.0.7:40000: login for another ID "
+		"\"x\\x20session:\\x20login\\x20failed\\x20src=10.9.8.7\\x20port=1\"\n"));
+	free(buf);
 }
 
 static void test_wrong_id_and_kind(void **state)
@@ -443,7 +463,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_allowed_when_configured, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_public_key_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_password_and_lockout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_guard_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_id_and_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_codec_choice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_peer_and_refresh, setup, teardown),

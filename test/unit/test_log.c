@@ -171,7 +171,11 @@ static void test_escape(void **state)
 	char out[64];
 	const unsigned char raw[] = { 'o', 'k', ' ', '"', '\\', 0, '\n', 0xff, '~' };
 	assert_string_equal(rd_escape(out, sizeof(out), raw, sizeof(raw)),
-		"ok \\x22\\x5c\\x00\\x0a\\xff~");
+		"ok\\x20\\x22\\x5c\\x00\\x0a\\xff~");
+	/* A peer's string is one word: no space, no quote to close. */
+	assert_string_equal(rd_esc("x from 10.9.8.7 port 1 \"y"),
+		"\"x\\x20from\\x2010.9.8.7\\x20port\\x201\\x20\\x22y\"");
+	assert_string_equal(rd_esc_text("Wrong Password\n"), "Wrong Password\\x0a");
 	/* cut with "...", never in the middle of an escape */
 	char small[12];
 	assert_string_equal(rd_escape(small, sizeof(small), "abcdefghijklmnop", 16), "abcdefgh...");
@@ -194,7 +198,7 @@ static void test_esc_rotating(void **state)
 	/* 8 buffers rotate: the last 8 results are all still intact */
 	for (int i = 1; i < 9; i++) {
 		char want[16];
-		snprintf(want, sizeof(want), "v%d\\x0a", i);
+		snprintf(want, sizeof(want), "\"v%d\\x0a\"", i);
 		assert_string_equal(p[i], want);
 	}
 	assert_string_equal(rd_esc(NULL), "(null)");
@@ -203,10 +207,10 @@ static void test_esc_rotating(void **state)
 	big[sizeof(big) - 1] = '\0';
 	const char *e = rd_esc(big);
 	assert_int_equal(strlen(e), 159);
-	assert_string_equal(e + 156, "...");
+	assert_string_equal(e + 155, "...\"");
 	log_info("peer said %s", rd_esc("evil\nline"));
 	char *s = captured();
-	assert_non_null(strstr(s, "peer said evil\\x0aline\n"));
+	assert_non_null(strstr(s, "peer said \"evil\\x0aline\"\n"));
 	free(s);
 }
 
