@@ -68,7 +68,7 @@ note "throttled: $S"
 note "throttled: rtt up to $rtt_max ms, qos level up to $level_max, at most $inflight_max frames in flight"
 tail -n +$((n0 + 1)) "$AG" | grep -E 'link slow|capture rate|quality now' | head -6 | sed 's/^/# agent: /'
 check "the agent saw the slow link and stepped down (log names the controller)" \
-	bash -c "tail -n +$((n0 + 1)) '$AG' | grep 'link slow' | grep -q 'id="rdctl": link slow (rtt [0-9]* ms.*), video down to'"
+	bash -c "tail -n +$((n0 + 1)) '$AG' | grep 'link slow' | grep -q 'id=\"rdctl\": link slow (rtt [0-9]* ms.*), video down to'"
 check "throttled: round trip measured over 150 ms ($rtt_max ms)" test "$rtt_max" -gt 150
 check "throttled: rate lowered (qos level $level_max >= 2, capture below 30 fps)" \
 	bash -c "test $level_max -ge 2 && tail -n +$((n0 + 1)) '$AG' | grep -q 'capture rate now [0-9]* fps (was'"

@@ -42,7 +42,7 @@ run_agent one
 ONE=$AGENT_PID
 check "agent one registers" t_wait_file "$T_TMP/one.log" "registered with .* as $ID" 10
 check "its registration was signed: the server pinned the ID" \
-	grep -qE "register new pinned src=127\.0\.0\.1 port=[0-9]+ id=$ID" "$RVLOG"
+	grep -qE "register new pinned src=127\.0\.0\.1 port=[0-9]+ id=\"$ID\"" "$RVLOG"
 
 # ---- a stranger who knows the uuid and the key ----
 UUID=$(tr -d '\n' <"$T_TMP/one/uuid")

@@ -139,7 +139,7 @@ out=$(peer relay $ID 0b000001-0000-4000-8000-000000000001 "" "127.0.0.3:$APORT")
 check_eq "RequestRelay naming 127.0.0.3:$APORT: answered" relay_response "$(val reply <<<"$out")"
 check_eq "... the requester is sent to the server's relay" "127.0.0.1:$RPORT" "$(val relay_server <<<"$out")"
 check "... the agent joined the server's relay instead" \
-	t_wait_file "$AG" "joining relay 127\.0\.0\.1:$RPORT for uuid 0b000001" 5
+	t_wait_file "$AG" "joining relay \"127\.0\.0\.1:$RPORT\" for uuid \"0b000001" 5
 sleep 2
 check "... and never connected to 127.0.0.3:$APORT" test ! -s "$T_TMP/attacker.log"
 [ -s "$T_TMP/attacker.log" ] && note "$(cat "$T_TMP/attacker.log")"
@@ -152,7 +152,7 @@ check "RequestRelay with another server's key: refused" grep -q '^refuse_reason=
 sleep 1
 check "... neither reached the agent" bash -c "! grep -qE 'uuid 0c00000[12]' '$AG'"
 check "... logged for fail2ban" \
-	grep -qE "rendezvous: refused licence-mismatch src=127\.0\.0\.1 port=[0-9]+ id=$ID" "$T_TMP/rendezvous.log"
+	grep -qE "rendezvous: refused licence-mismatch src=127\.0\.0\.1 port=[0-9]+ id=\"$ID\"" "$T_TMP/rendezvous.log"
 
 # ---- a slow relay name does not freeze the agent (target-initiated relay) ----
 # rdctl resolves the name too (blocking: it is the only thing rdctl does then).
@@ -177,9 +177,9 @@ wait $ctl_pid; rc=$?
 check_eq "the session through the slowly named relay still works: exit 0" 0 $rc ||
 	note "$(cat "$T_TMP/slow.json")"
 check_eq "... over the relay" relay "$(jget "$(cat "$T_TMP/slow.json")" path)"
-check "the agent logged the lookup" grep -q "looking up relay relay.slow.rdesk.test" "$SAG"
+check "the agent logged the lookup" grep -q 'looking up relay "relay.slow.rdesk.test:' "$SAG"
 check "the agent started the relay and joined with the token the server granted" \
-	bash -c "grep 'joining relay relay.slow.rdesk.test' '$SAG' | grep -vq 'no relay token'"
+	bash -c "grep 'joining relay \"relay.slow.rdesk.test:' '$SAG' | grep -vq 'no relay token'"
 check "agents still running" bash -c "kill -0 $AGENT1_PID && kill -0 $SLOW_PID"
 for p in $AGENT1_PID $SLOW_PID $RELAY_PID; do t_stop "$p"; done
 check_no_sanitizer "no sanitizer report from the agents" <(cat "$AG" "$SAG")

@@ -141,7 +141,7 @@ check "a relay named by the requester is not passed on" \
 out=$(peer relay bravo01 11111111-2222-4333-8444-555555555559 wrong-licence)
 check "RequestRelay with a wrong licence key is refused" grep -q '^refuse_reason=Key mismatch' <<<"$out"
 check "... and never reaches the target" bash -c "! grep -q 555555555559 '$T_TMP/b1.out'"
-check "... logged for fail2ban" grep -qE 'rendezvous: refused licence-mismatch src=127\.0\.0\.1 port=[0-9]+ id=bravo01' "$LOG"
+check "... logged for fail2ban" grep -qE 'rendezvous: refused licence-mismatch src=127\.0\.0\.1 port=[0-9]+ id="bravo01"' "$LOG"
 
 # ---- NAT test and online query ----
 out=$(peer test-nat)

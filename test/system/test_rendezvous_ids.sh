@@ -42,7 +42,7 @@ VPK=$("$PEER" pubkey seed-victim)
 t_bg peer 127.0.0.1 target victim01 uuid-victim seed-victim 60 sign >"$T_TMP/victim.out"
 VICTIM=$T_LAST_PID
 check "victim registers with a signature" t_wait_file "$T_TMP/victim.out" '^registered=1' 10
-check "and the server pins it" grep -qE 'register new pinned src=127\.0\.0\.1 port=[0-9]+ id=victim01' "$LOG"
+check "and the server pins it" grep -qE 'register new pinned src=127\.0\.0\.1 port=[0-9]+ id="victim01"' "$LOG"
 check_eq "hijacker: the victim's uuid and key, unsigned, from 127.0.0.2: refused (pinned key)" \
 	"UUID_MISMATCH 1" "$(res peer 127.0.0.2 regpk victim01 uuid-victim "pk:$VPK")"
 check_eq "hijacker: its own key, signed, from 127.0.0.2: refused" \
@@ -54,7 +54,7 @@ check_eq "hijacker: RegisterPeer from 127.0.0.2 must prove itself" 1 "$(val requ
 out=$(peer 127.0.0.1 register-peer victim01)
 check_eq "even from the victim's IP, another port must prove itself with a signature" 1 \
 	"$(val request_pk <<<"$out")"
-check "refusals logged" grep -qE 'refused (pinned-key|unsigned-pinned) src=127\.0\.0\.2 port=[0-9]+ id=victim01' "$LOG"
+check "refusals logged" grep -qE 'refused (pinned-key|unsigned-pinned) src=127\.0\.0\.2 port=[0-9]+ id="victim01"' "$LOG"
 out=$(peer 127.0.0.3 punch victim01)
 check_eq "a controller still reaches the victim at its own address" 127.0.0.1 \
 	"$(val socket_addr <<<"$out" | cut -d: -f1)"
@@ -80,7 +80,7 @@ check_eq "a new key signed only by itself, same IP and uuid: refused" "UUID_MISM
 	"$(res peer 127.0.0.1 regpk rotate01 uuid-k seed-k2 sign)"
 check_eq "a new key signed by the pinned one: accepted" "OK 0" \
 	"$(res peer 127.0.0.1 regpk rotate01 uuid-k seed-k2 sign old=seed-k1)"
-check "rotation logged" grep -qE 'register key-rotated src=127\.0\.0\.1 port=[0-9]+ id=rotate01' "$LOG"
+check "rotation logged" grep -qE 'register key-rotated src=127\.0\.0\.1 port=[0-9]+ id="rotate01"' "$LOG"
 check_eq "the old key no longer registers" "UUID_MISMATCH 1" \
 	"$(res peer 127.0.0.1 regpk rotate01 uuid-k seed-k1 sign)"
 check_eq "nor rotates" "UUID_MISMATCH 1" "$(res peer 127.0.0.1 regpk rotate01 uuid-k seed-k3 sign old=seed-k1)"
@@ -92,7 +92,7 @@ check_eq "stock: a new key from the same IP and uuid" "OK 0" "$(res peer 127.0.0
 check_eq "stock: a new key from another IP: UUID_MISMATCH" "UUID_MISMATCH 0" \
 	"$(res peer 127.0.0.2 regpk stock001 uuid-s seed-s3)"
 check_eq "its first signed registration pins it" "OK 0" "$(res peer 127.0.0.1 regpk stock001 uuid-s seed-s2 sign)"
-check "pin logged" grep -qE 'register pinned src=127\.0\.0\.1 port=[0-9]+ id=stock001' "$LOG"
+check "pin logged" grep -qE 'register pinned src=127\.0\.0\.1 port=[0-9]+ id="stock001"' "$LOG"
 check_eq "and it never falls back to unsigned" "UUID_MISMATCH 1" \
 	"$(res peer 127.0.0.1 regpk stock001 uuid-s seed-s2)"
 
@@ -149,7 +149,7 @@ check_eq "and so did the last signature time: the saved one is stale" "UUID_MISM
 	"$(res peer 127.0.0.7 replay "$T_TMP/q7.bin")"
 check_eq "the 8th ID fills the server (max-ids 8)" "OK 0" "$(res peer 127.0.0.7 regpk quota09 uuid-9 seed-9)"
 check_eq "a 9th is refused" "TOO_FREQUENT" "$(res peer 127.0.0.8 regpk quota10 uuid-10 seed-10 | cut -d' ' -f1)"
-check "a full registry logged, not for fail2ban" grep -qE 'full id_total src=127\.0\.0\.8 port=[0-9]+ id=quota10' "$LOG"
+check "a full registry logged, not for fail2ban" grep -qE 'full id_total src=127\.0\.0\.8 port=[0-9]+ id="quota10"' "$LOG"
 check_eq "known IDs still register when full" "OK 0" "$(res peer 127.0.0.8 regpk quota01 uuid-1 seed-1)"
 unset RDESK_IDS_PER_SOURCE RDESK_MAX_IDS
 

@@ -8,6 +8,7 @@
 static Hbb__Message *h_handshake(struct harness *h, unsigned ctl_features, enum session_path path)
 {
 	h->s = session_new(&h->host, &h->peer, path, &h_ops, h);
+	h->logged_in_calls = 0; /* counted per session */
 	assert_int_equal(session_start(h->s, 0.0, 60000.0), RD_OK);
 	assert_int_equal(session_state(h->s), SESSION_HANDSHAKE);
 	assert_int_equal(h->n_out, 1);
