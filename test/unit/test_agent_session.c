@@ -172,6 +172,7 @@ static Hbb__Message *h_again(struct harness *h)
 	h_reset_wire(h);
 	h->closed = false;
 	h->crypto_on = h->ctl_crypto = false;
+	h->logged_in_calls = h->start_calls = 0;
 	return h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
 }
 
@@ -239,6 +240,7 @@ static void test_wrong_password_and_lockout(void **state)
 	h_reset_wire(h);
 	h->closed = false;
 	h->crypto_on = h->ctl_crypto = false;
+	h->logged_in_calls = h->start_calls = 0;
 	assert_int_equal(rd_net_addr_parse_numeric("127.0.0.8:40000", 0, &h->peer), RD_OK);
 	hash = h_handshake(h, RD_FEAT_KDF, SESSION_PATH_PUNCH);
 	h_login(h, hash, PASSWORD, 0, 1, last + 21);
