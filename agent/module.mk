@@ -39,11 +39,6 @@ $(B)/test/tools/capture-dump: $(B)/test/tools/capture-dump.o $(LIBAGENT) $(LIBCO
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
 TEST_PROGRAMS += $(B)/test/tools/capture-dump
-# A controller for tests: handshake and login from a chosen source address.
-$(B)/test/tools/agent-peer: $(B)/test/tools/agent-peer.o $(LIBCOMMON)
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(COMMON_LIBS)
-TEST_PROGRAMS += $(B)/test/tools/agent-peer
 # DRM/KMS lab: a program that shows known pictures and changes modes in the VM;
 # the unit test of the tile compare and format conversion.
 $(B)/test/tools/drm-pattern: $(B)/test/tools/drm-pattern.o

@@ -117,9 +117,8 @@ static void session__refuse(struct session *s, const char *why, int reason)
 	session__end(s, reason);
 }
 
-int session_start(struct session *s, double now, double wall)
+int session_start(struct session *s, double now)
 {
-	(void)wall;
 	s->started = now;
 	s->last_rx = now;
 	s->hs = rd_handshake_host_new(s->host->id, s->host->kp, RD_FEAT_KDF);
@@ -514,9 +513,8 @@ static bool session__on_prelogin(struct session *s, Hbb__Message *m, double now)
 	return false;
 }
 
-void session_on_frame(struct session *s, const uint8_t *payload, size_t len, double now, double wall)
+void session_on_frame(struct session *s, const uint8_t *payload, size_t len, double now)
 {
-	(void)wall;
 	if (s->state == SESSION_CLOSED)
 		return;
 	s->last_rx = now;

@@ -110,11 +110,11 @@ void session_free(struct session *s);
  * ratio 1.0 means); call before session_start. */
 void session_set_video_limits(struct session *s, int max_fps, int base_quality);
 
-/* Send SignedId. now is monotonic seconds (the login guard's clock too); wall,
- * the wall clock in seconds, is not used any more. */
-int session_start(struct session *s, double now, double wall);
+/* Send SignedId. now is monotonic seconds, here and in every call below (the
+ * login guard's clock too). */
+int session_start(struct session *s, double now);
 /* One received frame payload (already decrypted). */
-void session_on_frame(struct session *s, const uint8_t *payload, size_t len, double now, double wall);
+void session_on_frame(struct session *s, const uint8_t *payload, size_t len, double now);
 /* Timers: TestDelay every second, deadlines. Call about once a second. */
 void session_tick(struct session *s, double now);
 

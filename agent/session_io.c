@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -247,9 +246,7 @@ static void sio__on_frame(struct rd_conn *c, const uint8_t *p, size_t len, void 
 {
 	struct sio *x = ud;
 	(void)c;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	session_on_frame(x->s, p, len, rd_now(), (double)ts.tv_sec);
+	session_on_frame(x->s, p, len, rd_now());
 }
 
 static void sio__on_close(struct rd_conn *c, int reason, void *ud)
@@ -328,10 +325,8 @@ void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
 		rd_conn_close(c, RD_ERR_LIMIT);
 		return;
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	x->started = rd_now();
-	if (session_start(x->s, x->started, (double)ts.tv_sec) < 0)
+	if (session_start(x->s, x->started) < 0)
 		rd_conn_close(c, RD_ERR_INVAL);
 }
 

@@ -46,9 +46,10 @@ TEST_PROGRAMS += $(B)/test/tools/pw-dmabuf-src
 $(B)/test/tools/pipewire-pattern: $(B)/test/tools/pw-src-common.o
 # Test tools that link only librdcommon: a raw controller on an agent's
 # session socket (handshake, then a script), and many slow connections from
-# one source (the servers' per-source limits).
+# one source (the servers' per-source limits). NAME_OBJS: more objects of a tool.
+session-peer_OBJS := $(B)/test/tools/session-peer-wire.o
 define common_tool
-$(B)/test/tools/$(1): $(B)/test/tools/$(1).o $(LIBCOMMON)
+$(B)/test/tools/$(1): $(B)/test/tools/$(1).o $$($(1)_OBJS) $(LIBCOMMON)
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $$(RD_LDFLAGS) -o $$@ $$^ $$(COMMON_LIBS)
 TEST_PROGRAMS += $(B)/test/tools/$(1)

@@ -160,7 +160,7 @@ static void fz_login(struct session *s, struct fz *f, double now, bool right)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	if (rd_pb_pack(&m.base, &buf, &len) == RD_OK)
-		session_on_frame(s, buf, len, now, now);
+		session_on_frame(s, buf, len, now);
 	free(buf);
 }
 
@@ -179,9 +179,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct session *s = session_new(&host, &peer, (data[0] & 8) ? SESSION_PATH_RELAY : SESSION_PATH_PUNCH,
 		&fz_ops, &f);
 	double now = 1.0;
-	session_start(s, now, now);
+	session_start(s, now);
 	if (data[0] & 3) {
-		session_on_frame(s, NULL, 0, now, now); /* plaintext, allowed here */
+		session_on_frame(s, NULL, 0, now); /* plaintext, allowed here */
 		if (f.have_challenge && (data[0] & 1)) {
 			fz_login(s, &f, now, true);
 			if (!f.logged_in)
@@ -196,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += 2;
 		if (len > size - off)
 			len = size - off;
-		session_on_frame(s, data + off, len, now, now);
+		session_on_frame(s, data + off, len, now);
 		off += len;
 		now += 0.4;
 		session_tick(s, now);

@@ -9,7 +9,7 @@
 # must match nothing.
 source "$(dirname "$0")/../lib.sh"
 B=$RD_BUILD
-for b in rd-rendezvous rd-relay rd-agent rdctl test/tools/agent-peer test/tools/rv-peer; do
+for b in rd-rendezvous rd-relay rd-agent rdctl test/tools/session-peer test/tools/rv-peer; do
 	[ -x "$B/$b" ] || { not_ok "$b is not built in $B"; t_done; }
 done
 command -v fail2ban-regex >/dev/null || { not_ok "fail2ban-regex missing (make deps)"; t_done; }
@@ -54,7 +54,12 @@ AG=$T_TMP/agent.log
 t_bg "$B/rd-agent" run --config "$CFG" >"$AG" 2>&1
 check "agent registered" t_wait_file "$AG" "registered with .* as $ID" 10
 t_wait_tcp "$DPORT" 10
-apeer() { local src=$1; shift; "$B/test/tools/agent-peer" -a "127.0.0.1:$DPORT" -i $ID -K "$D" -l "$src" "$@"; }
+# apeer SRC [OPTION...] STEP...: session-peer from SRC (its options, then the steps).
+apeer() {
+	local src=$1 o=(); shift
+	while [ "${1:0:1}" = - ]; do o+=("$1" "$2"); shift 2; done
+	"$B/test/tools/session-peer" -l "$src" "${o[@]}" "127.0.0.1:$DPORT" $ID "$(cat "$D/id_ed25519.pub")" "$@"
+}
 
 # ---- the agent: forged IDs and close reasons, and one real failure ----
 NL=$'\n'
@@ -77,7 +82,7 @@ for r in "${NL}session: login failed src=$FAKE port=1: wrong password; controlle
 	apeer 127.0.0.6 close "$r" >/dev/null
 done
 check "forged close reasons logged" t_wait_file "$AG" 'controller closed: ' 5
-out=$(apeer 127.0.0.6 -m "$NL" login "$PW" "session: login failed src=$FAKE port=1: wrong password; controller id=\"x\"")
+out=$(apeer 127.0.0.6 -m "$NL" login "$PW" close "session: login failed src=$FAKE port=1: wrong password; controller id=\"x\"")
 check "a right password still gets in" grep -qx 'result=ok' <<<"$out"
 closed() { [ "$(grep -c 'controller closed: ' "$AG")" -ge 4 ]; }
 check "and its forged close reason is logged" t_wait_until 5 closed

@@ -9,7 +9,7 @@
 # The rules are in agent/login.h.
 source "$(dirname "$0")/../lib.sh"
 B=$RD_BUILD
-for b in rd-rendezvous rd-agent test/tools/agent-peer; do
+for b in rd-rendezvous rd-agent test/tools/session-peer; do
 	[ -x "$B/$b" ] || { not_ok "$b is not built in $B"; t_done; }
 done
 PW=guard-pw-7 ID=guardtest1
@@ -28,7 +28,12 @@ AG=$T_TMP/agent.log
 t_bg "$B/rd-agent" run --config "$CFG" >"$AG" 2>&1
 AGENT_PID=$T_LAST_PID
 check "agent up" t_wait_tcp "$DPORT" 10
-apeer() { local src=$1; shift; "$B/test/tools/agent-peer" -a "127.0.0.1:$DPORT" -i $ID -K "$D" -l "$src" "$@"; }
+# apeer SRC [OPTION...] STEP...: session-peer from SRC (its options, then the steps).
+apeer() {
+	local src=$1 o=(); shift
+	while [ "${1:0:1}" = - ]; do o+=("$1" "$2"); shift 2; done
+	"$B/test/tools/session-peer" -l "$src" "${o[@]}" "127.0.0.1:$DPORT" $ID "$(cat "$D/id_ed25519.pub")" "$@"
+}
 val() { sed -n "s/^$1=//p" | head -1; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }

@@ -1,148 +1,74 @@
 /* session-peer: a raw controller for tests. It connects straight to an
- * agent's session socket (the direct listener), does the secure handshake of
- * PROTOCOL.md §9 through common/handshake, then plays a script of steps and
- * prints every message the agent sends, one line each, so a shell test can
- * say exactly what a controller got and when.
+ * agent's session socket (the direct listener), from a chosen source address
+ * if asked, does the secure handshake of PROTOCOL.md §9 through
+ * common/handshake, then plays a script of steps and prints every message the
+ * agent sends, one line each, so a shell test can say exactly what a
+ * controller got and when.
  *
- *   session-peer ADDR:PORT ID PK_B64 STEP...
+ *   session-peer [-l SRC_IP] [-m MY_ID] [-u USERNAME] [-t SECS] ADDR:PORT ID PK_B64 STEP...
+ *     -l SRC_IP        connect from this local address
+ *     -m MY_ID         LoginRequest.my_id (default session-peer)
+ *     -u USERNAME      LoginRequest.username (default ID)
+ *     -t SECS          how long a login waits for its answer (default 30)
+ *   steps:
  *     option           Misc.option{supported_decoding: VP9 and H.264, prefer H.264}
  *     refresh          Misc.refresh_video
  *     clip TEXT        Clipboard{text}
  *     key              KeyEvent: press (down and up) Caps Lock
  *     mouse X Y        MouseEvent: move to X,Y
- *     login PASSWORD   LoginRequest answering the agent's Hash
+ *     login PASSWORD   LoginRequest answering the agent's Hash; waits for the
+ *                      answer and prints result=ok|error|no-answer, error=TEXT
+ *                      (the agent's) or why=TEXT (no answer), secs= (to the answer)
+ *     close REASON     Misc.close_reason, then no more writes; reads until the
+ *                      agent closed (2 s at most); later steps are skipped
  *     big N            one well-formed encrypted frame of about N bytes (a Clipboard)
  *     flood N          N TestDelay probes of the controller, reading none of the
  *                      echoes (the socket's receive buffer is kept small); prints
  *                      flood_sent= (fewer than N when the agent closed)
+ *     spam PASSWORD SECS  logins with PASSWORD for SECS on connections of its
+ *                      own (the script's is closed first), three per connection
+ *                      while they are answered "Wrong Password", quietly; prints
+ *                      answered=, refused=, sessions=, slowest= (s); later
+ *                      steps are skipped
  *     wait SECS        read for SECS
  *     until FILE SECS  read until FILE exists (the test's checks are done), at most SECS
  *     video N SECS     read until N video frames came; exit 3 when they do not in SECS
  *
- * Output: "step NAME" before each step; "rx KIND" for each message received,
- * KIND being the Message case, with the LoginResponse or Misc case after a
- * dot (rx login_response.error, rx misc.permission_info); "clip_text=TEXT"
- * after an rx clipboard; "eof" when the agent closed (later steps are then
- * skipped). TestDelay probes of the agent are answered, as a controller
- * does. Exit 0 when the script ran, 1 on a handshake failure, 2 on usage. */
-#include <errno.h>
-#include <poll.h>
+ * The connection is made before the first step (but spam). Output: "step
+ * NAME" before each step; "rx KIND" for each message received, KIND being the
+ * Message case, with the LoginResponse or Misc case after a dot (rx
+ * login_response.error, rx misc.permission_info); "clip_text=TEXT" after an
+ * rx clipboard; "eof" when the agent closed (later steps are then skipped).
+ * TestDelay probes of the agent are answered, as a controller does. Exit 0
+ * when the script ran, 1 on a handshake failure, 2 on usage. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
-#include "buf.h"
-#include "codec.h"
 #include "crypto.h"
 #include "err.h"
-#include "handshake.h"
 #include "net.h"
 #include "pb.h"
 #include "util.h"
 
-struct sp {
-	int fd;
-	const char *id;
-	struct rd_buf in;
-	struct rd_crypto_stream cs;
-	bool crypto;
-	bool eof;
-	bool write_failed;
-	char salt[64];
-	char challenge[64];
-	unsigned video_frames;
-};
+#include "session-peer.h"
 
-static void sp_die(const char *what, const char *detail)
-{
-	fprintf(stderr, "session-peer: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-	exit(1);
-}
+/* What a read loop waits for, besides the time running out or the agent closing. */
+enum sp_until { SP_FOR_TIME, SP_UNTIL_HASH, SP_UNTIL_ANSWER, SP_UNTIL_VIDEO };
 
-static void sp_write(struct sp *p, const uint8_t *payload, size_t len)
+static void sp_note_login_response(struct sp *p, const Hbb__LoginResponse *r)
 {
-	if (p->eof)
-		return;
-	struct rd_buf sealed, framed;
-	rd_buf_init(&sealed, 0);
-	rd_buf_init(&framed, 0);
-	if (p->crypto) {
-		if (rd_crypto_seal(&p->cs, payload, len, &sealed) != RD_OK)
-			sp_die("seal", NULL);
-		payload = rd_buf_ptr(&sealed);
-		len = rd_buf_size(&sealed);
-	}
-	if (rd_frame_append(&framed, payload, len) != RD_OK)
-		sp_die("frame", NULL);
-	const uint8_t *q = rd_buf_ptr(&framed);
-	size_t left = rd_buf_size(&framed);
-	while (left > 0) {
-		ssize_t n = write(p->fd, q, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			p->write_failed = true; /* the agent closed, or stopped reading */
-			break;
-		}
-		q += n;
-		left -= (size_t)n;
-	}
-	rd_buf_free(&sealed);
-	rd_buf_free(&framed);
-}
-
-static void sp_send(struct sp *p, const Hbb__Message *m)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	if (rd_pb_pack(&m->base, &buf, &len) != RD_OK)
-		sp_die("pack", NULL);
-	sp_write(p, buf, len);
-	free(buf);
-}
-
-/* Next frame payload (decrypted) into out within secs: 1 got one, 0 timeout, -1 closed. */
-static int sp_read_frame(struct sp *p, double secs, struct rd_buf *out)
-{
-	double until = rd_now() + secs;
-	for (;;) {
-		const uint8_t *pl;
-		size_t plen, used;
-		int rc = rd_frame_next(rd_buf_ptr(&p->in), rd_buf_size(&p->in), RD_FRAME_MAX_SESSION,
-			&pl, &plen, &used);
-		if (rc == RD_OK) {
-			rd_buf_reset(out);
-			if (p->crypto)
-				rc = rd_crypto_open(&p->cs, pl, plen, out);
-			else
-				rc = rd_buf_put(out, pl, plen);
-			if (rc != RD_OK)
-				sp_die("a frame from the agent does not open", rd_strerror(rc));
-			rd_buf_consume(&p->in, used);
-			return 1;
-		}
-		if (rc != RD_ERR_TRUNCATED)
-			sp_die("bad frame from the agent", rd_strerror(rc));
-		double left = until - rd_now();
-		struct pollfd pf = { .fd = p->fd, .events = POLLIN };
-		if (left <= 0 || poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
-			return 0;
-		uint8_t *dst = rd_buf_reserve(&p->in, 1 << 16);
-		if (!dst)
-			sp_die("out of memory", NULL);
-		ssize_t n = read(p->fd, dst, 1 << 16);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		rd_buf_commit(&p->in, (size_t)n);
-	}
+	p->answered = true;
+	free(p->login_error);
+	p->login_error = NULL;
+	if (r->union_case != HBB__LOGIN_RESPONSE__UNION_PEER_INFO)
+		p->login_error = xstrdup(r->union_case == HBB__LOGIN_RESPONSE__UNION_ERROR && r->error ?
+			r->error : "?");
 }
 
 static void sp_note_message(struct sp *p, const Hbb__Message *m)
@@ -155,15 +81,20 @@ static void sp_note_message(struct sp *p, const Hbb__Message *m)
 		const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
 			&hbb__misc__descriptor, m->misc->union_case);
 		sub = f ? f->name : "empty";
+		p->agent_closed |= m->misc->union_case == HBB__MISC__UNION_CLOSE_REASON;
 	}
-	printf("rx %s%s%s\n", rd_pb_message_name(m), sub ? "." : "", sub ? sub : "");
+	sp_out(p, "rx %s%s%s\n", rd_pb_message_name(m), sub ? "." : "", sub ? sub : "");
 	switch (m->union_case) {
 	case HBB__MESSAGE__UNION_HASH:
-		rd_strlcpy(p->salt, m->hash->salt, sizeof(p->salt));
-		rd_strlcpy(p->challenge, m->hash->challenge, sizeof(p->challenge));
+		rd_strlcpy(p->salt, m->hash->salt ? m->hash->salt : "", sizeof(p->salt));
+		rd_strlcpy(p->challenge, m->hash->challenge ? m->hash->challenge : "", sizeof(p->challenge));
+		break;
+	case HBB__MESSAGE__UNION_LOGIN_RESPONSE:
+		sp_note_login_response(p, m->login_response);
 		break;
 	case HBB__MESSAGE__UNION_CLIPBOARD:
-		printf("clip_text=%.*s\n", (int)m->clipboard->content.len, (const char *)m->clipboard->content.data);
+		sp_out(p, "clip_text=%.*s\n", (int)m->clipboard->content.len,
+			(const char *)m->clipboard->content.data);
 		break;
 	case HBB__MESSAGE__UNION_VIDEO_FRAME:
 		p->video_frames++;
@@ -177,20 +108,35 @@ static void sp_note_message(struct sp *p, const Hbb__Message *m)
 	}
 }
 
-/* Read and print for secs (or until want video frames came, when want > 0). */
-static void sp_pump(struct sp *p, double secs, unsigned want)
+static bool sp_done(const struct sp *p, enum sp_until until, unsigned want)
 {
-	double until = rd_now() + secs;
+	switch (until) {
+	case SP_UNTIL_HASH:
+		return p->challenge[0] != '\0';
+	case SP_UNTIL_ANSWER:
+		return p->answered || p->agent_closed;
+	case SP_UNTIL_VIDEO:
+		return p->video_frames >= want;
+	case SP_FOR_TIME:
+	default:
+		return false;
+	}
+}
+
+/* Read and print for secs, or until what until says came (want: video frames). */
+static void sp_pump(struct sp *p, double secs, enum sp_until until, unsigned want)
+{
+	double end = rd_now() + secs;
 	struct rd_buf f;
 	rd_buf_init(&f, 0);
-	while (!p->eof && (want == 0 || p->video_frames < want)) {
-		double left = until - rd_now();
+	while (!p->eof && !sp_done(p, until, want)) {
+		double left = end - rd_now();
 		if (left <= 0)
 			break;
 		int rc = sp_read_frame(p, left, &f);
 		if (rc < 0) {
 			p->eof = true;
-			printf("eof\n");
+			sp_out(p, "eof\n");
 			break;
 		}
 		if (rc == 0)
@@ -199,7 +145,7 @@ static void sp_pump(struct sp *p, double secs, unsigned want)
 			continue; /* heartbeat */
 		Hbb__Message *m = rd_pb_message_unpack(rd_buf_ptr(&f), rd_buf_size(&f));
 		if (!m) {
-			printf("rx unparsable\n");
+			sp_out(p, "rx unparsable\n");
 			continue;
 		}
 		sp_note_message(p, m);
@@ -209,29 +155,15 @@ static void sp_pump(struct sp *p, double secs, unsigned want)
 	fflush(stdout);
 }
 
-static void sp_handshake(struct sp *p, const uint8_t pk[RD_PK_LEN])
+/* Connect, run the handshake and wait for the Hash. */
+static int sp_open(struct sp *p)
 {
-	struct rd_buf f;
-	rd_buf_init(&f, 0);
-	if (sp_read_frame(p, 10, &f) != 1)
-		sp_die("no SignedId from the agent", NULL);
-	struct rd_handshake *h = rd_handshake_ctl_new(p->id, pk, RD_FEAT_KDF);
-	uint8_t *reply = NULL;
-	size_t rlen = 0;
-	int rc = rd_handshake_ctl_on_signed_id(h, rd_buf_ptr(&f), rd_buf_size(&f), &reply, &rlen);
+	int rc = sp_handshake(p);
 	if (rc != RD_OK)
-		sp_die("SignedId refused", rd_strerror(rc));
-	printf("rx signed_id\n");
-	sp_write(p, reply, rlen);
-	free(reply);
-	rd_handshake_stream(h, &p->cs);
-	rd_handshake_free(h);
-	p->crypto = true;
-	rd_buf_free(&f);
+		return rc;
 	/* The Hash follows at once. */
-	sp_pump(p, 5, 0);
-	if (!p->challenge[0])
-		sp_die("no Hash from the agent", NULL);
+	sp_pump(p, 10, SP_UNTIL_HASH, 0);
+	return p->challenge[0] ? RD_OK : RD_ERR_PROTO;
 }
 
 static void sp_misc(struct sp *p, Hbb__Misc *misc)
@@ -292,7 +224,10 @@ static void sp_mouse(struct sp *p, int x, int y)
 	sp_send(p, &m);
 }
 
-static void sp_login(struct sp *p, const char *password)
+/* One LoginRequest, then read until its answer (p->timeout at most). RD_OK
+ * when answered (p->login_error NULL: logged in; else the agent's error);
+ * RD_ERR_EOF when the agent closed first, RD_ERR_TIMEOUT when nothing came. */
+static int sp_login(struct sp *p, const char *password)
 {
 	uint8_t h1[32], resp[32];
 	rd_pw_hash1(password, p->salt, h1);
@@ -303,8 +238,8 @@ static void sp_login(struct sp *p, const char *password)
 	Hbb__OptionMessage opt = HBB__OPTION_MESSAGE__INIT;
 	opt.supported_decoding = &sd;
 	Hbb__LoginRequest lr = HBB__LOGIN_REQUEST__INIT;
-	lr.username = (char *)p->id;
-	lr.my_id = (char *)"session-peer";
+	lr.username = (char *)(p->username ? p->username : p->id);
+	lr.my_id = (char *)p->my_id;
 	lr.my_name = (char *)"session-peer";
 	lr.password.data = resp;
 	lr.password.len = sizeof(resp);
@@ -312,8 +247,72 @@ static void sp_login(struct sp *p, const char *password)
 	Hbb__Message m = HBB__MESSAGE__INIT;
 	m.union_case = HBB__MESSAGE__UNION_LOGIN_REQUEST;
 	m.login_request = &lr;
+	free(p->login_error);
+	p->login_error = NULL;
+	p->answered = p->agent_closed = false;
 	sp_send(p, &m);
 	sodium_memzero(h1, sizeof(h1));
+	sp_pump(p, p->timeout, SP_UNTIL_ANSWER, 0);
+	if (p->answered)
+		return RD_OK;
+	return p->eof || p->agent_closed ? RD_ERR_EOF : RD_ERR_TIMEOUT;
+}
+
+static void sp_login_step(struct sp *p, const char *password)
+{
+	double t0 = rd_now();
+	int rc = sp_login(p, password);
+	if (rc != RD_OK)
+		printf("result=no-answer\nwhy=%s\n", rd_strerror(rc));
+	else if (p->login_error)
+		printf("result=error\nerror=%s\n", p->login_error);
+	else
+		printf("result=ok\n");
+	printf("secs=%.2f\n", rd_now() - t0);
+}
+
+static void sp_close(struct sp *p, const char *reason)
+{
+	Hbb__Misc misc = HBB__MISC__INIT;
+	misc.union_case = HBB__MISC__UNION_CLOSE_REASON;
+	misc.close_reason = (char *)reason;
+	sp_misc(p, &misc);
+	/* Let it arrive: closing with unread video would reset the connection. */
+	shutdown(p->fd, SHUT_WR);
+	p->write_failed = true;
+	sp_pump(p, 2, SP_FOR_TIME, 0);
+	p->eof = true;
+}
+
+static void sp_spam(struct sp *p, const char *password, double secs)
+{
+	double end = rd_now() + secs, slowest = 0;
+	unsigned answered = 0, refused = 0, sessions = 0;
+	p->quiet = true;
+	while (rd_now() < end) {
+		if (sp_open(p) != RD_OK) {
+			refused++;
+			usleep(100 * 1000);
+			continue;
+		}
+		sessions++;
+		for (int i = 0; i < 3 && rd_now() < end; i++) {
+			double t0 = rd_now();
+			int rc = sp_login(p, password);
+			if (rd_now() - t0 > slowest)
+				slowest = rd_now() - t0;
+			answered += rc == RD_OK;
+			if (rc == RD_OK && p->login_error && !strcmp(p->login_error, "Wrong Password"))
+				continue;
+			refused += rc != RD_OK || p->login_error;
+			usleep(200 * 1000); /* refused: do not spin */
+			break;
+		}
+	}
+	sp_disconnect(p);
+	p->eof = true;
+	p->quiet = false;
+	printf("answered=%u\nrefused=%u\nsessions=%u\nslowest=%.1f\n", answered, refused, sessions, slowest);
 }
 
 static void sp_flood(struct sp *p, unsigned long n)
@@ -333,27 +332,26 @@ static void sp_flood(struct sp *p, unsigned long n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: session-peer ADDR:PORT ID PK_B64 STEP...\n"
-		"steps: option | refresh | clip TEXT | key | mouse X Y | login PASSWORD | big N | flood N |\n"
-		"       wait SECS | until FILE SECS | video N SECS\n");
+	fprintf(stderr, "usage: session-peer [-l SRC_IP] [-m MY_ID] [-u USERNAME] [-t SECS] ADDR:PORT ID PK_B64 STEP...\n"
+		"steps: option | refresh | clip TEXT | key | mouse X Y | login PASSWORD | close REASON |\n"
+		"       big N | flood N | spam PASSWORD SECS | wait SECS | until FILE SECS | video N SECS\n");
 	exit(2);
 }
 
-/* One step at argv[0]; returns how many arguments it used, 0 on a bad step. */
-static int sp_step(struct sp *p, int argc, char **argv)
+static const struct {
+	const char *name;
+	int args;
+	bool pump; /* read what the agent answers at once, before the next step */
+} sp_steps[] = {
+	{ "option", 0, true }, { "refresh", 0, true }, { "key", 0, true }, { "clip", 1, true },
+	{ "mouse", 2, true }, { "big", 1, true }, { "flood", 1, true }, { "login", 1, false },
+	{ "close", 1, false }, { "spam", 2, false }, { "wait", 1, false }, { "until", 2, false },
+	{ "video", 2, false },
+};
+
+/* Play step s with its arguments a. */
+static void sp_play(struct sp *p, const char *s, char **a)
 {
-	const char *s = argv[0];
-	int need = !strcmp(s, "mouse") || !strcmp(s, "video") || !strcmp(s, "until") ? 2 :
-		!strcmp(s, "clip") || !strcmp(s, "login") || !strcmp(s, "big") || !strcmp(s, "wait") ||
-		!strcmp(s, "flood") ? 1 : 0;
-	if (argc < need + 1)
-		return 0;
-	if (p->eof) {
-		printf("skip %s\n", s);
-		return need + 1;
-	}
-	printf("step %s\n", s);
-	fflush(stdout);
 	if (!strcmp(s, "option")) {
 		sp_option(p);
 	} else if (!strcmp(s, "refresh")) {
@@ -362,15 +360,17 @@ static int sp_step(struct sp *p, int argc, char **argv)
 		misc.refresh_video = 1;
 		sp_misc(p, &misc);
 	} else if (!strcmp(s, "clip")) {
-		sp_clip(p, argv[1], strlen(argv[1]));
+		sp_clip(p, a[0], strlen(a[0]));
 	} else if (!strcmp(s, "key")) {
 		sp_key(p);
 	} else if (!strcmp(s, "mouse")) {
-		sp_mouse(p, atoi(argv[1]), atoi(argv[2]));
+		sp_mouse(p, atoi(a[0]), atoi(a[1]));
 	} else if (!strcmp(s, "login")) {
-		sp_login(p, argv[1]);
+		sp_login_step(p, a[0]);
+	} else if (!strcmp(s, "close")) {
+		sp_close(p, a[0]);
 	} else if (!strcmp(s, "big")) {
-		size_t n = strtoul(argv[1], NULL, 10);
+		size_t n = strtoul(a[0], NULL, 10);
 		char *text = malloc(n + 1);
 		if (!text)
 			sp_die("out of memory", NULL);
@@ -378,65 +378,90 @@ static int sp_step(struct sp *p, int argc, char **argv)
 		sp_clip(p, text, n);
 		free(text);
 	} else if (!strcmp(s, "flood")) {
-		sp_flood(p, strtoul(argv[1], NULL, 10));
+		sp_flood(p, strtoul(a[0], NULL, 10));
+	} else if (!strcmp(s, "spam")) {
+		sp_spam(p, a[0], atof(a[1]));
 	} else if (!strcmp(s, "wait")) {
-		sp_pump(p, atof(argv[1]), 0);
+		sp_pump(p, atof(a[0]), SP_FOR_TIME, 0);
 	} else if (!strcmp(s, "until")) {
-		double until = rd_now() + atof(argv[2]);
-		while (!p->eof && access(argv[1], F_OK) != 0 && rd_now() < until)
-			sp_pump(p, 0.1, 0);
+		double until = rd_now() + atof(a[1]);
+		while (!p->eof && access(a[0], F_OK) != 0 && rd_now() < until)
+			sp_pump(p, 0.1, SP_FOR_TIME, 0);
 	} else if (!strcmp(s, "video")) {
-		unsigned want = (unsigned)atoi(argv[1]);
-		sp_pump(p, atof(argv[2]), want);
+		unsigned want = (unsigned)atoi(a[0]);
+		sp_pump(p, atof(a[1]), want ? SP_UNTIL_VIDEO : SP_FOR_TIME, want);
 		printf("video_frames=%u\n", p->video_frames);
 		if (p->video_frames < want)
 			exit(3);
-	} else {
-		return 0;
 	}
-	/* Whatever the agent answered at once, before the next step. */
-	if (strcmp(s, "wait") && strcmp(s, "video") && strcmp(s, "until"))
-		sp_pump(p, 0.3, 0);
-	return need + 1;
+}
+
+/* One step at argv[0]; returns how many arguments it used, 0 on a bad step. */
+static int sp_step(struct sp *p, int argc, char **argv)
+{
+	size_t k = 0;
+	while (k < sizeof(sp_steps) / sizeof(sp_steps[0]) && strcmp(sp_steps[k].name, argv[0]))
+		k++;
+	if (k == sizeof(sp_steps) / sizeof(sp_steps[0]) || argc < sp_steps[k].args + 1)
+		return 0;
+	if (p->eof) {
+		printf("skip %s\n", argv[0]);
+		return sp_steps[k].args + 1;
+	}
+	if (p->fd < 0 && strcmp(argv[0], "spam")) {
+		int rc = sp_open(p);
+		if (rc != RD_OK)
+			sp_die("no session with the agent", rd_strerror(rc));
+	}
+	printf("step %s\n", argv[0]);
+	fflush(stdout);
+	sp_play(p, argv[0], argv + 1);
+	if (sp_steps[k].pump)
+		sp_pump(p, 0.3, SP_FOR_TIME, 0);
+	return sp_steps[k].args + 1;
 }
 
 int main(int argc, char **argv)
 {
+	struct sp p = { .fd = -1, .my_id = "session-peer", .timeout = 30 };
+	int o;
+	while ((o = getopt(argc, argv, "+l:m:u:t:")) != -1) {
+		switch (o) {
+		case 'l':
+			if (rd_net_addr_parse_numeric(optarg, 0, &p.local) != RD_OK)
+				usage();
+			p.have_local = true;
+			break;
+		case 'm': p.my_id = optarg; break;
+		case 'u': p.username = optarg; break;
+		case 't': p.timeout = atof(optarg); break;
+		default: usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
 	if (argc < 4)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (rd_crypto_init() != RD_OK)
 		sp_die("libsodium", NULL);
-	struct rd_sockaddr a;
-	uint8_t pk[RD_PK_LEN];
-	if (rd_net_addr_parse_numeric(argv[1], 0, &a) != RD_OK)
+	if (rd_net_addr_parse_numeric(argv[0], 0, &p.addr) != RD_OK)
 		usage();
-	if (rd_pk_from_b64(argv[3], pk) != RD_OK)
-		sp_die("bad public key", argv[3]);
-	struct sp p = { .id = argv[2] };
+	if (rd_pk_from_b64(argv[2], p.pk) != RD_OK)
+		sp_die("bad public key", argv[2]);
+	p.id = argv[1];
+	for (int i = 3; i < argc; i++)
+		p.small_rcvbuf |= !strcmp(argv[i], "flood");
 	rd_buf_init(&p.in, 0);
-	/* For a flood, a small receive buffer, so that the echoes the agent
-	 * queues stay with it; writes give up after a while when the agent
-	 * stops reading. */
-	bool flood = false;
-	for (int i = 4; i < argc; i++)
-		flood |= !strcmp(argv[i], "flood");
-	p.fd = socket(a.u.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int rcvbuf = 4096;
-	struct timeval tv = { .tv_sec = 5 };
-	if (p.fd < 0 || (flood && setsockopt(p.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) ||
-	    setsockopt(p.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 || connect(p.fd, &a.u.sa, a.len) < 0)
-		sp_die("connect", strerror(errno));
-	sp_handshake(&p, pk);
-	for (int i = 4; i < argc;) {
+	for (int i = 3; i < argc;) {
 		int used = sp_step(&p, argc - i, argv + i);
 		if (!used)
 			usage();
 		i += used;
 	}
-	close(p.fd);
+	sp_disconnect(&p);
 	rd_buf_free(&p.in);
-	rd_crypto_stream_wipe(&p.cs);
+	free(p.login_error);
 	return 0;
 }

@@ -254,7 +254,7 @@ static inline void h_feed(struct harness *h, const Hbb__Message *m, double now)
 		assert_int_equal(rd_crypto_open(&h->host_cs, rd_buf_ptr(&b), rd_buf_size(&b), &pt), RD_OK);
 	else
 		assert_int_equal(rd_buf_put(&pt, rd_buf_ptr(&b), rd_buf_size(&b)), RD_OK);
-	session_on_frame(h->s, rd_buf_ptr(&pt), rd_buf_size(&pt), now, 1000.0 * 60 + now);
+	session_on_frame(h->s, rd_buf_ptr(&pt), rd_buf_size(&pt), now);
 	rd_buf_free(&b);
 	rd_buf_free(&pt);
 	free(p);

@@ -19,7 +19,7 @@ static int setup_plain(void **state)
 static Hbb__Message *to_login(struct harness *h)
 {
 	h->s = session_new(&h->host, &h->peer, SESSION_PATH_PUNCH, &h_ops, h);
-	assert_int_equal(session_start(h->s, 0.0, 60000.0), RD_OK);
+	assert_int_equal(session_start(h->s, 0.0), RD_OK);
 	Hbb__PublicKey pk = HBB__PUBLIC_KEY__INIT;
 	Hbb__Message m = HBB__MESSAGE__INIT;
 	m.union_case = HBB__MESSAGE__UNION_PUBLIC_KEY;
@@ -218,7 +218,7 @@ static void test_every_kind_is_inert(void **state)
 	assert_inert(h, 2);
 	assert_int_equal(session_prelogin_dropped(h->s), n);
 	/* Heartbeats are neither acted on nor counted. */
-	session_on_frame(h->s, NULL, 0, 0.3, 0.3);
+	session_on_frame(h->s, NULL, 0, 0.3);
 	assert_int_equal(session_prelogin_dropped(h->s), n);
 	/* The same after a wrong password. */
 	login_attempt(h, hash, "wrong", 0.4);

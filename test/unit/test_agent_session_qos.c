@@ -18,7 +18,7 @@ static void login(struct harness *h, Hbb__OptionMessage *opt, bool ack)
 {
 	h->s = session_new(&h->host, &h->peer, SESSION_PATH_PUNCH, &h_ops, h);
 	session_set_video_limits(h->s, 30, 50);
-	assert_int_equal(session_start(h->s, 0.0, 60000.0), RD_OK);
+	assert_int_equal(session_start(h->s, 0.0), RD_OK);
 	Hbb__PublicKey pk = HBB__PUBLIC_KEY__INIT;
 	Hbb__Message m = HBB__MESSAGE__INIT;
 	m.union_case = HBB__MESSAGE__UNION_PUBLIC_KEY;
