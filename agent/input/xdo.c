@@ -25,13 +25,20 @@
 /* Seconds between binding a character to a spare keycode and typing it:
  * clients need a moment to see the keymap change. */
 #define XDO_REMAP_DELAY 0.020
+/* Seconds a spare keycode keeps its character after a key event on it: a
+ * client reads the mapping when it handles the event, not when it was sent,
+ * so it must not change before the client is done with the event. */
+#define XDO_REUSE_AFTER 0.25
 #define XDO_SCRATCH_MAX 48
-/* Events waiting behind a keymap change: a whole text (two per character)
- * and then some. */
-#define XDO_QUEUE_MAX (2 * RD_INPUT_TEXT_MAX + 1024)
+/* Events waiting behind keymap changes: several whole texts (one event per
+ * character); past this, events are refused until the queue drains. */
+#define XDO_QUEUE_MAX (8 * RD_INPUT_TEXT_MAX)
+/* How far one pause's bindings look ahead in the queue. */
+#define XDO_BIND_AHEAD 1024
 
 enum xdo_op_kind {
 	XOP_SYM,       /* a = keysym, down */
+	XOP_TYPE,      /* a = keysym, pressed and released */
 	XOP_CODE,      /* a = keycode, down */
 	XOP_CAD,       /* ctrl+alt+Delete */
 	XOP_MOVE,      /* a, b = position */
@@ -40,9 +47,9 @@ enum xdo_op_kind {
 };
 
 struct xdo_op {
-	enum xdo_op_kind kind;
+	uint8_t kind;  /* enum xdo_op_kind */
 	bool down;
-	long a, b;
+	int32_t a, b;  /* keysyms fit: the largest is 0x0110ffff */
 };
 
 struct input_xdo {
@@ -59,7 +66,8 @@ struct input_xdo {
 	 * client reads the mapping when it handles the event, not when it was sent. */
 	KeyCode scratch[XDO_SCRATCH_MAX];
 	KeySym scratch_sym[XDO_SCRATCH_MAX];
-	bool pinned[XDO_SCRATCH_MAX];  /* in use by the text being typed */
+	bool pinned[XDO_SCRATCH_MAX];  /* bound for a queued event */
+	double used_at[XDO_SCRATCH_MAX]; /* last event sent on it */
 	int nscratch;
 	int next;                      /* round-robin victim */
 	int min_kc, max_kc;            /* the server's keycode range */
@@ -187,7 +195,7 @@ static KeyCode xdo__keymap_code(struct input_xdo *x, KeySym sym, unsigned *mods)
 	return 0;	/* on another group or level: bind it instead */
 }
 
-/* The scratch keycode bound to sym now, or 0. */
+/* The index of the scratch keycode bound to sym now, or -1. */
 static int xdo__scratch_of(const struct input_xdo *x, KeySym sym)
 {
 	for (int i = 0; i < x->nscratch; i++)
@@ -196,10 +204,11 @@ static int xdo__scratch_of(const struct input_xdo *x, KeySym sym)
 	return -1;
 }
 
-/* Bind sym to an unpinned scratch keycode and pin it (on both levels: one
- * symbol alone would be taken as a lower/upper case pair, and "Å" would come
- * out as "å"). false when every scratch keycode is pinned. */
-static bool xdo__bind(struct input_xdo *x, KeySym sym)
+/* Bind sym to a scratch keycode that is neither pinned nor used lately (any
+ * unpinned one when closing), and pin it (on both levels: one symbol alone
+ * would be taken as a lower/upper case pair, and "Å" would come out as "å").
+ * false when there is none now. */
+static bool xdo__bind(struct input_xdo *x, KeySym sym, double now)
 {
 	int have = xdo__scratch_of(x, sym);
 	if (have >= 0) {
@@ -208,7 +217,7 @@ static bool xdo__bind(struct input_xdo *x, KeySym sym)
 	}
 	for (int n = 0; n < x->nscratch; n++) {
 		int i = (x->next + n) % x->nscratch;
-		if (x->pinned[i])
+		if (x->pinned[i] || (!x->closing && now - x->used_at[i] < XDO_REUSE_AFTER))
 			continue;
 		KeySym pair[2] = { sym, sym };
 		XChangeKeyboardMapping(x->xdo->xdpy, x->scratch[i], 2, pair, 1);
@@ -221,21 +230,31 @@ static bool xdo__bind(struct input_xdo *x, KeySym sym)
 }
 
 /* The head of the queue needs a binding: bind its keysym and those of the
- * queued keys after it, as far as spare keycodes go (each keeps its keycode
- * until typed: a client reads the mapping when it handles the event, not
- * when it was sent), so that one pause serves them all. */
-static void xdo__bind_ahead(struct input_xdo *x)
+ * queued keys after it, as far as free keycodes go (each keeps its keycode
+ * until typed), so that one pause serves them all. Returns how long to wait:
+ * the pause when the head is bound, else until a keycode is free again. */
+static double xdo__bind_ahead(struct input_xdo *x)
 {
+	double now = rd_now(), wait = XDO_REMAP_DELAY;
+	bool changed = false;
 	memset(x->pinned, 0, sizeof(x->pinned));
-	for (unsigned n = 0; n < x->q_len; n++) {
+	for (unsigned n = 0; n < x->q_len && n < XDO_BIND_AHEAD; n++) {
 		const struct xdo_op *op = &x->q[(x->q_head + n) % XDO_QUEUE_MAX];
 		unsigned mods;
-		if (op->kind != XOP_SYM || xdo__keymap_code(x, (KeySym)op->a, &mods))
+		if ((op->kind != XOP_SYM && op->kind != XOP_TYPE) ||
+		    xdo__keymap_code(x, (KeySym)op->a, &mods))
 			continue;
-		if (!xdo__bind(x, (KeySym)op->a))
+		if (!xdo__bind(x, (KeySym)op->a, now)) {
+			if (n == 0)	/* the head itself: wait for the first keycode to cool */
+				for (int i = 0; i < x->nscratch; i++)
+					wait = RD_MIN(wait, x->used_at[i] + XDO_REUSE_AFTER - now);
 			break;
+		}
+		changed = true;
 	}
-	XSync(x->xdo->xdpy, False);
+	if (changed)
+		XSync(x->xdo->xdpy, False);
+	return RD_MAX(wait, 0.001);
 }
 
 /* Press or release the key for keysym sym: its keycode with Shift when the
@@ -254,6 +273,7 @@ static int xdo__sym(struct input_xdo *x, KeySym sym, bool down)
 		if (i < 0)
 			return x->nscratch ? RD_ERR_AGAIN : RD_ERR_UNSUPPORTED;
 		k.code = x->scratch[i];
+		x->used_at[i] = rd_now();
 	}
 	return xdo_send_keysequence_window_list_do(x->xdo, CURRENTWINDOW, &k, 1, down, NULL, 0)
 		== XDO_SUCCESS ? RD_OK : RD_ERR_IO;
@@ -276,9 +296,12 @@ static int xdo__exec(struct input_xdo *x, const struct xdo_op *op)
 {
 	xdo_t *xdo = x->xdo;
 	int rc = XDO_SUCCESS;
-	switch (op->kind) {
+	switch ((enum xdo_op_kind)op->kind) {
 	case XOP_SYM:
 		return xdo__sym(x, (KeySym)op->a, op->down);
+	case XOP_TYPE:
+		rc = xdo__sym(x, (KeySym)op->a, true);
+		return rc == RD_OK ? xdo__sym(x, (KeySym)op->a, false) : rc;
 	case XOP_CODE: {
 		charcodemap_t k;
 		memset(&k, 0, sizeof(k));
@@ -290,16 +313,16 @@ static int xdo__exec(struct input_xdo *x, const struct xdo_op *op)
 		rc = xdo_send_keysequence_window(xdo, CURRENTWINDOW, "ctrl+alt+Delete", 0);
 		break;
 	case XOP_MOVE:
-		rc = xdo_move_mouse(xdo, (int)op->a, (int)op->b, 0);
+		rc = xdo_move_mouse(xdo, op->a, op->b, 0);
 		break;
 	case XOP_BUTTON:
-		rc = op->down ? xdo_mouse_down(xdo, CURRENTWINDOW, (int)op->a) :
-			xdo_mouse_up(xdo, CURRENTWINDOW, (int)op->a);
+		rc = op->down ? xdo_mouse_down(xdo, CURRENTWINDOW, op->a) :
+			xdo_mouse_up(xdo, CURRENTWINDOW, op->a);
 		break;
 	case XOP_WHEEL:
-		for (long i = 0; i < labs(op->b) && rc == XDO_SUCCESS; i++)
+		for (int i = 0; i < abs(op->b) && rc == XDO_SUCCESS; i++)
 			rc = xdo_click_window(xdo, CURRENTWINDOW, op->b > 0 ? 4 : 5);
-		for (long i = 0; i < labs(op->a) && rc == XDO_SUCCESS; i++)
+		for (int i = 0; i < abs(op->a) && rc == XDO_SUCCESS; i++)
 			rc = xdo_click_window(xdo, CURRENTWINDOW, op->a > 0 ? 7 : 6);
 		break;
 	}
@@ -316,10 +339,10 @@ static int xdo__drain(struct input_xdo *x)
 		const struct xdo_op *op = &x->q[x->q_head];
 		int rc = xdo__exec(x, op);
 		if (rc == RD_ERR_AGAIN) {
-			xdo__bind_ahead(x);
+			double wait = xdo__bind_ahead(x);
 			if (!x->closing) {
 				x->waiting = true;
-				ev_timer_set(&x->pace, XDO_REMAP_DELAY, 0.0);
+				ev_timer_set(&x->pace, wait, 0.0);
 				ev_timer_start(x->loop, &x->pace);
 				break;
 			}
@@ -383,7 +406,7 @@ static int xdo__key(struct input *in, enum input_key_kind kind, uint32_t code, b
 		if ((int)code < x->min_kc || (int)code > x->max_kc)
 			return RD_ERR_INVAL;
 		op.kind = XOP_CODE;
-		op.a = (long)code;
+		op.a = (int32_t)code;
 		return xdo__submit(x, &op, 1);
 	default:
 		return RD_ERR_INVAL;
@@ -392,18 +415,18 @@ static int xdo__key(struct input *in, enum input_key_kind kind, uint32_t code, b
 		return RD_ERR_UNSUPPORTED;
 	if (!x->nscratch && !xdo__keymap_code(x, sym, &(unsigned){ 0 }))
 		return RD_ERR_UNSUPPORTED;
-	op.a = (long)sym;
+	op.a = (int32_t)sym;
 	return xdo__submit(x, &op, 1);
 }
 
 static int xdo__text(struct input *in, const char *utf8, size_t len)
 {
 	struct input_xdo *x = (struct input_xdo *)in;
-	struct xdo_op *ops = xcalloc(2 * (len ? len : 1), sizeof(*ops));
+	struct xdo_op *ops = xcalloc(len ? len : 1, sizeof(*ops));
 	size_t n = 0;
 	int rc = RD_OK;
 	/* All or nothing: check the whole text first. */
-	for (size_t i = 0, used; i < len && rc == RD_OK; i += used) {
+	for (size_t i = 0, used = 1; i < len && rc == RD_OK; i += used) {
 		int32_t cp = rd_utf8_next(utf8 + i, len - i, &used);
 		KeySym sym = cp < 0 ? NoSymbol : xdo__char_keysym((uint32_t)cp);
 		unsigned mods;
@@ -411,8 +434,7 @@ static int xdo__text(struct input *in, const char *utf8, size_t len)
 			rc = RD_ERR_INVAL;
 		else if (!x->nscratch && !xdo__keymap_code(x, sym, &mods))
 			rc = RD_ERR_UNSUPPORTED;
-		ops[n++] = (struct xdo_op){ .kind = XOP_SYM, .down = true, .a = (long)sym };
-		ops[n++] = (struct xdo_op){ .kind = XOP_SYM, .down = false, .a = (long)sym };
+		ops[n++] = (struct xdo_op){ .kind = XOP_TYPE, .a = (int32_t)sym };
 	}
 	if (rc == RD_OK)
 		rc = xdo__submit(x, ops, n);
