@@ -245,9 +245,11 @@ static double xdo__bind_ahead(struct input_xdo *x)
 		    xdo__keymap_code(x, (KeySym)op->a, &mods))
 			continue;
 		if (!xdo__bind(x, (KeySym)op->a, now)) {
-			if (n == 0)	/* the head itself: wait for the first keycode to cool */
+			if (n == 0) {	/* the head itself: until the first keycode is free */
+				wait = XDO_REUSE_AFTER;
 				for (int i = 0; i < x->nscratch; i++)
 					wait = RD_MIN(wait, x->used_at[i] + XDO_REUSE_AFTER - now);
+			}
 			break;
 		}
 		changed = true;
