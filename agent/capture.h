@@ -67,7 +67,7 @@ struct capture_config {
 	/* The agent's data folder, for what a backend keeps between runs (the
 	 * portal's restore token); NULL: $STATE_DIRECTORY, else nowhere. */
 	const char *state_dir;
-	/* Set by capture_open while "auto" tries backends: a backend then claims
+	/* Set by capture_open_start while "auto" tries backends: a backend then claims
 	 * only a display it recognises as its own, and fails rather than wait. */
 	bool probing;
 };

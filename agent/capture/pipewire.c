@@ -235,7 +235,9 @@ void pwcap_close(struct capture *c)
 		ev_timer_stop(p->evloop, &p->open_timer);
 	}
 	/* Unlink first, give the buffers back, and let the daemon finish with
-	 * both (bounded) before the connection goes. */
+	 * both (bounded) before the connection goes; an open that failed has
+	 * nothing to give back and may have failed for a daemon that does not
+	 * answer, so it does not wait. */
 	if (p->link)
 		pw_proxy_destroy(p->link);
 	if (p->stream) {
@@ -244,7 +246,7 @@ void pwcap_close(struct capture *c)
 		p->held = NULL;
 		pw_stream_disconnect(p->stream);
 	}
-	if (p->core && !p->failed)
+	if (p->core && !p->failed && p->scan)
 		roundtrip(p, rd_now() + 0.5);
 	if (p->stream) {
 		spa_hook_remove(&p->stream_listener);
