@@ -131,26 +131,43 @@ void agent_public_addr_changed(struct agent *a)
 
 /* ---- video ---- */
 
+static void agent__video_opened(int rc, void *ud)
+{
+	struct agent *a = ud;
+	struct video_display d;
+	if (rc < 0) {
+		log_warn("no screen capture (%s backend): %s", a->st.capture_backend, rd_strerror(rc));
+		return;
+	}
+	video_get_display(a->video, &d);
+	log_notice("capture: %s, %dx%d", video_backend_name(a->video), d.width, d.height);
+}
+
 struct video *agent_video(struct agent *a)
 {
-	if (a->video || a->stopping)
+	if (a->stopping || (a->video && !video_failed(a->video)))
 		return a->video;
 	double now = rd_now();
 	if (a->video_tried > 0 && now - a->video_tried < AGENT_VIDEO_RETRY)
 		return NULL;
+	/* Failed (its subscribers were told and let go): open again. */
+	video_free(a->video);
+	a->video = NULL;
 	a->video_tried = now;
 	const char *display = a->st.display && *a->st.display ? a->st.display : getenv("DISPLAY");
 	struct video_config vc = { .backend = a->st.capture_backend, .display = display,
-		.fps = (int)a->st.fps, .quality = (int)a->st.quality, .state_dir = a->st.data_dir };
+		.fps = (int)a->st.fps, .quality = (int)a->st.quality, .state_dir = a->st.data_dir,
+		.on_opened = agent__video_opened, .ud = a };
 	int rc = video_new(a->loop, &vc, &a->video);
 	if (rc < 0) {
-		log_warn("no screen capture (%s backend): %s", a->st.capture_backend, rd_strerror(rc));
+		agent__video_opened(rc, a);
 		a->video = NULL;
 		return NULL;
 	}
-	struct video_display d;
-	video_get_display(a->video, &d);
-	log_notice("capture: %s, %dx%d", video_backend_name(a->video), d.width, d.height);
+	if (video_opening(a->video))
+		log_info("capture (%s backend) is opening", a->st.capture_backend);
+	else
+		agent__video_opened(0, a);
 	return a->video;
 }
 

@@ -1,9 +1,11 @@
 /* capture: screen capture backends behind one ops table.
  *
  * A backend embeds struct capture first in its own struct and fills in an
- * ops table. capture_open() tries the backends named by the configuration
- * ("auto" = drm, pipewire, x11 in that order, each skipped when not built or
- * not reachable; "testsrc" only when asked for by name).
+ * ops table. capture_open_start() tries the backends named by the
+ * configuration ("auto" = drm, pipewire, x11 in that order, each skipped when
+ * not reachable; "testsrc" only when asked for by name). A backend that has to
+ * wait for others to open (pipewire: its daemon, the desktop's portal) does
+ * so on the caller's libev loop, never blocking it; the others open at once.
  *
  * capture_grab() returns what to do next:
  *   RD_CAPTURE_DONE    a frame is ready (damage says what changed since the
@@ -65,18 +67,26 @@ struct capture_config {
 	/* The agent's data folder, for what a backend keeps between runs (the
 	 * portal's restore token); NULL: $STATE_DIRECTORY, else nowhere. */
 	const char *state_dir;
-	/* Set by capture_open while "auto" tries backends: a backend then claims
+	/* Set by capture_open_start while "auto" tries backends: a backend then claims
 	 * only a display it recognises as its own, and fails rather than wait. */
 	bool probing;
 };
 
 struct capture;
+struct ev_loop;
 
 struct capture_ops {
 	const char *name;
 	/* Probe and open; RD_ERR_UNSUPPORTED/RD_ERR_NOTFOUND when the source is not
 	 * here (the next backend is tried), another rd_err for a real failure. */
 	int (*open)(const struct capture_config *cfg, struct capture **out);
+	/* Instead of open, for a backend that waits for others: start opening on
+	 * loop's watchers. RD_ERR_AGAIN: under way, *out is the capture being
+	 * opened and done(ud, rc) follows once, from the loop (close() before it
+	 * cancels the open; after a failure the caller closes *out); 0: open at
+	 * once; another rd_err as for open. cfg's strings outlive the open. */
+	int (*open_async)(struct ev_loop *loop, const struct capture_config *cfg,
+		void (*done)(void *ud, int rc), void *ud, struct capture **out);
 	void (*close)(struct capture *c);
 	/* Descriptor the loop watches for readability (calls dispatch), or -1. */
 	int (*get_fd)(struct capture *c);
@@ -99,8 +109,23 @@ struct capture {
 	bool frame_out;           /* a grabbed frame is not released yet */
 };
 
-/* Open the configured backend (see above). Logs which one was chosen, and why
- * each earlier one was skipped. */
+struct capture_opening;
+/* The end of an open under way: rc 0 and c open, or the rd_err of the
+ * failure (logged, c NULL). */
+typedef void (*capture_opened_fn)(int rc, struct capture *c, void *ud);
+/* Open the configured backend (see above) without blocking loop. Logs which
+ * one was chosen, and why each earlier one was skipped. Returns 0 with *out
+ * set when it opened at once; RD_ERR_AGAIN with *op set while opening goes
+ * on: on_opened follows exactly once, from the loop, unless
+ * capture_open_cancel(*op) comes first (the handle is gone once on_opened
+ * runs); or the rd_err of a failure. cfg is copied. */
+int capture_open_start(struct ev_loop *loop, const struct capture_config *cfg,
+	capture_opened_fn on_opened, void *ud, struct capture **out, struct capture_opening **op);
+/* Stop an open under way (what was opened so far is closed). Not from inside
+ * on_opened. */
+void capture_open_cancel(struct capture_opening *op);
+/* The same, waiting for the result on a loop of its own (tools and tests;
+ * the agent uses capture_open_start). */
 int capture_open(const struct capture_config *cfg, struct capture **out);
 void capture_close(struct capture *c);
 const char *capture_name(const struct capture *c);

@@ -38,8 +38,11 @@ enum input_button {
 	RD_INPUT_BTN_FORWARD = 16,
 };
 
+struct ev_loop;
+
 /* Absolute pointer space of a backend: 0..max_x, 0..max_y. */
 struct input_config {
+	struct ev_loop *loop;  /* where a backend paces its events (xdo) */
 	const char *backend;   /* "auto", "xdo", "uinput", "none" */
 	const char *display;   /* X display for xdo (NULL = $DISPLAY) */
 	const char *capture;   /* capture backend in use ("x11", "drm", ...) or NULL */
@@ -49,6 +52,9 @@ struct input_config {
 
 struct input;
 
+/* Events never wait on the loop thread: a backend that must pause (xdo, after
+ * a keymap change) queues them, in order, and RD_OK then means accepted
+ * (RD_ERR_LIMIT when its queue is full). */
 struct input_ops {
 	const char *name;
 	/* RD_ERR_UNSUPPORTED / RD_ERR_NOTFOUND when not here; other rd_err on failure. */
@@ -108,7 +114,6 @@ unsigned input_client_held(const struct input_client *c);
 /* ---- the agent's input service: one backend and one clipboard shared by
  * every session; each session is a peer with its own held keys ---- */
 
-struct ev_loop;
 struct input_hub;
 struct input_peer;
 

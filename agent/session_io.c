@@ -84,15 +84,48 @@ static void sio__on_resize(const struct video_display *d, void *ud)
 static void sio__on_error(int err, void *ud)
 {
 	struct sio *x = ud;
-	log_warn("%s: capture failed (%s); closing the session", x->peer, rd_strerror(err));
-	session_close(x->s, "Screen capture failed on the host");
+	bool opened = video_sub_opened(x->sub);
+	log_warn("%s: capture %s (%s); closing the session", x->peer, opened ? "failed" :
+		"did not open", rd_strerror(err));
+	/* Let go of the failed pipeline, so that it can be opened again. */
+	video_unsubscribe(x->sub);
+	x->sub = NULL;
+	session_close(x->s, opened ? "Screen capture failed on the host" :
+		"No screen to capture on the host");
+}
+
+static void sio__input_start(struct sio *x, struct video *v);
+
+/* Capture opened after this session logged in: its display, then frames. */
+static void sio__on_ready(const struct video_display *d, void *ud)
+{
+	struct sio *x = ud;
+	session_display_changed(x->s, d);
+	sio__input_start(x, agent_video(x->set->a));
 }
 
 static const struct video_sub_ops sio_video_ops = {
 	.on_packet = sio__on_packet,
 	.on_resize = sio__on_resize,
 	.on_error = sio__on_error,
+	.on_ready = sio__on_ready,
 };
+
+/* Keyboard, mouse and clipboard, once logged in and the capture backend is known. */
+static void sio__input_start(struct sio *x, struct video *v)
+{
+	const struct agent_settings *st = agent_settings(x->set->a);
+	if (!x->logged_in || !v || video_opening(v))
+		return;
+	if (!x->set->hub) {
+		struct input_hub_config hc = { .backend = st->input_backend, .display = st->display,
+			.capture = video_backend_name(v), .view_only = st->view_only,
+			.clipboard_max = (size_t)st->clipboard_max };
+		x->set->hub = input_hub_new(agent_loop(x->set->a), &hc);
+	}
+	if (!x->ip)
+		x->ip = input_peer_new(x->set->hub, x->peer, sio__send, x);
+}
 
 /* The login succeeded: the one place where a session gets what it uses after
  * login. Before this it has the pre-login limits of sio_set_add and nothing
@@ -111,14 +144,7 @@ static void sio__logged_in(void *ud)
 		session_close(x->s, "No screen to capture on the host");
 		return;
 	}
-	const struct agent_settings *st = agent_settings(x->set->a);
-	if (!x->set->hub) {
-		struct input_hub_config hc = { .backend = st->input_backend, .display = st->display,
-			.capture = video_backend_name(v), .view_only = st->view_only,
-			.clipboard_max = (size_t)st->clipboard_max };
-		x->set->hub = input_hub_new(agent_loop(x->set->a), &hc);
-	}
-	x->ip = input_peer_new(x->set->hub, x->peer, sio__send, x);
+	sio__input_start(x, v);
 }
 
 static void sio__start_video(void *ud, enum video_codec codec)
@@ -146,6 +172,7 @@ static void sio__start_video(void *ud, enum video_codec codec)
 	}
 	x->sub_codec = codec;
 	video_sub_set_ready(x->sub, sio__ready);
+	sio__input_start(x, v);
 	int fps, quality;
 	session_video_rate(x->s, &fps, &quality);
 	video_set_fps(x->sub, fps);

@@ -1,5 +1,9 @@
 /* video: the agent's media pipeline (see video.h).
  *
+ * Capture opens without blocking the loop (capture_open_start): until it has,
+ * the pipeline exists with an unknown display, subscribers wait, and when it
+ * opens they hear on_ready and capture starts (or on_error when it fails).
+ *
  * Loop thread: a timer at the target rate grabs a frame when every active
  * worker has taken its previous job and the previous frame is back; the
  * capture descriptor (xcb) is watched so events never pile up. Each active
@@ -48,7 +52,11 @@ struct vcodec {
 
 struct video {
 	struct ev_loop *loop;
-	struct capture *cap;
+	struct capture *cap;       /* NULL while opening or after the open failed */
+	struct capture_opening *opening;
+	char display_arg[48];      /* the configured display, for disp.name */
+	void (*on_opened)(int rc, void *ud);
+	void *opened_ud;
 	bool failed;               /* capture failed for good */
 	struct video_display disp;
 	int fps;                   /* capture rate now */
@@ -83,7 +91,17 @@ bool video_codec_available(enum video_codec codec)
 
 const char *video_backend_name(const struct video *v)
 {
-	return capture_name(v->cap);
+	return v->cap ? capture_name(v->cap) : v->opening ? "opening" : "none";
+}
+
+bool video_opening(const struct video *v)
+{
+	return v->opening != NULL;
+}
+
+bool video_failed(const struct video *v)
+{
+	return v->failed;
 }
 
 static void update_display(struct video *v)
@@ -97,7 +115,7 @@ int video_get_display(struct video *v, struct video_display *out)
 {
 	/* While capture is stopped nobody reads its events: a size change made
 	 * meanwhile is still waiting there, and a login must not see the old size. */
-	if (!v->capturing && !v->failed && capture_dispatch(v->cap) == RD_CAPTURE_REINIT &&
+	if (!v->capturing && v->cap && !v->failed && capture_dispatch(v->cap) == RD_CAPTURE_REINIT &&
 	    capture_reinit(v->cap) == 0)
 		update_display(v);
 	*out = v->disp;
@@ -315,8 +333,7 @@ static void capture_failed(struct video *v, int err)
 	v->failed = true;
 	stop_capture(v);
 	for (int c = 0; c < N_CODECS; c++)
-		if (v->codecs[c].running)
-			notify_error(v, &v->codecs[c], err);
+		notify_error(v, &v->codecs[c], err);
 	prune(v);
 }
 
@@ -438,7 +455,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 static void start_capture(struct video *v)
 {
-	if (v->capturing || v->failed)
+	if (v->capturing || v->failed || !v->cap)
 		return;
 	if (v->t0 == 0)
 		v->t0 = rd_now();
@@ -466,6 +483,52 @@ static void stop_capture(struct video *v)
 	log_info("capture %s stopped", capture_name(v->cap));
 }
 
+/* ---- the open ---- */
+
+static void adopt(struct video *v, struct capture *cap)
+{
+	v->cap = cap;
+	update_display(v);
+	snprintf(v->disp.name, sizeof(v->disp.name), "%s %s", capture_name(cap),
+		v->display_arg[0] ? v->display_arg : "default");
+}
+
+static bool anyone_live(const struct video *v)
+{
+	for (int c = 0; c < N_CODECS; c++)
+		for (const struct video_sub *s = v->codecs[c].subs; s; s = s->next)
+			if (!s->dead)
+				return true;
+	return false;
+}
+
+/* The open that was under way ended: subscribers that waited hear of it. */
+static void on_opened(int rc, struct capture *cap, void *ud)
+{
+	struct video *v = ud;
+	v->opening = NULL;
+	if (rc < 0) {
+		v->failed = true;
+		for (int c = 0; c < N_CODECS; c++)
+			notify_error(v, &v->codecs[c], rc);
+	} else {
+		adopt(v, cap);
+		v->in_callback++;
+		for (int c = 0; c < N_CODECS; c++)
+			for (struct video_sub *s = v->codecs[c].subs; s; s = s->next)
+				if (!s->dead && s->ops.on_ready)
+					s->ops.on_ready(&v->disp, s->ud);
+				else if (!s->dead && s->ops.on_resize)
+					s->ops.on_resize(&v->disp, s->ud);
+		v->in_callback--;
+		if (anyone_live(v))
+			start_capture(v);
+	}
+	prune(v);
+	if (v->on_opened)
+		v->on_opened(rc, v->opened_ud);
+}
+
 /* ---- public ---- */
 
 int video_new(struct ev_loop *loop, const struct video_config *cfg, struct video **out)
@@ -473,19 +536,25 @@ int video_new(struct ev_loop *loop, const struct video_config *cfg, struct video
 	struct capture_config cc = { .backend = cfg->backend, .display = cfg->display,
 		.state_dir = cfg->state_dir };
 	struct video *v = xcalloc(1, sizeof(*v));
-	int rc = capture_open(&cc, &v->cap);
-	if (rc < 0) {
-		free(v);
-		*out = NULL;
-		return rc;
-	}
+	struct capture *cap = NULL;
+	*out = NULL;
 	v->loop = loop;
 	v->fps = RD_CLAMP(cfg->fps ? cfg->fps : 30, 1, 120);
 	v->fps_default = v->fps;
 	v->quality = RD_CLAMP(cfg->quality ? cfg->quality : 50, 1, 100);
-	update_display(v);
-	snprintf(v->disp.name, sizeof(v->disp.name), "%s %s", capture_name(v->cap),
-		cfg->display && cfg->display[0] ? cfg->display : "default");
+	v->on_opened = cfg->on_opened;
+	v->opened_ud = cfg->ud;
+	rd_strlcpy(v->display_arg, cfg->display ? cfg->display : "", sizeof(v->display_arg));
+	int rc = capture_open_start(loop, &cc, on_opened, v, &cap, &v->opening);
+	if (rc < 0 && rc != RD_ERR_AGAIN) {
+		free(v);
+		return rc;
+	}
+	if (cap)
+		adopt(v, cap);
+	else
+		snprintf(v->disp.name, sizeof(v->disp.name), "%s %s", cfg->backend ? cfg->backend :
+			"auto", v->display_arg[0] ? v->display_arg : "default");
 	ev_async_init(&v->wake, wake_cb);
 	v->wake.data = v;
 	ev_async_start(loop, &v->wake);
@@ -511,6 +580,7 @@ void video_free(struct video *v)
 	release_frame(v);
 	ev_ref(v->loop);
 	ev_async_stop(v->loop, &v->wake);
+	capture_open_cancel(v->opening);
 	capture_close(v->cap);
 	free(v);
 }
@@ -545,6 +615,11 @@ int video_subscribe(struct video *v, enum video_codec codec, const struct video_
 	start_capture(v);
 	*out = s;
 	return 0;
+}
+
+bool video_sub_opened(const struct video_sub *s)
+{
+	return s->v->cap != NULL;
 }
 
 void video_unsubscribe(struct video_sub *s)

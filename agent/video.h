@@ -3,7 +3,9 @@
  * capture backend (capture.h) -> BGRX -> I420 (libyuv) -> encoder (encoder.h)
  * on a worker thread -> ev_async -> encoded packets delivered on the loop to
  * every subscriber of that codec. One encoder runs per codec in use; capture
- * runs only while someone subscribes. An unchanged screen (no damage) is not
+ * runs only while someone subscribes. Capture opens without blocking the
+ * loop: a backend that has to wait (PipeWire, the portal) does so on the
+ * loop's watchers, and subscribers meanwhile wait for "video ready". An unchanged screen (no damage) is not
  * encoded. Packets are reference counted: a subscriber that wants to keep one
  * past the callback takes a reference; a slow subscriber simply drops packets
  * until the next keyframe and asks for one. */
@@ -43,6 +45,10 @@ struct video_config {
 	int fps;              /* target frames per second (1..120) */
 	int quality;          /* 1..100, maps to bitrate per pixel */
 	const char *state_dir; /* the agent's data folder (capture_config.state_dir) */
+	/* An open still under way when video_new returned has ended: rc 0, or
+	 * the rd_err of the failure (logged). Optional; must not free the video. */
+	void (*on_opened)(int rc, void *ud);
+	void *ud;
 };
 
 struct video_display {
@@ -52,14 +58,24 @@ struct video_display {
 	bool cursor_embedded;
 };
 
-/* Open the pipeline: probes the capture backend (so the display size is known
- * for PeerInfo) but captures nothing until the first subscriber. */
+/* Open the pipeline: starts opening the capture backend (so the display size
+ * is known for PeerInfo) but captures nothing until the first subscriber. A
+ * backend that opens at once is open on return; otherwise the open goes on
+ * (video_opening) and cfg->on_opened tells its end. An rd_err when it failed
+ * at once. cfg's strings are copied. */
 int video_new(struct ev_loop *loop, const struct video_config *cfg, struct video **out);
+/* Only when no subscriber is left. */
 void video_free(struct video *v);
-/* Current display geometry (after a probe or the latest frame). */
+/* Current display geometry (after a probe or the latest frame); 0x0 while
+ * capture is still opening. */
 int video_get_display(struct video *v, struct video_display *out);
-/* Name of the capture backend in use ("x11", "testsrc"...). */
+/* Name of the capture backend in use ("x11", "testsrc"...), "opening" while
+ * it opens, "none" when the open failed. */
 const char *video_backend_name(const struct video *v);
+/* The capture is still opening. */
+bool video_opening(const struct video *v);
+/* Capture failed for good (its open, or later): subscribers were told. */
+bool video_failed(const struct video *v);
 /* Codecs this build can encode. */
 bool video_codec_available(enum video_codec codec);
 
@@ -68,13 +84,21 @@ struct video_sub_ops {
 	void (*on_packet)(struct video_packet *pkt, void *ud);
 	/* The display changed size; a keyframe of the new size follows. */
 	void (*on_resize)(const struct video_display *d, void *ud);
-	/* Capture failed for good (logged already). */
+	/* Capture failed for good (logged already): the open failed when
+	 * video_sub_opened() is false. */
 	void (*on_error)(int err, void *ud);
+	/* Capture opened after this subscriber came (optional; else on_resize is
+	 * called): the display is known now, frames follow. */
+	void (*on_ready)(const struct video_display *d, void *ud);
 };
 
+/* Allowed while capture opens (frames follow once it has). */
 int video_subscribe(struct video *v, enum video_codec codec, const struct video_sub_ops *ops,
 	void *ud, struct video_sub **out);
+/* May be called from the subscriber's own callbacks. */
 void video_unsubscribe(struct video_sub *s);
+/* Has capture opened (for this subscriber's pipeline)? */
+bool video_sub_opened(const struct video_sub *s);
 /* Ask for a keyframe for this subscriber's codec (after loss or a skip). */
 void video_request_keyframe(struct video_sub *s);
 /* What this subscriber asks for, live. Several subscribers share one

@@ -19,10 +19,13 @@
  * asks for the node and the session manager links it, as for any client.
  *
  * PipeWire runs on its own pw_loop without a thread: its fd joins the agent's
- * libev loop (get_fd) and dispatch/grab iterate it without blocking. open
- * alone waits, bounded, for the format. The newest buffer is held until the
- * next grab copies it; tile compare (drm_scan) gives the damage. A new size
- * or format is REINIT. */
+ * libev loop (get_fd) and dispatch/grab iterate it without blocking. The
+ * open does too (open_async): the portal's exchange, the registry, the
+ * stream's ports, the link and the format each arrive on a watcher, and one
+ * timer bounds the wait, so a node that never links or a portal that never
+ * answers holds up nothing else. The newest buffer is held until the next
+ * grab copies it; tile compare (drm_scan) gives the damage. A new size or
+ * format is REINIT. */
 #define RD_LOG_SUBSYS "pipewire"
 #include "capture.h"
 
@@ -42,48 +45,8 @@
 #include "log.h"
 #include "portal.h"
 #include "pw_buffer.h"
+#include "pwcap.h"
 #include "util.h"
-
-#define OPEN_TIMEOUT_SECS 5.0
-/* The portal may show a dialog the first time: give someone time to answer
- * when the portal was asked for; a probe under auto does not wait for one. */
-#define PORTAL_TIMEOUT_SECS 25.0
-#define PORTAL_PROBE_TIMEOUT_SECS 5.0
-#define PORTAL_TOKEN_FILE "portal-restore-token"
-
-struct pwcap {
-	struct capture base;
-	struct pw_loop *loop;
-	struct pw_context *context;
-	struct pw_core *core;
-	struct spa_hook core_listener;
-	struct pw_registry *registry;
-	struct spa_hook registry_listener;
-	struct pw_stream *stream;
-	struct spa_hook stream_listener;
-	struct pw_proxy *link;
-	struct portal *portal;    /* the ScreenCast session, when from the portal */
-	bool cursor_embedded;
-	char target[128];
-	uint32_t target_id;       /* SPA_ID_INVALID until found */
-	int sync_seq;
-	bool synced;
-	bool linked;
-	bool failed;
-	bool entered;
-	/* negotiated */
-	bool have_format;
-	int fmt_w, fmt_h;
-	uint32_t fmt_fourcc;
-	/* adopted */
-	uint32_t fourcc;
-	struct drm_scan *scan;
-	bool reinit_pending;
-	bool first;
-	struct pw_buffer *held;   /* newest buffer, not copied yet */
-	struct capture_frame frame;
-	uint64_t seq;
-};
 
 /* ---- registry: find the node ---- */
 
@@ -117,7 +80,7 @@ static void on_global_remove(void *data, uint32_t id)
 	}
 }
 
-static const struct pw_registry_events registry_events = {
+const struct pw_registry_events pwcap_registry_events = {
 	PW_VERSION_REGISTRY_EVENTS,
 	.global = on_global,
 	.global_remove = on_global_remove,
@@ -140,7 +103,7 @@ static void on_core_error(void *data, uint32_t id, int seq, int res, const char 
 		p->failed = true;
 }
 
-static const struct pw_core_events core_events = {
+const struct pw_core_events pwcap_core_events = {
 	PW_VERSION_CORE_EVENTS,
 	.done = on_core_done,
 	.error = on_core_error,
@@ -232,7 +195,7 @@ static void on_remove_buffer(void *data, struct pw_buffer *b)
 		p->held = NULL;
 }
 
-static const struct pw_stream_events stream_events = {
+const struct pw_stream_events pwcap_stream_events = {
 	PW_VERSION_STREAM_EVENTS,
 	.state_changed = on_state,
 	.param_changed = on_param_changed,
@@ -240,7 +203,7 @@ static const struct pw_stream_events stream_events = {
 	.process = on_process,
 };
 
-/* Run the loop until *flag, a failure or the deadline. */
+/* Run the loop until *flag, a failure or the deadline (close only). */
 static int wait_for(struct pwcap *p, const bool *flag, double deadline)
 {
 	while (!*flag && !p->failed) {
@@ -252,216 +215,29 @@ static int wait_for(struct pwcap *p, const bool *flag, double deadline)
 	return p->failed ? RD_ERR_IO : 0;
 }
 
-static int roundtrip(struct pwcap *p, double deadline)
+void pwcap_sync_start(struct pwcap *p)
 {
 	p->synced = false;
 	p->sync_seq = pw_core_sync(p->core, PW_ID_CORE, p->sync_seq);
+}
+
+static int roundtrip(struct pwcap *p, double deadline)
+{
+	pwcap_sync_start(p);
 	return wait_for(p, &p->synced, deadline);
 }
 
-static int connect_stream(struct pwcap *p)
-{
-	bool autoconnect = p->portal != NULL;
-	struct pw_properties *props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Video",
-		PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE, "Screen",
-		PW_KEY_NODE_NAME, "rdesk-capture",
-		PW_KEY_NODE_AUTOCONNECT, autoconnect ? "true" : "false", NULL);
-	if (autoconnect)
-		pw_properties_setf(props, PW_KEY_TARGET_OBJECT, "%u", p->target_id);
-	p->stream = pw_stream_new(p->core, "rdesk capture", props);
-	if (!p->stream)
-		return RD_ERR_NOMEM;
-	pw_stream_add_listener(p->stream, &p->stream_listener, &stream_events, p);
-	uint8_t buf[2048];
-	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
-	const struct spa_pod *params[2];
-	params[0] = pw_buffer_enum_format(&b, false);
-	params[1] = pw_buffer_enum_format(&b, true);
-	int rc = pw_stream_connect(p->stream, PW_DIRECTION_INPUT,
-		autoconnect ? p->target_id : PW_ID_ANY,
-		PW_STREAM_FLAG_MAP_BUFFERS | (autoconnect ? PW_STREAM_FLAG_AUTOCONNECT : 0), params, 2);
-	return rc < 0 ? RD_ERR_IO : 0;
-}
-
-/* Link the node's output to our stream's input with the link factory. */
-static int link_node(struct pwcap *p, double deadline)
-{
-	uint32_t self = SPA_ID_INVALID;
-	while ((self = pw_stream_get_node_id(p->stream)) == SPA_ID_INVALID && !p->failed) {
-		if (rd_now() >= deadline)
-			return RD_ERR_TIMEOUT;
-		pw_loop_iterate(p->loop, 50);
-	}
-	if (p->failed)
-		return RD_ERR_IO;
-	int rc = roundtrip(p, deadline);	/* our ports are registered */
-	if (rc < 0)
-		return rc;
-	struct pw_properties *lp = pw_properties_new(NULL, NULL);
-	pw_properties_setf(lp, PW_KEY_LINK_OUTPUT_NODE, "%u", p->target_id);
-	pw_properties_setf(lp, PW_KEY_LINK_INPUT_NODE, "%u", self);
-	pw_properties_set(lp, PW_KEY_OBJECT_LINGER, "false");
-	p->link = pw_core_create_object(p->core, "link-factory", PW_TYPE_INTERFACE_Link,
-		PW_VERSION_LINK, &lp->dict, 0);
-	pw_properties_free(lp);
-	if (!p->link)
-		return RD_ERR_IO;
-	p->linked = true;
-	return 0;
-}
-
-/* Which node: out gets the node, or "portal" / "portal:FILE". */
-static int parse_target(const struct capture_config *cfg, char *out, size_t len)
-{
-	const char *t = cfg->display ? cfg->display : "";
-	bool any = cfg->probing && !t[0];
-	if (strncmp(t, "pipewire:", 9) == 0)
-		t += 9;
-	else if (cfg->probing && strncmp(t, "portal", 6) != 0)
-		t = "";
-	char why[160];
-	if (any && !portal_bus_present(why, sizeof(why))) {
-		rd_skip_reason("no node configured (display = pipewire:NODE) and %s", why);
-		return RD_ERR_NOTFOUND;
-	}
-	if (any)
-		t = "portal";
-	if (!t[0]) {
-		rd_skip_reason("no node configured (display = pipewire:NODE or portal)");
-		return RD_ERR_NOTFOUND;
-	}
-	rd_strlcpy(out, t, len);
-	return 0;
-}
-
-static bool is_portal(const char *t)
-{
-	return strcmp(t, "portal") == 0 || strncmp(t, "portal:", 7) == 0;
-}
-
-/* Ask the portal for a screen cast; target becomes its node, *fd the
- * PipeWire remote to connect through. */
-static int open_portal(struct pwcap *p, const struct capture_config *cfg, int *fd)
-{
-	char file[256];
-	const char *token_file = NULL;
-	const char *state = cfg->state_dir ? cfg->state_dir : getenv("STATE_DIRECTORY");
-	if (p->target[6] == ':' && p->target[7]) {
-		token_file = p->target + 7;
-	} else if (state && state[0] && !strchr(state, ':')) {
-		snprintf(file, sizeof(file), "%s/%s", state, PORTAL_TOKEN_FILE);
-		token_file = file;
-	}
-	struct portal_stream st;
-	char why[256] = "";
-	double deadline = rd_now() + (cfg->probing ? PORTAL_PROBE_TIMEOUT_SECS : PORTAL_TIMEOUT_SECS);
-	int rc = portal_open(token_file, deadline, &p->portal, &st, why, sizeof(why));
-	if (rc < 0) {
-		rd_skip_reason("%s", why);
-		return rc;
-	}
-	*fd = st.pw_fd;
-	p->cursor_embedded = st.cursor_embedded;
-	snprintf(p->target, sizeof(p->target), "%u", st.node_id);
-	return 0;
-}
-
-static void pw_global_init(void)
-{
-	static bool done;
-	if (!done) {
-		pw_init(NULL, NULL);
-		done = true;
-	}
-}
-
-static void pwcap_close(struct capture *c);
-
-static int pwcap_open(const struct capture_config *cfg, struct capture **out)
-{
-	struct pwcap *p = xcalloc(1, sizeof(*p));
-	p->base.ops = &capture_pipewire_ops;
-	p->base.format = RD_CAPTURE_FMT_BGRX;
-	p->frame.format = RD_CAPTURE_FMT_BGRX;
-	p->target_id = SPA_ID_INVALID;
-	double deadline = rd_now() + OPEN_TIMEOUT_SECS;
-	int rc = parse_target(cfg, p->target, sizeof(p->target));
-	if (rc < 0) {
-		free(p);
-		return rc;
-	}
-	int portal_fd = -1;
-	if (is_portal(p->target)) {
-		rc = open_portal(p, cfg, &portal_fd);
-		if (rc < 0)
-			goto fail;
-		deadline = rd_now() + OPEN_TIMEOUT_SECS;
-	}
-	pw_global_init();
-	p->loop = pw_loop_new(NULL);
-	if (!p->loop) {
-		rc = RD_ERR_NOMEM;
-		goto fail;
-	}
-	pw_loop_enter(p->loop);
-	p->entered = true;
-	p->context = pw_context_new(p->loop, pw_properties_new(PW_KEY_CONFIG_NAME,
-		"client-rt.conf", NULL), 0);
-	if (p->context && portal_fd >= 0) {
-		p->core = pw_context_connect_fd(p->context, portal_fd, NULL, 0);
-		portal_fd = -1;	/* the core owns it now */
-	} else if (p->context) {
-		p->core = pw_context_connect(p->context, NULL, 0);
-	}
-	if (!p->core) {
-		rd_skip_reason("no PipeWire daemon: %s", strerror(errno));
-		rc = RD_ERR_NOTFOUND;
-		goto fail;
-	}
-	pw_core_add_listener(p->core, &p->core_listener, &core_events, p);
-	p->registry = pw_core_get_registry(p->core, PW_VERSION_REGISTRY, 0);
-	pw_registry_add_listener(p->registry, &p->registry_listener, &registry_events, p);
-	rc = roundtrip(p, deadline);
-	if (rc == 0 && p->target_id == SPA_ID_INVALID) {
-		rd_skip_reason("no PipeWire node %s", rd_esc(p->target));
-		rc = RD_ERR_NOTFOUND;
-	}
-	if (rc == 0)
-		rc = connect_stream(p);
-	if (rc == 0 && !p->portal)
-		rc = link_node(p, deadline);
-	else if (rc == 0)
-		p->linked = true;	/* the session manager links it */
-	if (rc == 0)
-		rc = wait_for(p, &p->have_format, deadline);
-	if (rc < 0) {
-		if (rc == RD_ERR_TIMEOUT)
-			rd_skip_reason("node %s (id %u) negotiated no video format within %.0f s",
-				rd_esc(p->target), p->target_id, OPEN_TIMEOUT_SECS);
-		else if (rc == RD_ERR_IO)
-			rd_skip_reason("node %s: the stream failed", rd_esc(p->target));
-		goto fail;
-	}
-	rc = capture_reinit(&p->base);
-	if (rc < 0)
-		goto fail;
-	log_info("node %s (id %u) linked%s", rd_esc(p->target), p->target_id,
-		p->portal ? " (from the ScreenCast portal)" : "");
-	p->base.cursor_embedded = p->cursor_embedded;
-	*out = &p->base;
-	return 0;
-fail:
-	if (portal_fd >= 0)
-		close(portal_fd);
-	pwcap_close(&p->base);
-	return rc;
-}
-
-static void pwcap_close(struct capture *c)
+void pwcap_close(struct capture *c)
 {
 	struct pwcap *p = (struct pwcap *)c;
+	if (p->evloop) {	/* an open under way ends here */
+		ev_io_stop(p->evloop, &p->open_io);
+		ev_timer_stop(p->evloop, &p->open_timer);
+	}
 	/* Unlink first, give the buffers back, and let the daemon finish with
-	 * both (bounded) before the connection goes. */
+	 * both (bounded) before the connection goes; an open that failed has
+	 * nothing to give back and may have failed for a daemon that does not
+	 * answer, so it does not wait. */
 	if (p->link)
 		pw_proxy_destroy(p->link);
 	if (p->stream) {
@@ -470,7 +246,7 @@ static void pwcap_close(struct capture *c)
 		p->held = NULL;
 		pw_stream_disconnect(p->stream);
 	}
-	if (p->core && !p->failed)
+	if (p->core && !p->failed && p->scan)
 		roundtrip(p, rd_now() + 0.5);
 	if (p->stream) {
 		spa_hook_remove(&p->stream_listener);
@@ -582,7 +358,7 @@ static int pwcap_reinit(struct capture *c)
 
 const struct capture_ops capture_pipewire_ops = {
 	.name = "pipewire",
-	.open = pwcap_open,
+	.open_async = pwcap_open_async,
 	.close = pwcap_close,
 	.get_fd = pwcap_get_fd,
 	.dispatch = pwcap_dispatch,

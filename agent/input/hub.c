@@ -95,8 +95,8 @@ static void hub__open(struct input_hub *h)
 	if (cfg->view_only) {
 		log_notice("view-only: remote keyboard, mouse and clipboard writes are refused");
 	} else {
-		struct input_config ic = { .backend = cfg->backend, .display = cfg->display,
-			.capture = cfg->capture };
+		struct input_config ic = { .loop = h->loop, .backend = cfg->backend,
+			.display = cfg->display, .capture = cfg->capture };
 		input_open(&ic, &h->in);
 	}
 	bool console = cfg->capture && !hub__on_x11(cfg);

@@ -1,12 +1,18 @@
 /* input/xdo: keyboard and pointer on an X display through libxdo (XTest).
  * Characters missing from the keymap are typed by binding their keysym to a
- * spare keycode for the moment of the press, as libxdo does for text. */
+ * spare keycode for the moment of the press, as libxdo does for text.
+ *
+ * Clients need a moment to see such a keymap change before the key comes.
+ * That moment is a timer, never a sleep: events go through a queue, in
+ * order; an event whose keysym was just bound waits at its head, with
+ * everything after it, until the timer lets the queue drain again. Events
+ * that need no binding, with nothing queued before them, go out at once. */
 #define RD_LOG_SUBSYS "input"
 #include "input.h"
 
+#include <ev.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <X11/XKBlib.h>
 #include <X11/Xlib.h>
@@ -16,20 +22,52 @@
 #include "log.h"
 #include "util.h"
 
-/* Microseconds between the characters of typed text: clients need a moment to
- * see a keymap change when a character is bound to a spare keycode. */
-#define XDO_TEXT_DELAY 20000
+/* Seconds between binding a character to a spare keycode and typing it:
+ * clients need a moment to see the keymap change. */
+#define XDO_REMAP_DELAY 0.020
+/* Seconds a spare keycode keeps its character after a key event on it: a
+ * client reads the mapping when it handles the event, not when it was sent,
+ * so it must not change before the client is done with the event. */
+#define XDO_REUSE_AFTER 0.25
 #define XDO_SCRATCH_MAX 48
+/* Events waiting behind keymap changes: several whole texts (one event per
+ * character); past this, events are refused until the queue drains. */
+#define XDO_QUEUE_MAX (8 * RD_INPUT_TEXT_MAX)
+/* How far one pause's bindings look ahead in the queue. */
+#define XDO_BIND_AHEAD 1024
+
+enum xdo_op_kind {
+	XOP_SYM,       /* a = keysym, down */
+	XOP_TYPE,      /* a = keysym, pressed and released */
+	XOP_CODE,      /* a = keycode, down */
+	XOP_CAD,       /* ctrl+alt+Delete */
+	XOP_MOVE,      /* a, b = position */
+	XOP_BUTTON,    /* a = X button, down */
+	XOP_WHEEL,     /* a = dx, b = dy */
+};
+
+struct xdo_op {
+	uint8_t kind;  /* enum xdo_op_kind */
+	bool down;
+	int32_t a, b;  /* keysyms fit: the largest is 0x0110ffff */
+};
 
 struct input_xdo {
 	struct input base;
 	xdo_t *xdo;
+	struct ev_loop *loop;
+	ev_timer pace;                 /* a keymap change settles */
+	bool waiting;                  /* the queue's head waits for pace */
+	bool closing;                  /* drain without waiting */
+	struct xdo_op *q;              /* ring of XDO_QUEUE_MAX */
+	unsigned q_head, q_len;
 	/* Keycodes without symbols, bound to characters the keymap lacks. Each
 	 * character keeps its own keycode while it may still be looked up: a
 	 * client reads the mapping when it handles the event, not when it was sent. */
 	KeyCode scratch[XDO_SCRATCH_MAX];
 	KeySym scratch_sym[XDO_SCRATCH_MAX];
-	bool pinned[XDO_SCRATCH_MAX];  /* in use by the text being typed */
+	bool pinned[XDO_SCRATCH_MAX];  /* bound for a queued event */
+	double used_at[XDO_SCRATCH_MAX]; /* last event sent on it */
 	int nscratch;
 	int next;                      /* round-robin victim */
 	int min_kc, max_kc;            /* the server's keycode range */
@@ -132,31 +170,6 @@ static KeySym xdo__char_keysym(uint32_t cp)
 	return 0x01000000 | cp;
 }
 
-/* The scratch keycode bound to sym, binding an unpinned one when needed (on
- * both levels: one symbol alone would be taken as a lower/upper case pair, and
- * "Å" would come out as "å"). 0 when every scratch keycode is pinned. */
-static KeyCode xdo__bind(struct input_xdo *x, KeySym sym, bool pin, bool *changed)
-{
-	for (int i = 0; i < x->nscratch; i++)
-		if (x->scratch_sym[i] == sym) {
-			x->pinned[i] |= pin;
-			return x->scratch[i];
-		}
-	for (int n = 0; n < x->nscratch; n++) {
-		int i = (x->next + n) % x->nscratch;
-		if (x->pinned[i])
-			continue;
-		KeySym pair[2] = { sym, sym };
-		XChangeKeyboardMapping(x->xdo->xdpy, x->scratch[i], 2, pair, 1);
-		x->scratch_sym[i] = sym;
-		x->pinned[i] = pin;
-		x->next = (i + 1) % x->nscratch;
-		*changed = true;
-		return x->scratch[i];
-	}
-	return 0;
-}
-
 static bool xdo__is_scratch(const struct input_xdo *x, KeyCode kc)
 {
 	for (int i = 0; i < x->nscratch; i++)
@@ -165,121 +178,107 @@ static bool xdo__is_scratch(const struct input_xdo *x, KeyCode kc)
 	return false;
 }
 
+/* The keycode that types sym without a binding of ours (Shift in *mods when
+ * the symbol sits on the shifted level), or 0. */
+static KeyCode xdo__keymap_code(struct input_xdo *x, KeySym sym, unsigned *mods)
+{
+	KeyCode kc = XKeysymToKeycode(x->xdo->xdpy, sym);
+	*mods = 0;
+	if (!kc || xdo__is_scratch(x, kc))
+		return 0;
+	if (XkbKeycodeToKeysym(x->xdo->xdpy, kc, 0, 0) == sym)
+		return kc;
+	if (XkbKeycodeToKeysym(x->xdo->xdpy, kc, 0, 1) == sym) {
+		*mods = ShiftMask;
+		return kc;
+	}
+	return 0;	/* on another group or level: bind it instead */
+}
+
+/* The index of the scratch keycode bound to sym now, or -1. */
+static int xdo__scratch_of(const struct input_xdo *x, KeySym sym)
+{
+	for (int i = 0; i < x->nscratch; i++)
+		if (x->scratch_sym[i] == sym)
+			return i;
+	return -1;
+}
+
+/* Bind sym to a scratch keycode that is neither pinned nor used lately (any
+ * unpinned one when closing), and pin it (on both levels: one symbol alone
+ * would be taken as a lower/upper case pair, and "Å" would come out as "å").
+ * false when there is none now. */
+static bool xdo__bind(struct input_xdo *x, KeySym sym, double now)
+{
+	int have = xdo__scratch_of(x, sym);
+	if (have >= 0) {
+		x->pinned[have] = true;
+		return true;
+	}
+	for (int n = 0; n < x->nscratch; n++) {
+		int i = (x->next + n) % x->nscratch;
+		if (x->pinned[i] || (!x->closing && now - x->used_at[i] < XDO_REUSE_AFTER))
+			continue;
+		KeySym pair[2] = { sym, sym };
+		XChangeKeyboardMapping(x->xdo->xdpy, x->scratch[i], 2, pair, 1);
+		x->scratch_sym[i] = sym;
+		x->pinned[i] = true;
+		x->next = (i + 1) % x->nscratch;
+		return true;
+	}
+	return false;
+}
+
+/* The head of the queue needs a binding: bind its keysym and those of the
+ * queued keys after it, as far as free keycodes go (each keeps its keycode
+ * until typed), so that one pause serves them all. Returns how long to wait:
+ * the pause when the head is bound, else until a keycode is free again. */
+static double xdo__bind_ahead(struct input_xdo *x)
+{
+	double now = rd_now(), wait = XDO_REMAP_DELAY;
+	bool changed = false;
+	memset(x->pinned, 0, sizeof(x->pinned));
+	for (unsigned n = 0; n < x->q_len && n < XDO_BIND_AHEAD; n++) {
+		const struct xdo_op *op = &x->q[(x->q_head + n) % XDO_QUEUE_MAX];
+		unsigned mods;
+		if ((op->kind != XOP_SYM && op->kind != XOP_TYPE) ||
+		    xdo__keymap_code(x, (KeySym)op->a, &mods))
+			continue;
+		if (!xdo__bind(x, (KeySym)op->a, now)) {
+			if (n == 0) {	/* the head itself: until the first keycode is free */
+				wait = XDO_REUSE_AFTER;
+				for (int i = 0; i < x->nscratch; i++)
+					wait = RD_MIN(wait, x->used_at[i] + XDO_REUSE_AFTER - now);
+			}
+			break;
+		}
+		changed = true;
+	}
+	if (changed)
+		XSync(x->xdo->xdpy, False);
+	return RD_MAX(wait, 0.001);
+}
+
 /* Press or release the key for keysym sym: its keycode with Shift when the
- * symbol sits on the shifted level, or the scratch keycode bound to it. */
+ * symbol sits on the shifted level, or the scratch keycode bound to it.
+ * RD_ERR_AGAIN when it is not bound yet (the caller binds and waits). */
 static int xdo__sym(struct input_xdo *x, KeySym sym, bool down)
 {
 	charcodemap_t k;
+	unsigned mods;
 	memset(&k, 0, sizeof(k));
 	k.symbol = sym;
-	k.code = XKeysymToKeycode(x->xdo->xdpy, sym);
-	if (k.code && !xdo__is_scratch(x, k.code)) {
-		if (XkbKeycodeToKeysym(x->xdo->xdpy, k.code, 0, 0) == sym)
-			;
-		else if (XkbKeycodeToKeysym(x->xdo->xdpy, k.code, 0, 1) == sym)
-			k.modmask = ShiftMask;
-		else
-			k.code = 0; /* on another group or level: bind it instead */
-	}
-	if (!k.code || xdo__is_scratch(x, k.code)) {
-		bool changed = false;
-		if (!(k.code = xdo__bind(x, sym, false, &changed)))
-			return RD_ERR_UNSUPPORTED;
-		if (changed) {
-			XSync(x->xdo->xdpy, False);
-			usleep(XDO_TEXT_DELAY);
-		}
+	k.code = xdo__keymap_code(x, sym, &mods);
+	k.modmask = (int)mods;
+	if (!k.code) {
+		int i = xdo__scratch_of(x, sym);
+		if (i < 0)
+			return x->nscratch ? RD_ERR_AGAIN : RD_ERR_UNSUPPORTED;
+		k.code = x->scratch[i];
+		x->used_at[i] = rd_now();
 	}
 	return xdo_send_keysequence_window_list_do(x->xdo, CURRENTWINDOW, &k, 1, down, NULL, 0)
 		== XDO_SUCCESS ? RD_OK : RD_ERR_IO;
-}
-
-static int xdo__key(struct input *in, enum input_key_kind kind, uint32_t code, bool down)
-{
-	struct input_xdo *x = (struct input_xdo *)in;
-	if (x->dead)
-		return RD_ERR_IO;
-	switch (kind) {
-	case RD_INPUT_KEY_CONTROL: {
-		const char *name = xdo__control_sym(code);
-		if (code == HBB__CONTROL_KEY__CtrlAltDel) {
-			int rc = xdo_send_keysequence_window(x->xdo, CURRENTWINDOW, "ctrl+alt+Delete", 0);
-			return down ? (rc == XDO_SUCCESS ? RD_OK : RD_ERR_IO) : RD_OK;
-		}
-		if (!name)
-			return RD_ERR_UNSUPPORTED;
-		KeySym sym = XStringToKeysym(name);
-		return sym == NoSymbol ? RD_ERR_UNSUPPORTED : xdo__sym(x, sym, down);
-	}
-	case RD_INPUT_KEY_CHAR: {
-		KeySym sym = xdo__char_keysym(code);
-		return sym == NoSymbol ? RD_ERR_UNSUPPORTED : xdo__sym(x, sym, down);
-	}
-	case RD_INPUT_KEY_CODE: {
-		if ((int)code < x->min_kc || (int)code > x->max_kc)
-			return RD_ERR_INVAL;
-		charcodemap_t k;
-		memset(&k, 0, sizeof(k));
-		k.code = (KeyCode)code;
-		return xdo_send_keysequence_window_list_do(x->xdo, CURRENTWINDOW, &k, 1, down, NULL, 0)
-			== XDO_SUCCESS ? RD_OK : RD_ERR_IO;
-	}
-	}
-	return RD_ERR_INVAL;
-}
-
-static int xdo__text(struct input *in, const char *utf8, size_t len)
-{
-	struct input_xdo *x = (struct input_xdo *)in;
-	if (x->dead)
-		return RD_ERR_IO;
-	/* All or nothing: check the whole text first. */
-	for (size_t i = 0, used; i < len; i += used) {
-		int32_t cp = rd_utf8_next(utf8 + i, len - i, &used);
-		if (cp < 0 || xdo__char_keysym((uint32_t)cp) == NoSymbol)
-			return RD_ERR_INVAL;
-	}
-	/* In chunks: bind every missing character of a chunk first (each to its
-	 * own keycode), let clients see the new mapping once, then type it. */
-	size_t i = 0, used;
-	while (i < len) {
-		bool changed = false;
-		size_t end = i;
-		memset(x->pinned, 0, sizeof(x->pinned));
-		while (end < len) {
-			KeySym sym = xdo__char_keysym((uint32_t)rd_utf8_next(utf8 + end, len - end, &used));
-			KeyCode kc = XKeysymToKeycode(x->xdo->xdpy, sym);
-			if ((!kc || xdo__is_scratch(x, kc)) && !xdo__bind(x, sym, true, &changed)) {
-				if (end == i)
-					return RD_ERR_UNSUPPORTED;
-				break;
-			}
-			end += used;
-		}
-		if (changed) {
-			XSync(x->xdo->xdpy, False);
-			usleep(XDO_TEXT_DELAY);
-		}
-		for (; i < end; i += used) {
-			KeySym sym = xdo__char_keysym((uint32_t)rd_utf8_next(utf8 + i, len - i, &used));
-			int rc = xdo__sym(x, sym, true);
-			if (rc == RD_OK)
-				rc = xdo__sym(x, sym, false);
-			if (rc != RD_OK)
-				return rc;
-		}
-		XFlush(x->xdo->xdpy);
-	}
-	memset(x->pinned, 0, sizeof(x->pinned));
-	return RD_OK;
-}
-
-static int xdo__move(struct input *in, int px, int py)
-{
-	struct input_xdo *x = (struct input_xdo *)in;
-	if (x->dead)
-		return RD_ERR_IO;
-	return xdo_move_mouse(x->xdo, px, py, 0) == XDO_SUCCESS ? RD_OK : RD_ERR_IO;
 }
 
 static int xdo__xbutton(enum input_button b)
@@ -294,35 +293,181 @@ static int xdo__xbutton(enum input_button b)
 	return 0;
 }
 
-static int xdo__button(struct input *in, enum input_button b, bool down)
+/* One event to the X server: an rd_err, or RD_ERR_AGAIN (see xdo__sym). */
+static int xdo__exec(struct input_xdo *x, const struct xdo_op *op)
 {
-	struct input_xdo *x = (struct input_xdo *)in;
-	int xb = xdo__xbutton(b);
-	if (!xb)
-		return RD_ERR_INVAL;
+	xdo_t *xdo = x->xdo;
+	int rc = XDO_SUCCESS;
+	switch ((enum xdo_op_kind)op->kind) {
+	case XOP_SYM:
+		return xdo__sym(x, (KeySym)op->a, op->down);
+	case XOP_TYPE:
+		rc = xdo__sym(x, (KeySym)op->a, true);
+		return rc == RD_OK ? xdo__sym(x, (KeySym)op->a, false) : rc;
+	case XOP_CODE: {
+		charcodemap_t k;
+		memset(&k, 0, sizeof(k));
+		k.code = (KeyCode)op->a;
+		rc = xdo_send_keysequence_window_list_do(xdo, CURRENTWINDOW, &k, 1, op->down, NULL, 0);
+		break;
+	}
+	case XOP_CAD:
+		rc = xdo_send_keysequence_window(xdo, CURRENTWINDOW, "ctrl+alt+Delete", 0);
+		break;
+	case XOP_MOVE:
+		rc = xdo_move_mouse(xdo, op->a, op->b, 0);
+		break;
+	case XOP_BUTTON:
+		rc = op->down ? xdo_mouse_down(xdo, CURRENTWINDOW, op->a) :
+			xdo_mouse_up(xdo, CURRENTWINDOW, op->a);
+		break;
+	case XOP_WHEEL:
+		for (int i = 0; i < abs(op->b) && rc == XDO_SUCCESS; i++)
+			rc = xdo_click_window(xdo, CURRENTWINDOW, op->b > 0 ? 4 : 5);
+		for (int i = 0; i < abs(op->a) && rc == XDO_SUCCESS; i++)
+			rc = xdo_click_window(xdo, CURRENTWINDOW, op->a > 0 ? 7 : 6);
+		break;
+	}
+	return rc == XDO_SUCCESS ? RD_OK : RD_ERR_IO;
+}
+
+/* Send what is queued, in order, until an event waits for a keymap change.
+ * Returns the first failure among the events sent (they were accepted
+ * already when queued behind a wait: their failures are only logged). */
+static int xdo__drain(struct input_xdo *x)
+{
+	int first = RD_OK;
+	while (x->q_len && !x->dead) {
+		const struct xdo_op *op = &x->q[x->q_head];
+		int rc = xdo__exec(x, op);
+		if (rc == RD_ERR_AGAIN) {
+			double wait = xdo__bind_ahead(x);
+			if (!x->closing) {
+				x->waiting = true;
+				ev_timer_set(&x->pace, wait, 0.0);
+				ev_timer_start(x->loop, &x->pace);
+				break;
+			}
+			rc = xdo__exec(x, op);
+		}
+		x->q_head = (x->q_head + 1) % XDO_QUEUE_MAX;
+		x->q_len--;
+		if (rc != RD_OK && first == RD_OK)
+			first = rc;
+	}
+	if (x->dead)
+		x->q_len = 0;
+	else
+		XFlush(x->xdo->xdpy);
+	return first;
+}
+
+static void xdo__on_pace(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct input_xdo *x = t->data;
+	x->waiting = false;
+	int rc = xdo__drain(x);
+	if (rc != RD_OK)
+		log_debug("xdo: a queued event failed: %s", rd_strerror(rc));
+}
+
+/* Queue n events (all or none) and send what may go now. */
+static int xdo__submit(struct input_xdo *x, const struct xdo_op *ops, size_t n)
+{
 	if (x->dead)
 		return RD_ERR_IO;
-	int rc = down ? xdo_mouse_down(x->xdo, CURRENTWINDOW, xb) : xdo_mouse_up(x->xdo, CURRENTWINDOW, xb);
-	return rc == XDO_SUCCESS ? RD_OK : RD_ERR_IO;
+	if (n > XDO_QUEUE_MAX - x->q_len)
+		return RD_ERR_LIMIT;
+	for (size_t i = 0; i < n; i++)
+		x->q[(x->q_head + x->q_len++) % XDO_QUEUE_MAX] = ops[i];
+	return x->waiting ? RD_OK : xdo__drain(x);
+}
+
+static int xdo__key(struct input *in, enum input_key_kind kind, uint32_t code, bool down)
+{
+	struct input_xdo *x = (struct input_xdo *)in;
+	struct xdo_op op = { .kind = XOP_SYM, .down = down };
+	KeySym sym = NoSymbol;
+	switch (kind) {
+	case RD_INPUT_KEY_CONTROL: {
+		const char *name = xdo__control_sym(code);
+		if (code == HBB__CONTROL_KEY__CtrlAltDel) {
+			op.kind = XOP_CAD;
+			return down ? xdo__submit(x, &op, 1) : RD_OK;
+		}
+		if (name)
+			sym = XStringToKeysym(name);
+		break;
+	}
+	case RD_INPUT_KEY_CHAR:
+		sym = xdo__char_keysym(code);
+		break;
+	case RD_INPUT_KEY_CODE:
+		if ((int)code < x->min_kc || (int)code > x->max_kc)
+			return RD_ERR_INVAL;
+		op.kind = XOP_CODE;
+		op.a = (int32_t)code;
+		return xdo__submit(x, &op, 1);
+	default:
+		return RD_ERR_INVAL;
+	}
+	if (sym == NoSymbol)
+		return RD_ERR_UNSUPPORTED;
+	if (!x->nscratch && !xdo__keymap_code(x, sym, &(unsigned){ 0 }))
+		return RD_ERR_UNSUPPORTED;
+	op.a = (int32_t)sym;
+	return xdo__submit(x, &op, 1);
+}
+
+static int xdo__text(struct input *in, const char *utf8, size_t len)
+{
+	struct input_xdo *x = (struct input_xdo *)in;
+	struct xdo_op *ops = xcalloc(len ? len : 1, sizeof(*ops));
+	size_t n = 0;
+	int rc = RD_OK;
+	/* All or nothing: check the whole text first. */
+	for (size_t i = 0, used = 1; i < len && rc == RD_OK; i += used) {
+		int32_t cp = rd_utf8_next(utf8 + i, len - i, &used);
+		KeySym sym = cp < 0 ? NoSymbol : xdo__char_keysym((uint32_t)cp);
+		unsigned mods;
+		if (sym == NoSymbol)
+			rc = RD_ERR_INVAL;
+		else if (!x->nscratch && !xdo__keymap_code(x, sym, &mods))
+			rc = RD_ERR_UNSUPPORTED;
+		ops[n++] = (struct xdo_op){ .kind = XOP_TYPE, .a = (int32_t)sym };
+	}
+	if (rc == RD_OK)
+		rc = xdo__submit(x, ops, n);
+	free(ops);
+	return rc;
+}
+
+static int xdo__move(struct input *in, int px, int py)
+{
+	struct xdo_op op = { .kind = XOP_MOVE, .a = px, .b = py };
+	return xdo__submit((struct input_xdo *)in, &op, 1);
+}
+
+static int xdo__button(struct input *in, enum input_button b, bool down)
+{
+	struct xdo_op op = { .kind = XOP_BUTTON, .down = down, .a = xdo__xbutton(b) };
+	if (!op.a)
+		return RD_ERR_INVAL;
+	return xdo__submit((struct input_xdo *)in, &op, 1);
 }
 
 static int xdo__wheel(struct input *in, int dx, int dy)
 {
-	struct input_xdo *x = (struct input_xdo *)in;
-	int rc = XDO_SUCCESS;
-	if (x->dead)
-		return RD_ERR_IO;
-	for (int i = 0; i < abs(dy) && rc == XDO_SUCCESS; i++)
-		rc = xdo_click_window(x->xdo, CURRENTWINDOW, dy > 0 ? 4 : 5);
-	for (int i = 0; i < abs(dx) && rc == XDO_SUCCESS; i++)
-		rc = xdo_click_window(x->xdo, CURRENTWINDOW, dx > 0 ? 7 : 6);
-	return rc == XDO_SUCCESS ? RD_OK : RD_ERR_IO;
+	struct xdo_op op = { .kind = XOP_WHEEL, .a = dx, .b = dy };
+	return xdo__submit((struct input_xdo *)in, &op, 1);
 }
 
 static void xdo__flush(struct input *in)
 {
 	struct input_xdo *x = (struct input_xdo *)in;
-	if (!x->dead)
+	if (!x->dead && !x->q_len)
 		XFlush(x->xdo->xdpy);
 }
 
@@ -347,6 +492,10 @@ static void xdo__find_scratch(struct input_xdo *x)
 static int xdo__open(const struct input_config *cfg, struct input **out)
 {
 	const char *disp = cfg->display && cfg->display[0] == ':' ? cfg->display : getenv("DISPLAY");
+	if (!cfg->loop) {
+		rd_skip_reason("no event loop to pace typed text on");
+		return RD_ERR_INVAL;
+	}
 	if (!disp || !disp[0]) {
 		rd_skip_reason("no X display (DISPLAY unset, [capture] display not an X display)");
 		return RD_ERR_NOTFOUND;
@@ -365,6 +514,10 @@ static int xdo__open(const struct input_config *cfg, struct input **out)
 	(void)min;
 	struct input_xdo *x = xcalloc(1, sizeof(*x));
 	x->xdo = xdo;
+	x->loop = cfg->loop;
+	x->q = xcalloc(XDO_QUEUE_MAX, sizeof(*x->q));
+	ev_timer_init(&x->pace, xdo__on_pace, XDO_REMAP_DELAY, 0.0);
+	x->pace.data = x;
 	xdo__find_scratch(x);
 	XDisplayKeycodes(xdo->xdpy, &x->min_kc, &x->max_kc);
 	XSetErrorHandler(xdo__on_error);
@@ -383,6 +536,11 @@ static int xdo__open(const struct input_config *cfg, struct input **out)
 static void xdo__close(struct input *in)
 {
 	struct input_xdo *x = (struct input_xdo *)in;
+	/* What is still queued (key releases above all) goes out now. */
+	ev_timer_stop(x->loop, &x->pace);
+	x->closing = true;
+	x->waiting = false;
+	xdo__drain(x);
 	for (int i = 0; i < x->nscratch && !x->dead; i++)
 		if (x->scratch_sym[i]) {
 			KeySym none[2] = { NoSymbol, NoSymbol };
@@ -390,6 +548,7 @@ static void xdo__close(struct input *in)
 		}
 	XSync(x->xdo->xdpy, False);
 	xdo_free(x->xdo);
+	free(x->q);
 	free(x);
 }
 

@@ -1,6 +1,7 @@
 # Helpers for rdctl's system, lab and bench scripts (source after test/lib.sh).
 # Start the real servers and an agent, and run rdctl with a private HOME.
 #   ctl_servers [BIND]            rd-rendezvous + rd-relay on free ports; sets CTL_PORT, CTL_RELAY_PORT, CTL_KEY
+#                                 (CTL_RV_ARGS: more options for rd-rendezvous, e.g. --metrics)
 #   ctl_agent_enroll ID DISPLAY [BACKEND] [CODEC]   writes $T_TMP/agent-ID/agent.ini, password "$CTL_PW"
 #   ctl_agent_start ID [extra flags]   starts it (sets CTL_AGENT_PID) and waits until the server lists it
 #   ctl_agent_rekey ID            a new key for the agent, and the ID released at the server
@@ -8,6 +9,7 @@
 CTL_PW=${CTL_PW:-s3cret-pw}
 CTL_WRAP=()        # command prefix for rdctl (e.g. ip netns exec NS)
 CTL_AGENT_WRAP=()  # and for the agent
+CTL_RV_ARGS=()     # more options for rd-rendezvous
 CTL_HOME=$T_TMP/home
 mkdir -p "$CTL_HOME"
 for b in rd-rendezvous rd-relay rd-agent rdctl; do
@@ -31,7 +33,8 @@ ctl_servers() {
 
 ctl_rendezvous_start() {
 	t_bg "$RD_BUILD/rd-rendezvous" -p "$CTL_PORT" -b "$CTL_SERVER_HOST" -k - --data-dir "$T_TMP/rv" \
-		-r "$CTL_SERVER_HOST:$CTL_RELAY_PORT" --config /dev/null >>"$T_TMP/rendezvous.log" 2>&1
+		-r "$CTL_SERVER_HOST:$CTL_RELAY_PORT" --config /dev/null "${CTL_RV_ARGS[@]}" \
+		>>"$T_TMP/rendezvous.log" 2>&1
 	CTL_RV_PID=$T_LAST_PID
 	t_wait_tcp "$CTL_PORT" 10
 }

@@ -29,6 +29,16 @@
 #                     sets PW_PRODUCER_PID; waits until the node is listed
 # pw_node_id NAME     print the id of node NAME
 # pw_producer_stop    end the producer
+#
+# For the ScreenCast portal (the real xdg-desktop-portal, with the test's
+# backend test/tools/portal-screencast):
+# pw_portal_prepare   before pw_env_start: a private home, a portal
+#                     configuration naming the backend, and a bus
+#                     configuration that starts nothing but the permission
+#                     store on demand (sets PW_DBUS_CONFIG)
+# pw_bus_has NAME     wait until NAME is owned on the session bus
+# pw_bus_pid NAME     print the PID of NAME's owner
+# pw_portal_stop_activated   end what the bus started on demand (by PID)
 
 pw_env_start() {
 	local dir=$T_TMP/pw-runtime i
@@ -84,4 +94,63 @@ pw_node_id() {
 	timeout 5 pw-cli ls Node 2>/dev/null | awk -v want="node.name = \"$1\"" '
 		$1 == "id" { id = $2; sub(",", "", id) }
 		index($0, want) { print id; exit }'
+}
+
+pw_portal_prepare() {
+	# Everything the session bus starts on demand (the permission store keeps
+	# restore tokens) keeps its files in the test's folder.
+	export HOME=$T_TMP/home XDG_DATA_HOME=$T_TMP/data XDG_CONFIG_HOME=$T_TMP/config
+	export XDG_CURRENT_DESKTOP=rdtest XDG_DESKTOP_PORTAL_DIR=$T_TMP/portals
+	mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_DESKTOP_PORTAL_DIR"
+	cat >"$XDG_DESKTOP_PORTAL_DIR/rdtest.portal" <<EOF
+[portal]
+DBusName=org.freedesktop.impl.portal.desktop.rdtest
+Interfaces=org.freedesktop.impl.portal.ScreenCast;
+UseIn=rdtest
+EOF
+	# The session bus starts nothing but the permission store on demand (a
+	# stock session bus would start the system's xdg-desktop-portal by itself).
+	mkdir -p "$T_TMP/services"
+	cat >"$T_TMP/services/org.freedesktop.impl.portal.PermissionStore.service" <<EOF
+[D-BUS Service]
+Name=org.freedesktop.impl.portal.PermissionStore
+Exec=/usr/libexec/xdg-permission-store
+EOF
+	export PW_DBUS_CONFIG=$T_TMP/bus.conf
+	cat >"$PW_DBUS_CONFIG" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=$T_TMP</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>$T_TMP/services</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+}
+
+pw_bus_pid() {
+	timeout 5 busctl --user status "$1" 2>/dev/null | sed -n 's/^PID=//p'
+}
+
+pw_bus_has() {
+	local i
+	for i in $(seq 100); do
+		timeout 5 busctl --user list 2>/dev/null | grep -q "^$1 " && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+pw_portal_stop_activated() {
+	local n p
+	for n in org.freedesktop.impl.portal.PermissionStore; do
+		p=$(pw_bus_pid $n)
+		[ -n "$p" ] && t_stop "$p"
+	done
 }

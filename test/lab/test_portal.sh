@@ -34,63 +34,7 @@ for p in "$dump" "$backend"; do
 done
 W=640 H=360 COLOUR="18 171 52"
 
-# Everything the session bus starts on demand (the permission store keeps
-# restore tokens) keeps its files in the test's folder.
-export HOME=$T_TMP/home XDG_DATA_HOME=$T_TMP/data XDG_CONFIG_HOME=$T_TMP/config
-export XDG_CURRENT_DESKTOP=rdtest XDG_DESKTOP_PORTAL_DIR=$T_TMP/portals
-mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_DESKTOP_PORTAL_DIR"
-cat >"$XDG_DESKTOP_PORTAL_DIR/rdtest.portal" <<EOF
-[portal]
-DBusName=org.freedesktop.impl.portal.desktop.rdtest
-Interfaces=org.freedesktop.impl.portal.ScreenCast;
-UseIn=rdtest
-EOF
-
-# The session bus starts nothing but the permission store on demand (a
-# stock session bus would start the system's xdg-desktop-portal by itself).
-mkdir -p "$T_TMP/services"
-cat >"$T_TMP/services/org.freedesktop.impl.portal.PermissionStore.service" <<EOF
-[D-BUS Service]
-Name=org.freedesktop.impl.portal.PermissionStore
-Exec=/usr/libexec/xdg-permission-store
-EOF
-export PW_DBUS_CONFIG=$T_TMP/bus.conf
-cat >"$PW_DBUS_CONFIG" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=$T_TMP</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>$T_TMP/services</servicedir>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-
-# bus_pid NAME: the process that owns NAME on the session bus.
-bus_pid() {
-	timeout 5 busctl --user status "$1" 2>/dev/null | sed -n 's/^PID=//p'
-}
-bus_has() {
-	local i
-	for i in $(seq 100); do
-		timeout 5 busctl --user list 2>/dev/null | grep -q "^$1 " && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# Services the bus started for the portal are ended by PID too.
-stop_activated() {
-	local n p
-	for n in org.freedesktop.impl.portal.PermissionStore; do
-		p=$(bus_pid $n)
-		[ -n "$p" ] && t_stop "$p"
-	done
-}
+pw_portal_prepare
 
 # 0. No session bus: the reason is logged, nothing hangs.
 out=$T_TMP/nobus
@@ -105,7 +49,7 @@ check "auto says why the portal was passed over" \
 	grep -q "backend pipewire skipped: .*no session bus" "$out-auto.log"
 
 check "pipewire and a session bus started" pw_env_start
-trap 'stop_activated; t_cleanup' EXIT
+trap 'pw_portal_stop_activated; t_cleanup' EXIT
 check "wireplumber started" pw_env_wireplumber
 
 # 1. A bus without the portal: a clear error.
@@ -130,7 +74,7 @@ t_bg "$backend" org.freedesktop.impl.portal.desktop.rdtest "@$T_TMP/node" ${W}x$
 	>"$T_TMP/backend.log" 2>&1
 check "portal backend on the bus" t_wait_file "$T_TMP/backend.log" '^ready' 10
 t_bg "$xdp" -v >"$T_TMP/xdp.log" 2>&1
-check "xdg-desktop-portal on the bus" bus_has org.freedesktop.portal.Desktop
+check "xdg-desktop-portal on the bus" pw_bus_has org.freedesktop.portal.Desktop
 
 solid() { # solid FILE: every pixel is the producer's colour
 	local got

@@ -268,7 +268,7 @@ static int run_pipeline(const struct opts *o)
 	struct video *v;
 	struct video_sub *sub;
 	struct totals t = { .o = o, .loop = loop };
-	static const struct video_sub_ops ops = { on_packet, on_resize, on_error };
+	static const struct video_sub_ops ops = { on_packet, on_resize, on_error, NULL };
 	int rc = video_new(loop, &vc, &v);
 	if (rc < 0)
 		return rc;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <ev.h>
+#include <unistd.h>
 
 #include "agent/capture.h"
 #include "err.h"
@@ -206,6 +208,49 @@ static void test_auto_without_display(void **state)
 	assert_true(capture_open(&cfg, &c) < 0);
 }
 
+static void count_opened(int rc, struct capture *c, void *ud)
+{
+	(void)rc;
+	(void)c;
+	(*(int *)ud)++;
+}
+
+/* On a loop: a backend that opens at once is open on return (no callback),
+ * and failures that need no waiting come back at once too. */
+static void test_open_start(void **state)
+{
+	(void)state;
+	struct ev_loop *loop = ev_loop_new(0);
+	struct capture_config cfg = { .backend = "testsrc", .display = "320x240" };
+	struct capture *c = NULL;
+	struct capture_opening *op = (struct capture_opening *)1;
+	int called = 0;
+	assert_int_equal(capture_open_start(loop, &cfg, count_opened, &called, &c, &op), 0);
+	assert_non_null(c);
+	assert_null(op);
+	assert_int_equal(c->width, 320);
+	capture_close(c);
+	cfg.backend = "nosuch";
+	assert_int_equal(capture_open_start(loop, &cfg, count_opened, &called, &c, &op),
+		RD_ERR_UNSUPPORTED);
+	assert_null(c);
+	assert_null(op);
+	/* No PipeWire daemon to connect to: that is known without waiting. */
+	char dir[] = "/tmp/rd-capture-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	unsetenv("PIPEWIRE_REMOTE");
+	cfg.backend = "pipewire";
+	cfg.display = "rd-no-such-node";
+	assert_int_equal(capture_open_start(loop, &cfg, count_opened, &called, &c, &op),
+		RD_ERR_NOTFOUND);
+	assert_null(op);
+	rmdir(dir);
+	ev_run(loop, 0);	/* nothing was left running */
+	assert_int_equal(called, 0);
+	ev_loop_destroy(loop);
+}
+
 static void test_damage_helpers(void **state)
 {
 	(void)state;
@@ -245,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_still),
 		cmocka_unit_test(test_bad_specs),
 		cmocka_unit_test(test_auto_without_display),
+		cmocka_unit_test(test_open_start),
 		cmocka_unit_test(test_damage_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

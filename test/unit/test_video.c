@@ -91,7 +91,7 @@ static void on_error(int err, void *ud)
 	r->errors++;
 }
 
-static const struct video_sub_ops ops = { on_packet, on_resize, on_error };
+static const struct video_sub_ops ops = { on_packet, on_resize, on_error, NULL };
 
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
