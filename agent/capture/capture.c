@@ -170,7 +170,7 @@ int capture_open_start(struct ev_loop *loop, const struct capture_config *cfg,
 		}
 	}
 	if (!o->n) {
-		log_err("unknown or unavailable capture backend \"%s\"", rd_esc(want));
+		log_err("unknown or unavailable capture backend %s", rd_esc(want));
 		free(o);
 		return RD_ERR_UNSUPPORTED;
 	}

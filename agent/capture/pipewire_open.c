@@ -126,7 +126,7 @@ static int open_advance(struct pwcap *p)
 			if (!p->synced)
 				return 0;
 			if (p->target_id == SPA_ID_INVALID) {
-				rd_skip_reason("no PipeWire node \"%s\"", rd_esc(p->target));
+				rd_skip_reason("no PipeWire node %s", rd_esc(p->target));
 				return RD_ERR_NOTFOUND;
 			}
 			rc = connect_stream(p);
