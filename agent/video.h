@@ -16,13 +16,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "encoder.h"
+
 struct ev_loop;
 struct video;
 struct video_sub;
 
+/* The encoders' codecs (encoder.h) under the pipeline's names. */
 enum video_codec {
-	VIDEO_CODEC_VP9 = 1,
-	VIDEO_CODEC_H264 = 2,
+	VIDEO_CODEC_VP9 = ENCODER_CODEC_VP9,
+	VIDEO_CODEC_H264 = ENCODER_CODEC_H264,
 };
 
 struct video_packet {

@@ -47,7 +47,7 @@ static int reopen(struct video_worker *w, int width, int height, int fps, int qu
 	if (rc < 0)
 		return rc;
 	struct encoder_config cfg = {
-		.codec = w->codec,
+		.codec = (enum encoder_codec)w->codec,
 		.width = w->img.width,
 		.height = w->img.height,
 		.fps = fps,

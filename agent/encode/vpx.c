@@ -54,7 +54,7 @@ struct enc_vpx {
 static void set_rate(struct enc_vpx *v)
 {
 	v->cfg.rc_target_bitrate = (unsigned)encoder_bitrate_kbps(&v->base);
-	v->cfg.rc_min_quantizer = (unsigned)encoder_quality_to_level(VIDEO_CODEC_VP9,
+	v->cfg.rc_min_quantizer = (unsigned)encoder_quality_to_level(ENCODER_CODEC_VP9,
 		v->base.cfg.quality);
 	v->cfg.rc_max_quantizer = 63;
 }
@@ -272,7 +272,7 @@ static int vpx_reconfigure(struct encoder *e)
 
 const struct encoder_ops encoder_vpx_ops = {
 	.name = "vpx-vp9",
-	.codec = VIDEO_CODEC_VP9,
+	.codec = ENCODER_CODEC_VP9,
 	.open = vpx_open,
 	.close = vpx_close,
 	.encode = vpx_encode,

@@ -23,7 +23,7 @@ static void set_rate(struct enc_x264 *x, x264_param_t *p)
 {
 	int kbps = encoder_bitrate_kbps(&x->base);
 	p->rc.i_rc_method = X264_RC_CRF;
-	p->rc.f_rf_constant = (float)encoder_quality_to_level(VIDEO_CODEC_H264, x->base.cfg.quality);
+	p->rc.f_rf_constant = (float)encoder_quality_to_level(ENCODER_CODEC_H264, x->base.cfg.quality);
 	p->rc.i_vbv_max_bitrate = kbps;
 	/* Half a second of buffer: keyframes fit, latency stays low. */
 	p->rc.i_vbv_buffer_size = kbps / 2 > 50 ? kbps / 2 : 50;
@@ -132,7 +132,7 @@ static int x264_reconfigure(struct encoder *e)
 
 const struct encoder_ops encoder_x264_ops = {
 	.name = "x264",
-	.codec = VIDEO_CODEC_H264,
+	.codec = ENCODER_CODEC_H264,
 	.open = x264_open,
 	.close = x264_close,
 	.encode = x264_encode,
