@@ -62,8 +62,11 @@ struct encoder_ops {
 	void (*close)(struct encoder *e);
 	int (*encode)(struct encoder *e, const struct encoder_image *img, int64_t pts_ms,
 		bool force_key, struct encoder_packet *out);
-	/* Apply cfg->quality and cfg->bitrate_kbps (already stored in the base). */
-	int (*reconfigure)(struct encoder *e);
+	/* Apply cfg.quality and cfg.bitrate_kbps (already stored in the base).
+	 * fps (> 0) is the rate pictures come at now: the backend takes it into
+	 * cfg.fps or keeps the rate it was opened with, as its rate control
+	 * needs; 0 leaves cfg.fps as it is. */
+	int (*set_rate)(struct encoder *e, int fps);
 };
 
 /* Base struct, first member of every backend's struct. */
@@ -79,8 +82,10 @@ void encoder_close(struct encoder *e);
 const char *encoder_name(const struct encoder *e);
 int encoder_encode(struct encoder *e, const struct encoder_image *img, int64_t pts_ms,
 	bool force_key, struct encoder_packet *out);
-/* Change the quality (1..100) and the bitrate ceiling (0 = from quality) live. */
-int encoder_set_rate(struct encoder *e, int quality, int bitrate_kbps);
+/* Change the rate live: fps is the picture rate now (0 = unchanged; whether
+ * the ceiling follows it is the backend's choice, see set_rate), quality
+ * 1..100, the bitrate ceiling in kbit/s (0 = from quality). */
+int encoder_set_rate(struct encoder *e, int fps, int quality, int bitrate_kbps);
 /* The bitrate ceiling the encoder runs with (kbit/s). */
 int encoder_bitrate_kbps(const struct encoder *e);
 

@@ -97,9 +97,9 @@ int encoder_encode(struct encoder *e, const struct encoder_image *img, int64_t p
 	return rc;
 }
 
-int encoder_set_rate(struct encoder *e, int quality, int bitrate_kbps)
+int encoder_set_rate(struct encoder *e, int fps, int quality, int bitrate_kbps)
 {
 	e->cfg.quality = RD_CLAMP(quality, 1, 100);
 	e->cfg.bitrate_kbps = bitrate_kbps > 0 ? bitrate_kbps : 0;
-	return e->ops->reconfigure(e);
+	return e->ops->set_rate(e, fps > 0 ? fps : 0);
 }

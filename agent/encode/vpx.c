@@ -259,9 +259,13 @@ static int vpx_encode(struct encoder *e, const struct encoder_image *img, int64_
 	return n ? RD_ENC_DONE : RD_ENC_RETRY;
 }
 
-static int vpx_reconfigure(struct encoder *e)
+/* libvpx times pictures by their pts, so the bitrate ceiling follows the
+ * rate pictures come at. */
+static int vpx_set_rate(struct encoder *e, int fps)
 {
 	struct enc_vpx *v = (struct enc_vpx *)e;
+	if (fps)
+		e->cfg.fps = fps;
 	set_rate(v);
 	if (vpx_codec_enc_config_set(&v->ctx, &v->cfg) != VPX_CODEC_OK) {
 		log_warn("reconfigure: %s", vpx_codec_error(&v->ctx));
@@ -276,5 +280,5 @@ const struct encoder_ops encoder_vpx_ops = {
 	.open = vpx_open,
 	.close = vpx_close,
 	.encode = vpx_encode,
-	.reconfigure = vpx_reconfigure,
+	.set_rate = vpx_set_rate,
 };

@@ -116,8 +116,12 @@ static int x264_encode(struct encoder *e, const struct encoder_image *img, int64
 	return RD_ENC_DONE;
 }
 
-static int x264_reconfigure(struct encoder *e)
+/* x264 runs at the nominal rate it was opened with (b_vfr_input off): its
+ * ceiling stays the one for that rate whatever fps is now, which keeps the
+ * bits per picture and lets the bitrate fall with the rate. */
+static int x264_set_rate(struct encoder *e, int fps)
 {
+	(void)fps;
 	struct enc_x264 *x = (struct enc_x264 *)e;
 	x264_param_t p;
 	x264_encoder_parameters(x->h, &p);
@@ -136,5 +140,5 @@ const struct encoder_ops encoder_x264_ops = {
 	.open = x264_open,
 	.close = x264_close,
 	.encode = x264_encode,
-	.reconfigure = x264_reconfigure,
+	.set_rate = x264_set_rate,
 };

@@ -222,11 +222,11 @@ static void rate(enum encoder_codec codec)
 	struct rig r;
 	uint32_t seed = 1;
 	rig_open(&r, codec, "320x240", 100);
-	assert_int_equal(encoder_set_rate(r.enc, 100, 200), 0);
+	assert_int_equal(encoder_set_rate(r.enc, 0, 100, 200), 0);
 	assert_int_equal(encoder_bitrate_kbps(r.enc), 200);
 	bytes_for(&r, 60, &seed);	/* settle after the keyframe */
 	size_t low = bytes_for(&r, 30, &seed);
-	assert_int_equal(encoder_set_rate(r.enc, 100, 2000), 0);
+	assert_int_equal(encoder_set_rate(r.enc, 0, 100, 2000), 0);
 	bytes_for(&r, 10, &seed);
 	size_t high = bytes_for(&r, 30, &seed);
 	/* 30 frames at 30 fps = 1 s: 200 kbit/s is 25 kB, with VBV slack. */
@@ -257,7 +257,7 @@ static size_t key_size(enum encoder_codec codec, int quality)
 	struct encoder_packet p;
 	uint32_t seed = 7;
 	rig_open(&r, codec, "640x360", 50);
-	assert_int_equal(encoder_set_rate(r.enc, quality, 0), 0);
+	assert_int_equal(encoder_set_rate(r.enc, 0, quality, 0), 0);
 	noise(&r.img, &seed);
 	assert_int_equal(encoder_encode(r.enc, &r.img, 0, true, &p), RD_ENC_DONE);
 	size_t n = p.len;
@@ -295,6 +295,25 @@ static void test_size_mismatch(void **state)
 	bad.codec = (enum encoder_codec)7;
 	bad.width = 320;
 	assert_int_equal(encoder_open(&bad, &e), RD_ERR_UNSUPPORTED);
+}
+
+/* A new picture rate: VP9's ceiling follows it (libvpx times pictures by
+ * pts), H.264's stays the one of the rate x264 was opened with. */
+static void test_rate_follows_fps(void **state)
+{
+	(void)state;
+	struct rig r;
+	int at10 = encoder_quality_to_kbps(80, 640, 360, 10);
+	int at30 = encoder_quality_to_kbps(80, 640, 360, 30);
+	assert_true(at10 < at30);
+	rig_open(&r, ENCODER_CODEC_VP9, "640x360", 80);
+	assert_int_equal(encoder_set_rate(r.enc, 10, 80, 0), 0);
+	assert_int_equal(encoder_bitrate_kbps(r.enc), at10);
+	rig_close(&r);
+	rig_open(&r, ENCODER_CODEC_H264, "640x360", 80);
+	assert_int_equal(encoder_set_rate(r.enc, 10, 80, 0), 0);
+	assert_int_equal(encoder_bitrate_kbps(r.enc), at30);
+	rig_close(&r);
 }
 
 static void test_quality_mapping(void **state)
@@ -356,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_vp9_rate),
 		cmocka_unit_test(test_quality_changes_size),
 		cmocka_unit_test(test_size_mismatch),
+		cmocka_unit_test(test_rate_follows_fps),
 		cmocka_unit_test(test_quality_mapping),
 		cmocka_unit_test(test_convert_damage_only),
 	};
