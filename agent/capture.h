@@ -135,15 +135,17 @@ int capture_grab(struct capture *c, bool full, struct capture_frame **out);
 void capture_frame_release(struct capture *c, struct capture_frame *f);
 int capture_reinit(struct capture *c);
 
-/* Backends compiled in (NULL-terminated, probe order). */
+/* The backends, all built in; capture.c lists them in their probe order for
+ * "auto" and for choosing one by name. */
 extern const struct capture_ops capture_x11_ops;
 extern const struct capture_ops capture_testsrc_ops;
 extern const struct capture_ops capture_drm_ops;
 extern const struct capture_ops capture_pipewire_ops;
 
-/* Helpers for backends. */
-/* Why open failed: rd_skip_reason() (err.h), which capture_open prints with
- * the backend's name instead of the bare rd_strerror text. */
+/* Helpers for backends. Why an open failed goes to rd_skip_reason() (err.h),
+ * which capture_open prints with the backend's name instead of the bare
+ * rd_strerror text. */
+/* a becomes the bounding box of a and b (an empty rectangle adds nothing). */
 void capture_rect_union(struct capture_rect *a, const struct capture_rect *b);
 /* Add r (clipped to w x h) to f's damage list, merging into the bounding box
  * when the list is full. */

@@ -16,7 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "video.h"
+/* The codecs there are encoders for. */
+enum encoder_codec {
+	ENCODER_CODEC_VP9 = 1,
+	ENCODER_CODEC_H264 = 2,
+};
 
 enum encoder_result {
 	RD_ENC_DONE = 0,
@@ -26,7 +30,7 @@ enum encoder_result {
 };
 
 struct encoder_config {
-	enum video_codec codec;
+	enum encoder_codec codec;
 	int width;             /* even, >= 16 */
 	int height;
 	int fps;               /* nominal rate, for rate control (1..120) */
@@ -53,13 +57,16 @@ struct encoder;
 
 struct encoder_ops {
 	const char *name;
-	enum video_codec codec;
+	enum encoder_codec codec;
 	int (*open)(const struct encoder_config *cfg, struct encoder **out);
 	void (*close)(struct encoder *e);
 	int (*encode)(struct encoder *e, const struct encoder_image *img, int64_t pts_ms,
 		bool force_key, struct encoder_packet *out);
-	/* Apply cfg->quality and cfg->bitrate_kbps (already stored in the base). */
-	int (*reconfigure)(struct encoder *e);
+	/* Apply cfg.quality and cfg.bitrate_kbps (already stored in the base).
+	 * fps (> 0) is the rate pictures come at now: the backend takes it into
+	 * cfg.fps or keeps the rate it was opened with, as its rate control
+	 * needs; 0 leaves cfg.fps as it is. */
+	int (*set_rate)(struct encoder *e, int fps);
 };
 
 /* Base struct, first member of every backend's struct. */
@@ -75,8 +82,10 @@ void encoder_close(struct encoder *e);
 const char *encoder_name(const struct encoder *e);
 int encoder_encode(struct encoder *e, const struct encoder_image *img, int64_t pts_ms,
 	bool force_key, struct encoder_packet *out);
-/* Change the quality (1..100) and the bitrate ceiling (0 = from quality) live. */
-int encoder_set_rate(struct encoder *e, int quality, int bitrate_kbps);
+/* Change the rate live: fps is the picture rate now (0 = unchanged; whether
+ * the ceiling follows it is the backend's choice, see set_rate), quality
+ * 1..100, the bitrate ceiling in kbit/s (0 = from quality). */
+int encoder_set_rate(struct encoder *e, int fps, int quality, int bitrate_kbps);
 /* The bitrate ceiling the encoder runs with (kbit/s). */
 int encoder_bitrate_kbps(const struct encoder *e);
 
@@ -84,7 +93,7 @@ int encoder_bitrate_kbps(const struct encoder *e);
  * frame grow geometrically from 0.005 at quality 1 to 0.3 at 100. */
 int encoder_quality_to_kbps(int quality, int width, int height, int fps);
 /* Quality 1..100 to a constant-quality level: H.264 CRF 40..18, VP9 min quantizer 31..1. */
-int encoder_quality_to_level(enum video_codec codec, int quality);
+int encoder_quality_to_level(enum encoder_codec codec, int quality);
 int encoder_default_threads(void);
 
 /* I420 pictures owned by the pipeline, filled from captured BGRX frames with

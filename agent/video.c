@@ -42,7 +42,7 @@ struct video_sub {
 };
 
 struct vcodec {
-	struct video_worker w;
+	struct video_worker *w;     /* while running */
 	bool running;
 	bool key_requested;
 	bool needs_full;           /* its picture is empty: the next grab reads it all */
@@ -130,14 +130,13 @@ void video_get_stats(const struct video *v, struct video_stats *out)
 	out->frames_encoded = 0;
 	out->keyframes = 0;
 	for (int c = 0; c < N_CODECS; c++) {
-		struct video_worker *w = (struct video_worker *)&v->codecs[c].w;
 		if (!v->codecs[c].running)
 			continue;
 		out->encoders++;
-		pthread_mutex_lock(&w->mu);
-		out->frames_encoded += w->encoded;
-		out->keyframes += w->keyframes;
-		pthread_mutex_unlock(&w->mu);
+		uint64_t encoded, keyframes;
+		video_worker_counts(v->codecs[c].w, &encoded, &keyframes);
+		out->frames_encoded += encoded;
+		out->keyframes += keyframes;
 	}
 	out->frames_encoded += v->stats.frames_encoded;
 	out->keyframes += v->stats.keyframes;
@@ -177,11 +176,12 @@ static void codec_stop(struct video *v, struct vcodec *vc)
 {
 	if (!vc->running)
 		return;
-	pthread_mutex_lock(&vc->w.mu);
-	v->stats.frames_encoded += vc->w.encoded;
-	v->stats.keyframes += vc->w.keyframes;
-	pthread_mutex_unlock(&vc->w.mu);
-	int owed = video_worker_stop(&vc->w);
+	uint64_t encoded, keyframes;
+	video_worker_counts(vc->w, &encoded, &keyframes);
+	v->stats.frames_encoded += encoded;
+	v->stats.keyframes += keyframes;
+	int owed = video_worker_stop(vc->w);
+	vc->w = NULL;
 	vc->running = false;
 	v->frame_users -= owed;
 	release_frame(v);
@@ -224,7 +224,7 @@ static void update_rates(struct video *v)
 				vc->quality);
 		vc->quality = q;
 		if (vc->running)
-			video_worker_set_rate(&vc->w, v->fps, q);
+			video_worker_set_rate(vc->w, v->fps, q);
 	}
 }
 
@@ -303,7 +303,7 @@ static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
 		bool done;
 		struct video_packet *pkts;
 		int err;
-		video_worker_collect(&vc->w, &done, &pkts, &err);
+		video_worker_collect(vc->w, &done, &pkts, &err);
 		if (done) {
 			v->frame_users--;
 			release_frame(v);
@@ -362,7 +362,7 @@ static void post_keyframes(struct video *v, int64_t pts)
 		if (!vc->running || !vc->key_requested || vc->needs_full)
 			continue;
 		struct video_job job = { .frame = NULL, .pts_ms = pts, .force_key = true };
-		if (video_worker_post(&vc->w, &job))
+		if (video_worker_post(vc->w, &job))
 			vc->key_requested = false;
 	}
 }
@@ -394,7 +394,7 @@ static void grab_now(struct video *v)
 		struct vcodec *vc = &v->codecs[c];
 		if (!vc->running)
 			continue;
-		if (!video_worker_idle(&vc->w))
+		if (!video_worker_idle(vc->w))
 			return;
 		full |= vc->needs_full;
 	}
@@ -426,7 +426,7 @@ static void grab_now(struct video *v)
 			continue;
 		struct video_job job = { .frame = f, .pts_ms = pts,
 			.force_key = vc->key_requested || vc->needs_full };
-		if (video_worker_post(&vc->w, &job)) {
+		if (video_worker_post(vc->w, &job)) {
 			v->frame_users++;
 			vc->key_requested = false;
 			vc->needs_full = false;
@@ -597,7 +597,7 @@ int video_subscribe(struct video *v, enum video_codec codec, const struct video_
 	if (!vc->running) {
 		if (!vc->quality)
 			vc->quality = v->quality;
-		int rc = video_worker_start(&vc->w, codec, v->loop, &v->wake, v->fps, vc->quality);
+		int rc = video_worker_start(codec, v->loop, &v->wake, v->fps, vc->quality, &vc->w);
 		if (rc < 0)
 			return rc;
 		vc->running = true;

@@ -16,13 +16,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "encoder.h"
+
 struct ev_loop;
 struct video;
 struct video_sub;
 
+/* The encoders' codecs (encoder.h) under the pipeline's names. */
 enum video_codec {
-	VIDEO_CODEC_VP9 = 1,
-	VIDEO_CODEC_H264 = 2,
+	VIDEO_CODEC_VP9 = ENCODER_CODEC_VP9,
+	VIDEO_CODEC_H264 = ENCODER_CODEC_H264,
 };
 
 struct video_packet {
@@ -76,7 +79,8 @@ const char *video_backend_name(const struct video *v);
 bool video_opening(const struct video *v);
 /* Capture failed for good (its open, or later): subscribers were told. */
 bool video_failed(const struct video *v);
-/* Codecs this build can encode. */
+/* Whether codec is one the pipeline encodes: true for every enum video_codec
+ * value, as both encoders are always built in. */
 bool video_codec_available(enum video_codec codec);
 
 struct video_sub_ops {

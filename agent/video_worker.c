@@ -2,12 +2,37 @@
 #define RD_LOG_SUBSYS "video"
 #include "video_worker.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "encoder.h"
 #include "err.h"
 #include "log.h"
+#include "util.h"
+
+struct video_worker {
+	enum video_codec codec;
+	ev_async *wake;            /* the loop's async watcher */
+	struct ev_loop *loop;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	/* Under mu. */
+	bool stop;
+	bool job_pending;          /* posted, not taken yet */
+	struct video_job job;
+	bool frame_done;           /* a posted frame was read: the loop may release it */
+	struct video_packet *out_head, *out_tail;  /* linked through refs==1 wrappers */
+	int err;                   /* fatal encoder error (rd_err), reported once */
+	int fps, quality;
+	bool rate_changed;
+	uint64_t encoded, keyframes;
+	/* Worker thread only. */
+	struct encoder *enc;
+	struct encoder_image img;
+};
 
 struct vpkt {
 	struct video_packet pub;
@@ -47,7 +72,7 @@ static int reopen(struct video_worker *w, int width, int height, int fps, int qu
 	if (rc < 0)
 		return rc;
 	struct encoder_config cfg = {
-		.codec = w->codec,
+		.codec = (enum encoder_codec)w->codec,
 		.width = w->img.width,
 		.height = w->img.height,
 		.fps = fps,
@@ -123,15 +148,8 @@ static void run_job(struct video_worker *w, const struct video_job *job, int fps
 	}
 	if (!w->enc)
 		return;
-	if (rate_changed) {
-		/* libvpx times frames by their pts, so its bitrate ceiling follows
-		 * the capture rate. x264 runs at the nominal rate it was opened with
-		 * (b_vfr_input off): its ceiling stays the one for that rate, which
-		 * keeps the bits per frame and lets the bitrate fall with the rate. */
-		if (w->codec == VIDEO_CODEC_VP9)
-			w->enc->cfg.fps = fps;
-		encoder_set_rate(w->enc, quality, 0);
-	}
+	if (rate_changed)
+		encoder_set_rate(w->enc, fps, quality, 0);
 	struct encoder_packet ep;
 	rc = encoder_encode(w->enc, &w->img, job->pts_ms, key, &ep);
 	if (rc == RD_ENC_DONE)
@@ -177,10 +195,11 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int video_worker_start(struct video_worker *w, enum video_codec codec, struct ev_loop *loop,
-	ev_async *wake, int fps, int quality)
+int video_worker_start(enum video_codec codec, struct ev_loop *loop, ev_async *wake, int fps,
+	int quality, struct video_worker **out)
 {
-	memset(w, 0, sizeof(*w));
+	struct video_worker *w = xcalloc(1, sizeof(*w));
+	*out = NULL;
 	w->codec = codec;
 	w->loop = loop;
 	w->wake = wake;
@@ -191,9 +210,11 @@ int video_worker_start(struct video_worker *w, enum video_codec codec, struct ev
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 		pthread_cond_destroy(&w->cond);
 		pthread_mutex_destroy(&w->mu);
+		free(w);
 		return RD_ERR_IO;
 	}
 	pthread_setname_np(w->thread, codec == VIDEO_CODEC_H264 ? "rd-enc-h264" : "rd-enc-vp9");
+	*out = w;
 	return 0;
 }
 
@@ -217,6 +238,7 @@ int video_worker_stop(struct video_worker *w)
 	}
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->mu);
+	free(w);
 	return owed;
 }
 
@@ -247,6 +269,14 @@ void video_worker_set_rate(struct video_worker *w, int fps, int quality)
 	w->fps = fps;
 	w->quality = quality;
 	w->rate_changed = true;
+	pthread_mutex_unlock(&w->mu);
+}
+
+void video_worker_counts(struct video_worker *w, uint64_t *encoded, uint64_t *keyframes)
+{
+	pthread_mutex_lock(&w->mu);
+	*encoded = w->encoded;
+	*keyframes = w->keyframes;
 	pthread_mutex_unlock(&w->mu);
 }
 

@@ -8,12 +8,10 @@
 #define RD_AGENT_VIDEO_WORKER_H
 
 #include <ev.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "capture.h"
-#include "encoder.h"
 #include "video.h"
 
 struct video_job {
@@ -22,37 +20,21 @@ struct video_job {
 	bool force_key;
 };
 
-struct video_worker {
-	enum video_codec codec;
-	ev_async *wake;            /* the loop's async watcher */
-	struct ev_loop *loop;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	/* Under mu. */
-	bool stop;
-	bool job_pending;          /* posted, not taken yet */
-	struct video_job job;
-	bool frame_done;           /* a posted frame was read: the loop may release it */
-	struct video_packet *out_head, *out_tail;  /* linked through refs==1 wrappers */
-	int err;                   /* fatal encoder error (rd_err), reported once */
-	int fps, quality;
-	bool rate_changed;
-	uint64_t encoded, keyframes;
-	/* Worker thread only. */
-	struct encoder *enc;
-	struct encoder_image img;
-};
+struct video_worker;
 
-int video_worker_start(struct video_worker *w, enum video_codec codec, struct ev_loop *loop,
-	ev_async *wake, int fps, int quality);
-/* Stop and join the thread; queued packets are dropped. Returns how many
- * frame uses were still owed to the loop (a posted job not yet marked done). */
+/* Start the thread of codec's worker; an rd_err when it cannot. */
+int video_worker_start(enum video_codec codec, struct ev_loop *loop, ev_async *wake, int fps,
+	int quality, struct video_worker **out);
+/* Stop and join the thread, and free the worker; queued packets are
+ * dropped. Returns how many frame uses were still owed to the loop (a posted
+ * job not yet marked done). */
 int video_worker_stop(struct video_worker *w);
 /* Post a job; false when one is still pending. */
 bool video_worker_post(struct video_worker *w, const struct video_job *job);
 bool video_worker_idle(struct video_worker *w);
 void video_worker_set_rate(struct video_worker *w, int fps, int quality);
+/* Pictures encoded so far, and how many of them were keyframes. */
+void video_worker_counts(struct video_worker *w, uint64_t *encoded, uint64_t *keyframes);
 /* Collect what the worker handed back: frame_done (cleared), the packet
  * queue (caller owns it), the error (cleared). */
 void video_worker_collect(struct video_worker *w, bool *frame_done, struct video_packet **pkts,

@@ -138,7 +138,7 @@ struct ctl_verb {
 	const struct rd_setting *opts;
 	size_t nopts;
 	int npos_min, npos_max;
-	int (*run)(struct ctl *c); /* NULL: listed but comes later */
+	int (*run)(struct ctl *c); /* runs the verb; every entry has one */
 };
 
 extern const struct ctl_verb ctl_verbs[];

@@ -260,11 +260,6 @@ int main(int argc, char **argv)
 		rc = usage_error(&c, a.verb->name, err);
 		goto out_vs;
 	}
-	if (!a.verb->run) {
-		snprintf(err, sizeof(err), "%s is not available in this version", a.verb->name);
-		rc = usage_error(&c, a.verb->name, err);
-		goto out_vs;
-	}
 	if (c.set.verbose)
 		rd_log_set_level(RD_LOG_INFO);
 	if (getenv("RDCTL_DEBUG"))

@@ -109,8 +109,6 @@ void ctl_man(FILE *f, const struct rd_config *global)
 			roff(f, v->description);
 			fputc('\n', f);
 		}
-		if (!v->run)
-			fputs(".PP\nNot available in this version.\n", f);
 		for (size_t k = 0; k < v->nopts; k++)
 			man_opt(f, &v->opts[k]);
 	}

@@ -13,7 +13,7 @@
  * REINIT; a CRTC that goes dark makes the backend wait (RETRY, one log line)
  * and pick up the next active CRTC. Once a second the buffer's identity is
  * checked again (a framebuffer ID may be reused for another buffer).
- * Damage comes from drm_scan's tile compare, so an idle console costs one
+ * Damage comes from tile_damage's tile compare, so an idle console costs one
  * ioctl and an eighth of the screen's rows per tick.
  *
  * display = "" picks the first card with a lit CRTC; "/dev/dri/cardN" or
@@ -34,7 +34,7 @@
 #include <xf86drmMode.h>
 
 #include "drm_fb.h"
-#include "drm_scan.h"
+#include "tile_damage.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
@@ -53,7 +53,7 @@ struct drm {
 	struct drm_fbinfo fb;     /* the adopted geometry (fb.fb_id 0: placeholder) */
 	struct drm_scanout map;
 	struct drm_scanout spare[N_SPARE];	/* buffers shown before, still mapped */
-	struct drm_scan *scan;
+	struct tile_damage *scan;
 	bool dark;                /* no lit CRTC right now */
 	bool reinit_pending;
 	bool first;
@@ -120,8 +120,8 @@ static int adopt(struct drm *d)
 	}
 	if (fb_id)
 		d->crtc_id = crtc;
-	struct drm_scan *scan;
-	int rc = drm_scan_new((int)fi.width, (int)fi.height, fi.format, &scan);
+	struct tile_damage *scan;
+	int rc = tile_damage_new((int)fi.width, (int)fi.height, fi.format, &scan);
 	if (rc < 0) {
 		drm_scanout_release(d->fd, &m);
 		return rc;
@@ -129,7 +129,7 @@ static int adopt(struct drm *d)
 	drm_scanout_release(d->fd, &d->map);
 	for (int i = 0; i < N_SPARE; i++)
 		drm_scanout_release(d->fd, &d->spare[i]);
-	drm_scan_free(d->scan);
+	tile_damage_free(d->scan);
 	d->map = m;
 	d->scan = scan;
 	d->fb = fi;
@@ -278,7 +278,7 @@ static void drm_close(struct capture *c)
 	drm_scanout_release(d->fd, &d->map);
 	for (int i = 0; i < N_SPARE; i++)
 		drm_scanout_release(d->fd, &d->spare[i]);
-	drm_scan_free(d->scan);
+	tile_damage_free(d->scan);
 	if (d->fd >= 0)
 		close(d->fd);
 	free(d);
@@ -390,7 +390,7 @@ static int drm_grab(struct capture *c, bool full, struct capture_frame **out)
 	f->n_damage = 0;
 	f->width = c->width;
 	f->height = c->height;
-	f->data = drm_scan_pixels(d->scan, &f->stride);
+	f->data = tile_damage_pixels(d->scan, &f->stride);
 	if (d->dark || !d->map.pix) {
 		if (!d->first && !full)
 			return RD_CAPTURE_RETRY;
@@ -398,7 +398,7 @@ static int drm_grab(struct capture *c, bool full, struct capture_frame **out)
 	} else {
 		bool all = full || d->first;
 		dmabuf_sync(d, DMA_BUF_SYNC_START);
-		drm_scan_update(d->scan, d->map.pix, (int)d->map.pitch, d->flipped, all, f);
+		tile_damage_update(d->scan, d->map.pix, (int)d->map.pitch, d->flipped, all, f);
 		dmabuf_sync(d, DMA_BUF_SYNC_END);
 		d->flipped = false;
 		if (all && f->n_damage == 0)

@@ -13,7 +13,7 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
-#include "drm_scan.h"
+#include "tile_damage.h"
 #include "err.h"
 #include "log.h"
 
@@ -138,7 +138,7 @@ int drm_fb_check(const char *path, const struct drm_fbinfo *fi, uint32_t handle,
 			"client's framebuffer needs CAP_SYS_ADMIN", path);
 		return RD_ERR_PERM;
 	}
-	if (!drm_scan_bpp(fi->format)) {
+	if (!tile_damage_bpp(fi->format)) {
 		snprintf(why, wlen, "%s: framebuffer format %s is not supported", path,
 			drm_fourcc_str(fi->format, fs));
 		return RD_ERR_UNSUPPORTED;
@@ -149,7 +149,7 @@ int drm_fb_check(const char *path, const struct drm_fbinfo *fi, uint32_t handle,
 		return RD_ERR_UNSUPPORTED;
 	}
 	if (fi->width == 0 || fi->height == 0 ||
-	    fi->pitch < fi->width * (uint32_t)drm_scan_bpp(fi->format)) {
+	    fi->pitch < fi->width * (uint32_t)tile_damage_bpp(fi->format)) {
 		snprintf(why, wlen, "%s: framebuffer geometry %ux%u pitch %u is invalid", path,
 			fi->width, fi->height, fi->pitch);
 		return RD_ERR_UNSUPPORTED;

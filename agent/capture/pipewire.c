@@ -24,7 +24,7 @@
  * stream's ports, the link and the format each arrive on a watcher, and one
  * timer bounds the wait, so a node that never links or a portal that never
  * answers holds up nothing else. The newest buffer is held until the next
- * grab copies it; tile compare (drm_scan) gives the damage. A new size or
+ * grab copies it; tile compare (tile_damage) gives the damage. A new size or
  * format is REINIT. */
 #define RD_LOG_SUBSYS "pipewire"
 #include "capture.h"
@@ -40,7 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "drm_scan.h"
+#include "tile_damage.h"
 #include "err.h"
 #include "log.h"
 #include "portal.h"
@@ -268,7 +268,7 @@ void pwcap_close(struct capture *c)
 		pw_loop_destroy(p->loop);
 	}
 	portal_close(p->portal);
-	drm_scan_free(p->scan);
+	tile_damage_free(p->scan);
 	free(p);
 }
 
@@ -304,7 +304,7 @@ static int pwcap_grab(struct capture *c, bool full, struct capture_frame **out)
 	f->n_damage = 0;
 	f->width = c->width;
 	f->height = c->height;
-	f->data = drm_scan_pixels(p->scan, &f->stride);
+	f->data = tile_damage_pixels(p->scan, &f->stride);
 	if (p->held) {
 		struct spa_data *d = &p->held->buffer->datas[0];
 		int stride = d->chunk->stride ? d->chunk->stride : c->width * 4;
@@ -312,7 +312,7 @@ static int pwcap_grab(struct capture *c, bool full, struct capture_frame **out)
 		bool ok = pw_buffer_map(d, &m);
 		if (ok && stride >= c->width * 4 &&
 		    (size_t)stride * (size_t)(c->height - 1) + (size_t)c->width * 4 <= m.avail)
-			drm_scan_update(p->scan, m.px, stride, true, full || p->first, f);
+			tile_damage_update(p->scan, m.px, stride, true, full || p->first, f);
 		else
 			log_debug("buffer too small or unmappable (type %u, %zu bytes)", d->type,
 				ok ? m.avail : 0);
@@ -336,13 +336,13 @@ static int pwcap_grab(struct capture *c, bool full, struct capture_frame **out)
 static int pwcap_reinit(struct capture *c)
 {
 	struct pwcap *p = (struct pwcap *)c;
-	struct drm_scan *scan;
-	int rc = drm_scan_new(p->fmt_w, p->fmt_h, p->fmt_fourcc, &scan);
+	struct tile_damage *scan;
+	int rc = tile_damage_new(p->fmt_w, p->fmt_h, p->fmt_fourcc, &scan);
 	if (rc < 0)
 		return rc;
 	if (p->scan)
 		log_info("node %s is now %dx%d", rd_esc(p->target), p->fmt_w, p->fmt_h);
-	drm_scan_free(p->scan);
+	tile_damage_free(p->scan);
 	p->scan = scan;
 	p->fourcc = p->fmt_fourcc;
 	c->width = p->fmt_w;

@@ -61,7 +61,7 @@ struct pwcap {
 	uint32_t fmt_fourcc;
 	/* adopted */
 	uint32_t fourcc;
-	struct drm_scan *scan;
+	struct tile_damage *scan;
 	bool reinit_pending;
 	bool first;
 	struct pw_buffer *held;   /* newest buffer, not copied yet */

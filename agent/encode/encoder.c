@@ -30,10 +30,10 @@ int encoder_quality_to_kbps(int quality, int width, int height, int fps)
 	return RD_CLAMP((int)kbps, 100, 60000);
 }
 
-int encoder_quality_to_level(enum video_codec codec, int quality)
+int encoder_quality_to_level(enum encoder_codec codec, int quality)
 {
 	int q = RD_CLAMP(quality, 1, 100);
-	if (codec == VIDEO_CODEC_H264)
+	if (codec == ENCODER_CODEC_H264)
 		return 40 - (q - 1) * 22 / 99;
 	/* VP9's quantizer scale is not H.264's: 17 at quality 50 gives a
 	 * terminal's text at least the PSNR of CRF 30 (39-42 dB). */
@@ -97,9 +97,9 @@ int encoder_encode(struct encoder *e, const struct encoder_image *img, int64_t p
 	return rc;
 }
 
-int encoder_set_rate(struct encoder *e, int quality, int bitrate_kbps)
+int encoder_set_rate(struct encoder *e, int fps, int quality, int bitrate_kbps)
 {
 	e->cfg.quality = RD_CLAMP(quality, 1, 100);
 	e->cfg.bitrate_kbps = bitrate_kbps > 0 ? bitrate_kbps : 0;
-	return e->ops->reconfigure(e);
+	return e->ops->set_rate(e, fps > 0 ? fps : 0);
 }

@@ -54,7 +54,7 @@ struct enc_vpx {
 static void set_rate(struct enc_vpx *v)
 {
 	v->cfg.rc_target_bitrate = (unsigned)encoder_bitrate_kbps(&v->base);
-	v->cfg.rc_min_quantizer = (unsigned)encoder_quality_to_level(VIDEO_CODEC_VP9,
+	v->cfg.rc_min_quantizer = (unsigned)encoder_quality_to_level(ENCODER_CODEC_VP9,
 		v->base.cfg.quality);
 	v->cfg.rc_max_quantizer = 63;
 }
@@ -259,9 +259,13 @@ static int vpx_encode(struct encoder *e, const struct encoder_image *img, int64_
 	return n ? RD_ENC_DONE : RD_ENC_RETRY;
 }
 
-static int vpx_reconfigure(struct encoder *e)
+/* libvpx times pictures by their pts, so the bitrate ceiling follows the
+ * rate pictures come at. */
+static int vpx_set_rate(struct encoder *e, int fps)
 {
 	struct enc_vpx *v = (struct enc_vpx *)e;
+	if (fps)
+		e->cfg.fps = fps;
 	set_rate(v);
 	if (vpx_codec_enc_config_set(&v->ctx, &v->cfg) != VPX_CODEC_OK) {
 		log_warn("reconfigure: %s", vpx_codec_error(&v->ctx));
@@ -272,9 +276,9 @@ static int vpx_reconfigure(struct encoder *e)
 
 const struct encoder_ops encoder_vpx_ops = {
 	.name = "vpx-vp9",
-	.codec = VIDEO_CODEC_VP9,
+	.codec = ENCODER_CODEC_VP9,
 	.open = vpx_open,
 	.close = vpx_close,
 	.encode = vpx_encode,
-	.reconfigure = vpx_reconfigure,
+	.set_rate = vpx_set_rate,
 };

@@ -23,7 +23,7 @@ static void set_rate(struct enc_x264 *x, x264_param_t *p)
 {
 	int kbps = encoder_bitrate_kbps(&x->base);
 	p->rc.i_rc_method = X264_RC_CRF;
-	p->rc.f_rf_constant = (float)encoder_quality_to_level(VIDEO_CODEC_H264, x->base.cfg.quality);
+	p->rc.f_rf_constant = (float)encoder_quality_to_level(ENCODER_CODEC_H264, x->base.cfg.quality);
 	p->rc.i_vbv_max_bitrate = kbps;
 	/* Half a second of buffer: keyframes fit, latency stays low. */
 	p->rc.i_vbv_buffer_size = kbps / 2 > 50 ? kbps / 2 : 50;
@@ -116,8 +116,12 @@ static int x264_encode(struct encoder *e, const struct encoder_image *img, int64
 	return RD_ENC_DONE;
 }
 
-static int x264_reconfigure(struct encoder *e)
+/* x264 runs at the nominal rate it was opened with (b_vfr_input off): its
+ * ceiling stays the one for that rate whatever fps is now, which keeps the
+ * bits per picture and lets the bitrate fall with the rate. */
+static int x264_set_rate(struct encoder *e, int fps)
 {
+	(void)fps;
 	struct enc_x264 *x = (struct enc_x264 *)e;
 	x264_param_t p;
 	x264_encoder_parameters(x->h, &p);
@@ -132,9 +136,9 @@ static int x264_reconfigure(struct encoder *e)
 
 const struct encoder_ops encoder_x264_ops = {
 	.name = "x264",
-	.codec = VIDEO_CODEC_H264,
+	.codec = ENCODER_CODEC_H264,
 	.open = x264_open,
 	.close = x264_close,
 	.encode = x264_encode,
-	.reconfigure = x264_reconfigure,
+	.set_rate = x264_set_rate,
 };

@@ -187,7 +187,7 @@ static int run_direct(const struct opts *o)
 			bool fresh = !enc;
 			if (fresh) {
 				encoder_image_free(&img);
-				struct encoder_config ec = { .codec = o->codec, .fps = o->fps,
+				struct encoder_config ec = { .codec = (enum encoder_codec)o->codec, .fps = o->fps,
 					.quality = o->quality };
 				rc = encoder_image_alloc(&img, f->width, f->height);
 				ec.width = img.width;
@@ -353,8 +353,8 @@ int main(int argc, char **argv)
 	}
 	if (o.rate_info) {
 		printf("%d %d %d\n", encoder_quality_to_kbps(o.quality, o.width, o.height, o.fps),
-			encoder_quality_to_level(VIDEO_CODEC_H264, o.quality),
-			encoder_quality_to_level(VIDEO_CODEC_VP9, o.quality));
+			encoder_quality_to_level(ENCODER_CODEC_H264, o.quality),
+			encoder_quality_to_level(ENCODER_CODEC_VP9, o.quality));
 		return 0;
 	}
 	if (o.fps < 1 || o.fps > 120 || (!o.frames && o.seconds <= 0))

@@ -1,4 +1,4 @@
-/* Unit tests of drm_scan: the tile compare and format conversion that the
+/* Unit tests of tile_damage: the tile compare and format conversion that the
  * drm and pipewire capture backends run on every frame. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <drm_fourcc.h>
 
 #include "agent/capture.h"
-#include "agent/capture/drm_scan.h"
+#include "agent/capture/tile_damage.h"
 #include "err.h"
 
 #define W 200
@@ -37,11 +37,11 @@ static void new_frame(struct capture_frame *f)
 static void test_unsupported(void **state)
 {
 	(void)state;
-	struct drm_scan *s;
-	assert_int_equal(drm_scan_new(W, H, DRM_FORMAT_NV12, &s), RD_ERR_UNSUPPORTED);
-	assert_int_equal(drm_scan_bpp(DRM_FORMAT_XRGB8888), 4);
-	assert_int_equal(drm_scan_bpp(DRM_FORMAT_RGB565), 2);
-	assert_int_equal(drm_scan_bpp(DRM_FORMAT_NV12), 0);
+	struct tile_damage *s;
+	assert_int_equal(tile_damage_new(W, H, DRM_FORMAT_NV12, &s), RD_ERR_UNSUPPORTED);
+	assert_int_equal(tile_damage_bpp(DRM_FORMAT_XRGB8888), 4);
+	assert_int_equal(tile_damage_bpp(DRM_FORMAT_RGB565), 2);
+	assert_int_equal(tile_damage_bpp(DRM_FORMAT_NV12), 0);
 }
 
 /* XRGB8888 with a padded pitch: the first update takes all; pixels match. */
@@ -50,11 +50,11 @@ static void test_xrgb_copy(void **state)
 	(void)state;
 	int pitch = W * 4 + 64;
 	uint8_t *src = make_src(4, pitch);
-	struct drm_scan *s;
+	struct tile_damage *s;
 	struct capture_frame f;
-	assert_int_equal(drm_scan_new(W, H, DRM_FORMAT_XRGB8888, &s), 0);
+	assert_int_equal(tile_damage_new(W, H, DRM_FORMAT_XRGB8888, &s), 0);
 	new_frame(&f);
-	int tiles = drm_scan_update(s, src, pitch, false, true, &f);
+	int tiles = tile_damage_update(s, src, pitch, false, true, &f);
 	assert_int_equal(tiles, 4 * 3);
 	struct capture_rect bb = { 0 };
 	for (int i = 0; i < f.n_damage; i++)
@@ -64,96 +64,96 @@ static void test_xrgb_copy(void **state)
 	assert_int_equal(bb.w, W);
 	assert_int_equal(bb.h, H);
 	int stride;
-	const uint8_t *out = drm_scan_pixels(s, &stride);
+	const uint8_t *out = tile_damage_pixels(s, &stride);
 	assert_int_equal(stride, W * 4);
 	for (int y = 0; y < H; y++)
 		assert_memory_equal(out + (size_t)y * stride, src + (size_t)y * pitch, W * 4);
-	drm_scan_free(s);
+	tile_damage_free(s);
 	free(src);
 }
 
 /* A scan of src (W x H in format fmt) after its first, full update into f. */
-static struct drm_scan *scan_started(uint32_t fmt, const uint8_t *src, int pitch,
+static struct tile_damage *scan_started(uint32_t fmt, const uint8_t *src, int pitch,
 				     struct capture_frame *f)
 {
-	struct drm_scan *s;
+	struct tile_damage *s;
 
-	assert_int_equal(drm_scan_new(W, H, fmt, &s), 0);
+	assert_int_equal(tile_damage_new(W, H, fmt, &s), 0);
 	new_frame(f);
-	drm_scan_update(s, src, pitch, false, true, f);
+	tile_damage_update(s, src, pitch, false, true, f);
 	return s;
 }
 
 /* One update without change reads at most the rows of 1 in step. */
-static void idle_reads_at_most(struct drm_scan *s, const uint8_t *src, int pitch, int step)
+static void idle_reads_at_most(struct tile_damage *s, const uint8_t *src, int pitch, int step)
 {
 	struct capture_frame f;
-	uint64_t before = drm_scan_bytes_read(s);
+	uint64_t before = tile_damage_bytes_read(s);
 
 	new_frame(&f);
-	drm_scan_update(s, src, pitch, false, false, &f);
-	assert_true(drm_scan_bytes_read(s) - before <= (uint64_t)pitch * (H / step + 1));
+	tile_damage_update(s, src, pitch, false, false, &f);
+	assert_true(tile_damage_bytes_read(s) - before <= (uint64_t)pitch * (H / step + 1));
 }
 
 /* A change is found within step updates; f holds the damage of the one
  * that found it. */
-static void found_within(struct drm_scan *s, const uint8_t *src, int pitch, int step,
+static void found_within(struct tile_damage *s, const uint8_t *src, int pitch, int step,
 			 struct capture_frame *f)
 {
 	int found_after = -1;
 
 	for (int i = 0; i < step && found_after < 0; i++) {
 		new_frame(f);
-		if (drm_scan_update(s, src, pitch, false, false, f) > 0)
+		if (tile_damage_update(s, src, pitch, false, false, f) > 0)
 			found_after = i;
 	}
 	assert_true(found_after >= 0);
 }
 
 /* An idle source gives no damage; a one-pixel change is found within
- * RD_DRM_SCAN_STEP updates (at once with all_rows) as exactly its tile. */
+ * RD_TILE_DAMAGE_STEP updates (at once with all_rows) as exactly its tile. */
 static void test_damage_found(void **state)
 {
 	(void)state;
 	int pitch = W * 4;
 	uint8_t *src = make_src(4, pitch);
 	struct capture_frame f;
-	struct drm_scan *s = scan_started(DRM_FORMAT_XRGB8888, src, pitch, &f);
-	for (int i = 0; i < RD_DRM_SCAN_IDLE_AFTER / 2; i++) {
+	struct tile_damage *s = scan_started(DRM_FORMAT_XRGB8888, src, pitch, &f);
+	for (int i = 0; i < RD_TILE_DAMAGE_IDLE_AFTER / 2; i++) {
 		new_frame(&f);
-		assert_int_equal(drm_scan_update(s, src, pitch, false, false, &f), 0);
+		assert_int_equal(tile_damage_update(s, src, pitch, false, false, &f), 0);
 		assert_int_equal(f.n_damage, 0);
 	}
 	/* An idle update reads about 1/STEP of the rows. */
-	idle_reads_at_most(s, src, pitch, RD_DRM_SCAN_STEP);
+	idle_reads_at_most(s, src, pitch, RD_TILE_DAMAGE_STEP);
 	src[101 * pitch + 150 * 4 + 1] ^= 0x55;
-	found_within(s, src, pitch, RD_DRM_SCAN_STEP, &f);
+	found_within(s, src, pitch, RD_TILE_DAMAGE_STEP, &f);
 	assert_int_equal(f.n_damage, 1);
 	assert_int_equal(f.damage[0].x, 128);
 	assert_int_equal(f.damage[0].y, 64);
 	assert_int_equal(f.damage[0].w, 64);
 	assert_int_equal(f.damage[0].h, 64);
 	int stride;
-	const uint8_t *out = drm_scan_pixels(s, &stride);
+	const uint8_t *out = tile_damage_pixels(s, &stride);
 	assert_int_equal(out[101 * stride + 150 * 4 + 1], src[101 * pitch + 150 * 4 + 1]);
-	/* Idle for long: only one row in RD_DRM_SCAN_STEP_IDLE is read, and a
+	/* Idle for long: only one row in RD_TILE_DAMAGE_STEP_IDLE is read, and a
 	 * change is still found within that many updates. */
-	for (int i = 0; i < RD_DRM_SCAN_IDLE_AFTER + 1; i++) {
+	for (int i = 0; i < RD_TILE_DAMAGE_IDLE_AFTER + 1; i++) {
 		new_frame(&f);
-		assert_int_equal(drm_scan_update(s, src, pitch, false, false, &f), 0);
+		assert_int_equal(tile_damage_update(s, src, pitch, false, false, &f), 0);
 	}
-	idle_reads_at_most(s, src, pitch, RD_DRM_SCAN_STEP_IDLE);
+	idle_reads_at_most(s, src, pitch, RD_TILE_DAMAGE_STEP_IDLE);
 	src[33 * pitch + 10 * 4] ^= 0x0f;
-	found_within(s, src, pitch, RD_DRM_SCAN_STEP_IDLE, &f);
+	found_within(s, src, pitch, RD_TILE_DAMAGE_STEP_IDLE, &f);
 	assert_int_equal(f.damage[0].x, 0);
 	assert_int_equal(f.damage[0].y, 0);
 	/* all_rows finds a change on any row at the first update. */
 	src[3 * pitch + 5 * 4] ^= 0xff;
 	new_frame(&f);
-	assert_int_equal(drm_scan_update(s, src, pitch, true, false, &f), 1);
+	assert_int_equal(tile_damage_update(s, src, pitch, true, false, &f), 1);
 	assert_int_equal(f.damage[0].x, 0);
 	assert_int_equal(f.damage[0].y, 0);
-	drm_scan_free(s);
+	tile_damage_free(s);
 	free(src);
 }
 
@@ -165,18 +165,18 @@ static void test_damage_merge(void **state)
 	int pitch = W * 4;
 	uint8_t *src = make_src(4, pitch);
 	struct capture_frame f;
-	struct drm_scan *s = scan_started(DRM_FORMAT_XRGB8888, src, pitch, &f);
+	struct tile_damage *s = scan_started(DRM_FORMAT_XRGB8888, src, pitch, &f);
 	for (int y = 10; y < 100; y++)
 		for (int x = 10; x < 100; x++)
 			src[y * pitch + 4 * x] ^= 1;
 	new_frame(&f);
-	assert_int_equal(drm_scan_update(s, src, pitch, true, false, &f), 4);
+	assert_int_equal(tile_damage_update(s, src, pitch, true, false, &f), 4);
 	assert_int_equal(f.n_damage, 1);
 	assert_int_equal(f.damage[0].x, 0);
 	assert_int_equal(f.damage[0].y, 0);
 	assert_int_equal(f.damage[0].w, 128);
 	assert_int_equal(f.damage[0].h, 128);
-	drm_scan_free(s);
+	tile_damage_free(s);
 	free(src);
 }
 
@@ -193,9 +193,9 @@ static void test_rgb565(void **state)
 	for (int i = 0; i < 5; i++)
 		memcpy(src + 77 * pitch + 2 * (190 + i), &px[i], 2);
 	struct capture_frame f;
-	struct drm_scan *s = scan_started(DRM_FORMAT_RGB565, src, pitch, &f);
+	struct tile_damage *s = scan_started(DRM_FORMAT_RGB565, src, pitch, &f);
 	int stride;
-	const uint8_t *out = drm_scan_pixels(s, &stride);
+	const uint8_t *out = tile_damage_pixels(s, &stride);
 	for (int i = 0; i < 5; i++)
 		assert_memory_equal(out + 77 * stride + 4 * (190 + i), want[i], 3);
 	assert_int_equal(out[0], 0);	/* black stays black */
@@ -203,10 +203,10 @@ static void test_rgb565(void **state)
 	uint16_t red = 0xf800;
 	memcpy(src + 5 * pitch + 2 * 5, &red, 2);
 	new_frame(&f);
-	assert_int_equal(drm_scan_update(s, src, pitch, true, false, &f), 1);
+	assert_int_equal(tile_damage_update(s, src, pitch, true, false, &f), 1);
 	assert_int_equal(out[5 * stride + 4 * 5 + 2], 255);
 	assert_int_equal(out[5 * stride + 4 * 5], 0);
-	drm_scan_free(s);
+	tile_damage_free(s);
 	free(src);
 }
 
@@ -218,16 +218,16 @@ static void test_xbgr(void **state)
 	assert_non_null(src);
 	uint8_t rgbx[4] = { 10, 20, 30, 0 };	/* XBGR8888 little-endian: R, G, B, X */
 	memcpy(src + 50 * pitch + 4 * 60, rgbx, 4);
-	struct drm_scan *s;
+	struct tile_damage *s;
 	struct capture_frame f;
-	assert_int_equal(drm_scan_new(W, H, DRM_FORMAT_XBGR8888, &s), 0);
+	assert_int_equal(tile_damage_new(W, H, DRM_FORMAT_XBGR8888, &s), 0);
 	new_frame(&f);
-	drm_scan_update(s, src, pitch, false, true, &f);
+	tile_damage_update(s, src, pitch, false, true, &f);
 	int stride;
-	const uint8_t *out = drm_scan_pixels(s, &stride);
+	const uint8_t *out = tile_damage_pixels(s, &stride);
 	const uint8_t want[3] = { 30, 20, 10 };
 	assert_memory_equal(out + 50 * stride + 4 * 60, want, 3);
-	drm_scan_free(s);
+	tile_damage_free(s);
 	free(src);
 }
 

@@ -21,9 +21,9 @@ struct dec {
 	AVFrame *frame;
 };
 
-static void dec_open(struct dec *d, enum video_codec codec)
+static void dec_open(struct dec *d, enum encoder_codec codec)
 {
-	const AVCodec *c = avcodec_find_decoder(codec == VIDEO_CODEC_H264 ? AV_CODEC_ID_H264 :
+	const AVCodec *c = avcodec_find_decoder(codec == ENCODER_CODEC_H264 ? AV_CODEC_ID_H264 :
 		AV_CODEC_ID_VP9);
 	assert_non_null(c);
 	d->ctx = avcodec_alloc_context3(c);
@@ -86,7 +86,7 @@ struct rig {
 	int64_t pts;
 };
 
-static void rig_open(struct rig *r, enum video_codec codec, const char *size, int quality)
+static void rig_open(struct rig *r, enum encoder_codec codec, const char *size, int quality)
 {
 	struct capture_config cc = { .backend = "testsrc", .display = size };
 	memset(r, 0, sizeof(*r));
@@ -118,7 +118,7 @@ static int rig_step(struct rig *r, bool key, struct encoder_packet *p)
 	return encoder_encode(r->enc, &r->img, r->pts, key, p);
 }
 
-static void roundtrip(enum video_codec codec)
+static void roundtrip(enum encoder_codec codec)
 {
 	struct rig r;
 	struct dec d;
@@ -130,7 +130,7 @@ static void roundtrip(enum video_codec codec)
 		assert_true(p.len > 0);
 		assert_int_equal(p.key, i == 0);	/* the first is a keyframe, no others */
 		assert_int_equal(p.pts_ms, r.pts);
-		if (codec == VIDEO_CODEC_H264) {
+		if (codec == ENCODER_CODEC_H264) {
 			/* Annex B start code. */
 			assert_memory_equal(p.data, "\0\0\0\1", 4);
 		}
@@ -146,17 +146,17 @@ static void roundtrip(enum video_codec codec)
 static void test_h264_roundtrip(void **state)
 {
 	(void)state;
-	roundtrip(VIDEO_CODEC_H264);
+	roundtrip(ENCODER_CODEC_H264);
 }
 
 static void test_vp9_roundtrip(void **state)
 {
 	(void)state;
-	roundtrip(VIDEO_CODEC_VP9);
+	roundtrip(ENCODER_CODEC_VP9);
 }
 
 /* A keyframe asked for mid-stream decodes on a decoder that saw nothing else. */
-static void keyframe(enum video_codec codec)
+static void keyframe(enum encoder_codec codec)
 {
 	struct rig r;
 	struct encoder_packet p;
@@ -178,13 +178,13 @@ static void keyframe(enum video_codec codec)
 static void test_h264_keyframe(void **state)
 {
 	(void)state;
-	keyframe(VIDEO_CODEC_H264);
+	keyframe(ENCODER_CODEC_H264);
 }
 
 static void test_vp9_keyframe(void **state)
 {
 	(void)state;
-	keyframe(VIDEO_CODEC_VP9);
+	keyframe(ENCODER_CODEC_VP9);
 }
 
 /* Full-frame noise that changes every picture: hard content for the rate
@@ -217,16 +217,16 @@ static size_t bytes_for(struct rig *r, int frames, uint32_t *seed)
 }
 
 /* The bitrate ceiling holds on noise, and raising it live lets more through. */
-static void rate(enum video_codec codec)
+static void rate(enum encoder_codec codec)
 {
 	struct rig r;
 	uint32_t seed = 1;
 	rig_open(&r, codec, "320x240", 100);
-	assert_int_equal(encoder_set_rate(r.enc, 100, 200), 0);
+	assert_int_equal(encoder_set_rate(r.enc, 0, 100, 200), 0);
 	assert_int_equal(encoder_bitrate_kbps(r.enc), 200);
 	bytes_for(&r, 60, &seed);	/* settle after the keyframe */
 	size_t low = bytes_for(&r, 30, &seed);
-	assert_int_equal(encoder_set_rate(r.enc, 100, 2000), 0);
+	assert_int_equal(encoder_set_rate(r.enc, 0, 100, 2000), 0);
 	bytes_for(&r, 10, &seed);
 	size_t high = bytes_for(&r, 30, &seed);
 	/* 30 frames at 30 fps = 1 s: 200 kbit/s is 25 kB, with VBV slack. */
@@ -242,22 +242,22 @@ static void rate(enum video_codec codec)
 static void test_h264_rate(void **state)
 {
 	(void)state;
-	rate(VIDEO_CODEC_H264);
+	rate(ENCODER_CODEC_H264);
 }
 
 static void test_vp9_rate(void **state)
 {
 	(void)state;
-	rate(VIDEO_CODEC_VP9);
+	rate(ENCODER_CODEC_VP9);
 }
 
-static size_t key_size(enum video_codec codec, int quality)
+static size_t key_size(enum encoder_codec codec, int quality)
 {
 	struct rig r;
 	struct encoder_packet p;
 	uint32_t seed = 7;
 	rig_open(&r, codec, "640x360", 50);
-	assert_int_equal(encoder_set_rate(r.enc, quality, 0), 0);
+	assert_int_equal(encoder_set_rate(r.enc, 0, quality, 0), 0);
 	noise(&r.img, &seed);
 	assert_int_equal(encoder_encode(r.enc, &r.img, 0, true, &p), RD_ENC_DONE);
 	size_t n = p.len;
@@ -268,8 +268,8 @@ static size_t key_size(enum video_codec codec, int quality)
 static void test_quality_changes_size(void **state)
 {
 	(void)state;
-	for (int c = VIDEO_CODEC_VP9; c <= VIDEO_CODEC_H264; c++) {
-		size_t lo = key_size((enum video_codec)c, 5), hi = key_size((enum video_codec)c, 95);
+	for (int c = ENCODER_CODEC_VP9; c <= ENCODER_CODEC_H264; c++) {
+		size_t lo = key_size((enum encoder_codec)c, 5), hi = key_size((enum encoder_codec)c, 95);
 		if (hi <= lo * 3 / 2)
 			fail_msg("codec %d: keyframe %zu bytes at quality 95, %zu at 5", c, hi, lo);
 	}
@@ -281,7 +281,7 @@ static void test_size_mismatch(void **state)
 	struct rig r;
 	struct encoder_image other;
 	struct encoder_packet p;
-	rig_open(&r, VIDEO_CODEC_H264, "320x240", 50);
+	rig_open(&r, ENCODER_CODEC_H264, "320x240", 50);
 	assert_int_equal(encoder_image_alloc(&other, 321, 241), 0);
 	assert_int_equal(other.width, 320);	/* rounded down to even */
 	encoder_image_free(&other);
@@ -289,12 +289,31 @@ static void test_size_mismatch(void **state)
 	assert_int_equal(encoder_encode(r.enc, &other, 0, false, &p), RD_ENC_REINIT);
 	encoder_image_free(&other);
 	rig_close(&r);
-	struct encoder_config bad = { .codec = VIDEO_CODEC_VP9, .width = 321, .height = 240 };
+	struct encoder_config bad = { .codec = ENCODER_CODEC_VP9, .width = 321, .height = 240 };
 	struct encoder *e;
 	assert_int_equal(encoder_open(&bad, &e), RD_ERR_INVAL);
-	bad.codec = (enum video_codec)7;
+	bad.codec = (enum encoder_codec)7;
 	bad.width = 320;
 	assert_int_equal(encoder_open(&bad, &e), RD_ERR_UNSUPPORTED);
+}
+
+/* A new picture rate: VP9's ceiling follows it (libvpx times pictures by
+ * pts), H.264's stays the one of the rate x264 was opened with. */
+static void test_rate_follows_fps(void **state)
+{
+	(void)state;
+	struct rig r;
+	int at10 = encoder_quality_to_kbps(80, 640, 360, 10);
+	int at30 = encoder_quality_to_kbps(80, 640, 360, 30);
+	assert_true(at10 < at30);
+	rig_open(&r, ENCODER_CODEC_VP9, "640x360", 80);
+	assert_int_equal(encoder_set_rate(r.enc, 10, 80, 0), 0);
+	assert_int_equal(encoder_bitrate_kbps(r.enc), at10);
+	rig_close(&r);
+	rig_open(&r, ENCODER_CODEC_H264, "640x360", 80);
+	assert_int_equal(encoder_set_rate(r.enc, 10, 80, 0), 0);
+	assert_int_equal(encoder_bitrate_kbps(r.enc), at30);
+	rig_close(&r);
 }
 
 static void test_quality_mapping(void **state)
@@ -310,10 +329,10 @@ static void test_quality_mapping(void **state)
 	assert_in_range(encoder_quality_to_kbps(1, 1920, 1080, 30), 250, 400);
 	assert_in_range(encoder_quality_to_kbps(50, 1920, 1080, 30), 2000, 3500);
 	assert_in_range(encoder_quality_to_kbps(100, 1920, 1080, 30), 15000, 20000);
-	assert_int_equal(encoder_quality_to_level(VIDEO_CODEC_H264, 1), 40);
-	assert_int_equal(encoder_quality_to_level(VIDEO_CODEC_H264, 100), 18);
-	assert_int_equal(encoder_quality_to_level(VIDEO_CODEC_VP9, 100), 1);
-	assert_true(encoder_quality_to_level(VIDEO_CODEC_VP9, 1) > encoder_quality_to_level(VIDEO_CODEC_VP9, 50));
+	assert_int_equal(encoder_quality_to_level(ENCODER_CODEC_H264, 1), 40);
+	assert_int_equal(encoder_quality_to_level(ENCODER_CODEC_H264, 100), 18);
+	assert_int_equal(encoder_quality_to_level(ENCODER_CODEC_VP9, 100), 1);
+	assert_true(encoder_quality_to_level(ENCODER_CODEC_VP9, 1) > encoder_quality_to_level(ENCODER_CODEC_VP9, 50));
 }
 
 /* Converting only the damage gives the same picture as converting it all. */
@@ -356,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_vp9_rate),
 		cmocka_unit_test(test_quality_changes_size),
 		cmocka_unit_test(test_size_mismatch),
+		cmocka_unit_test(test_rate_follows_fps),
 		cmocka_unit_test(test_quality_mapping),
 		cmocka_unit_test(test_convert_damage_only),
 	};

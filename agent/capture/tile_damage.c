@@ -1,6 +1,6 @@
-/* drm_scan: tile compare of a framebuffer against a mirror, and conversion
- * of the changed tiles to BGRX (see drm_scan.h). */
-#include "drm_scan.h"
+/* tile_damage: tile compare of a framebuffer against a mirror, and conversion
+ * of the changed tiles to BGRX (see tile_damage.h). */
+#include "tile_damage.h"
 
 #include <drm_fourcc.h>
 #include <stdlib.h>
@@ -9,10 +9,10 @@
 #include "err.h"
 #include "util.h"
 
-#define TILE RD_DRM_SCAN_TILE
+#define TILE RD_TILE_DAMAGE_TILE
 #define MAX_RECTS 256
 
-struct drm_scan {
+struct tile_damage {
 	int w, h;
 	uint32_t fourcc;
 	int bpp;
@@ -27,7 +27,7 @@ struct drm_scan {
 	uint64_t bytes_read;
 };
 
-int drm_scan_bpp(uint32_t fourcc)
+int tile_damage_bpp(uint32_t fourcc)
 {
 	switch (fourcc) {
 	case DRM_FORMAT_XRGB8888:
@@ -47,15 +47,15 @@ static bool is_bgrx(uint32_t fourcc)
 	return fourcc == DRM_FORMAT_XRGB8888 || fourcc == DRM_FORMAT_ARGB8888;
 }
 
-int drm_scan_new(int w, int h, uint32_t fourcc, struct drm_scan **out)
+int tile_damage_new(int w, int h, uint32_t fourcc, struct tile_damage **out)
 {
 	*out = NULL;
-	int bpp = drm_scan_bpp(fourcc);
+	int bpp = tile_damage_bpp(fourcc);
 	if (!bpp)
 		return RD_ERR_UNSUPPORTED;
 	if (w <= 0 || h <= 0 || w > 16384 || h > 16384)
 		return RD_ERR_INVAL;
-	struct drm_scan *s = calloc(1, sizeof(*s));
+	struct tile_damage *s = calloc(1, sizeof(*s));
 	if (!s)
 		return RD_ERR_NOMEM;
 	s->w = w;
@@ -70,14 +70,14 @@ int drm_scan_new(int w, int h, uint32_t fourcc, struct drm_scan **out)
 	s->dirty = calloc((size_t)s->tx, (size_t)s->ty);
 	s->out = is_bgrx(fourcc) ? s->mirror : calloc((size_t)h, (size_t)s->ostride);
 	if (!s->mirror || !s->dirty || !s->out) {
-		drm_scan_free(s);
+		tile_damage_free(s);
 		return RD_ERR_NOMEM;
 	}
 	*out = s;
 	return 0;
 }
 
-void drm_scan_free(struct drm_scan *s)
+void tile_damage_free(struct tile_damage *s)
 {
 	if (!s)
 		return;
@@ -88,19 +88,19 @@ void drm_scan_free(struct drm_scan *s)
 	free(s);
 }
 
-const uint8_t *drm_scan_pixels(const struct drm_scan *s, int *stride)
+const uint8_t *tile_damage_pixels(const struct tile_damage *s, int *stride)
 {
 	*stride = s->ostride;
 	return s->out;
 }
 
-uint64_t drm_scan_bytes_read(const struct drm_scan *s)
+uint64_t tile_damage_bytes_read(const struct tile_damage *s)
 {
 	return s->bytes_read;
 }
 
 /* Compare row y of the source with the mirror, tile by tile. */
-static void compare_row(struct drm_scan *s, const uint8_t *src, int y)
+static void compare_row(struct tile_damage *s, const uint8_t *src, int y)
 {
 	const uint8_t *m = s->mirror + (size_t)y * s->mstride;
 	uint8_t *d = s->dirty + (size_t)(y / TILE) * s->tx;
@@ -116,7 +116,7 @@ static void compare_row(struct drm_scan *s, const uint8_t *src, int y)
 	s->bytes_read += (uint64_t)s->mstride;
 }
 
-static void convert(struct drm_scan *s, int x0, int x1, int y)
+static void convert(struct tile_damage *s, int x0, int x1, int y)
 {
 	const uint8_t *m = s->mirror + (size_t)y * s->mstride;
 	uint8_t *o = s->out + (size_t)y * s->ostride;
@@ -140,7 +140,7 @@ static void convert(struct drm_scan *s, int x0, int x1, int y)
 }
 
 /* Copy the pixel columns [x0, x1) of tile row ty from the source. */
-static void copy_span(struct drm_scan *s, const uint8_t *src, int pitch, int ty, int x0, int x1)
+static void copy_span(struct tile_damage *s, const uint8_t *src, int pitch, int ty, int x0, int x1)
 {
 	int y1 = RD_MIN((ty + 1) * TILE, s->h);
 	size_t off = (size_t)x0 * s->bpp, len = (size_t)(x1 - x0) * s->bpp;
@@ -154,7 +154,7 @@ static void copy_span(struct drm_scan *s, const uint8_t *src, int pitch, int ty,
 
 /* Runs of dirty tiles become rectangles; a run with the same columns as one
  * ending just above extends it. */
-static int collect(struct drm_scan *s, const uint8_t *src, int pitch, struct capture_frame *f)
+static int collect(struct tile_damage *s, const uint8_t *src, int pitch, struct capture_frame *f)
 {
 	struct capture_rect r[MAX_RECTS];
 	int nr = 0, tiles = 0;
@@ -190,7 +190,7 @@ static int collect(struct drm_scan *s, const uint8_t *src, int pitch, struct cap
 	return tiles;
 }
 
-int drm_scan_update(struct drm_scan *s, const uint8_t *src, int pitch, bool all_rows,
+int tile_damage_update(struct tile_damage *s, const uint8_t *src, int pitch, bool all_rows,
 	bool copy_all, struct capture_frame *f)
 {
 	if (copy_all) {
@@ -201,7 +201,8 @@ int drm_scan_update(struct drm_scan *s, const uint8_t *src, int pitch, bool all_
 	} else {
 		/* Row offsets tick * 13 cover every residue of 8 within 8 ticks and
 		 * of 32 within 32 (13 is odd), spread out rather than in order. */
-		int step = s->idle >= RD_DRM_SCAN_IDLE_AFTER ? RD_DRM_SCAN_STEP_IDLE : RD_DRM_SCAN_STEP;
+		int step = s->idle >= RD_TILE_DAMAGE_IDLE_AFTER ? RD_TILE_DAMAGE_STEP_IDLE
+			: RD_TILE_DAMAGE_STEP;
 		int first = (int)((s->tick++ * 13u) % (unsigned)step);
 		for (int y = first; y < s->h; y += step)
 			compare_row(s, src + (size_t)y * pitch, y);
