@@ -565,7 +565,6 @@ int reach_direct_listen(struct reach *r, const char *bind_addr, int port)
 }
 
 int reach_direct_port(const struct reach *r) { return r->dport; }
-unsigned reach_jobs(const struct reach *r) { return r->njobs + relay_join_pending(r->join); }
 
 struct reach *reach_new(struct agent *a)
 {

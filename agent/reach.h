@@ -29,7 +29,5 @@ void reach_relay(struct reach *r, const struct rd_sockaddr *server, const Hbb__R
 int reach_direct_listen(struct reach *r, const char *bind_addr, int port);
 /* The bound direct port (0 when off). */
 int reach_direct_port(const struct reach *r);
-/* Jobs in flight (for status). */
-unsigned reach_jobs(const struct reach *r);
 
 #endif

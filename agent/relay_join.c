@@ -35,7 +35,6 @@ struct relay_join {
 	struct agent *a;
 	struct rd_resolver *res;   /* made on the first name */
 	struct join_req *reqs;     /* waiting for their name */
-	unsigned n;
 };
 
 struct relay_join *relay_join_new(struct agent *a)
@@ -53,7 +52,6 @@ static void join__unlink(struct relay_join *j, struct join_req *rq)
 		j->reqs = rq->next;
 	if (rq->next)
 		rq->next->prev = rq->prev;
-	j->n--;
 }
 
 void relay_join_free(struct relay_join *j)
@@ -68,11 +66,6 @@ void relay_join_free(struct relay_join *j)
 	}
 	rd_resolver_free(j->res);
 	free(j);
-}
-
-unsigned relay_join_pending(const struct relay_join *j)
-{
-	return j->n;
 }
 
 /* Connect to ra, queue RequestRelay{licence_key, uuid, token} and run the
@@ -153,6 +146,5 @@ void relay_join_start(struct relay_join *j, const char *relay, const char *uuid,
 	if (j->reqs)
 		j->reqs->prev = rq;
 	j->reqs = rq;
-	j->n++;
 	log_info("looking up relay %s", rd_esc(relay));
 }

@@ -23,7 +23,5 @@ void relay_join_free(struct relay_join *j);
  * address, for the session's logs and limits. Everything is copied. */
 void relay_join_start(struct relay_join *j, const char *relay, const char *uuid,
 	const uint8_t *token, size_t token_len, const struct rd_sockaddr *ctl);
-/* Joins waiting for their relay's name. */
-unsigned relay_join_pending(const struct relay_join *j);
 
 #endif

@@ -381,9 +381,6 @@ void rc_free(struct rc *rc)
 	free(rc);
 }
 
-bool rc_registered(const struct rc *rc) { return rc->registered; }
-const char *rc_server_text(const struct rc *rc) { return rc->server_text; }
-
 bool rc_server_addr(const struct rc *rc, struct rd_sockaddr *out)
 {
 	if (!rc->resolved)

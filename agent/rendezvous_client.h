@@ -19,10 +19,8 @@ struct rc;
 /* server_text is HOST[:PORT] (21116 when omitted); interval in seconds. */
 struct rc *rc_new(struct agent *a, struct reach *reach, const char *server_text, double interval);
 void rc_free(struct rc *rc);
-bool rc_registered(const struct rc *rc);
 /* The server's address (main port) as last resolved; false when unresolved. */
 bool rc_server_addr(const struct rc *rc, struct rd_sockaddr *out);
-const char *rc_server_text(const struct rc *rc);
 /* Send RegisterPk again soon (the key looked stale to a controller). */
 void rc_request_pk(struct rc *rc);
 
