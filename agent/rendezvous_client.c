@@ -10,20 +10,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "agent.h"
 #include "err.h"
 #include "log.h"
 #include "pb.h"
-#include "reach.h"
 #include "regsig.h"
+#include "settings.h"
 #include "util.h"
 
 #define RC_DGRAM_MAX 65536
 #define RC_REFUSED_MAX 600.0       /* refused: retry at least this often */
 
 struct rc {
-	struct agent *a;
-	struct reach *reach;
+	struct ev_loop *loop;
+	struct rc_config cfg;
+	const struct rc_ops *ops;
+	void *ud;
 	char *server_text;
 	struct rd_sockaddr server;
 	bool resolved;
@@ -48,7 +49,7 @@ struct rc {
 static void rc__close_socket(struct rc *rc)
 {
 	if (rc->fd >= 0) {
-		ev_io_stop(agent_loop(rc->a), &rc->io);
+		ev_io_stop(rc->loop, &rc->io);
 		close(rc->fd);
 		rc->fd = -1;
 	}
@@ -92,14 +93,14 @@ static int rc__open_socket(struct rc *rc)
 	rc->fd = fd;
 	ev_io_init(&rc->io, rc__on_read, fd, EV_READ);
 	rc->io.data = rc;
-	ev_io_start(agent_loop(rc->a), &rc->io);
+	ev_io_start(rc->loop, &rc->io);
 	struct rd_sockaddr local;
 	if (rd_net_local_addr(fd, &local) == RD_OK) {
 		bool changed = rc->local.len && !rd_net_addr_same_ip(&local, &rc->local);
 		rc->local = local;
 		if (changed) {
 			log_notice("local address toward the server changed");
-			agent_public_addr_changed(rc->a);
+			rc->ops->public_addr_changed(rc->ud);
 		}
 	}
 	return RD_OK;
@@ -119,7 +120,7 @@ static void rc__send(struct rc *rc, const Hbb__RendezvousMessage *m)
 static void rc__send_register_peer(struct rc *rc)
 {
 	Hbb__RegisterPeer rp = HBB__REGISTER_PEER__INIT;
-	rp.id = (char *)agent_id(rc->a);
+	rp.id = (char *)rc->cfg.id;
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PEER;
 	m.register_peer = &rp;
@@ -131,17 +132,17 @@ static void rc__send_register_peer(struct rc *rc)
 static void rc__send_register_pk(struct rc *rc, double now)
 {
 	Hbb__RegisterPk pk = HBB__REGISTER_PK__INIT;
-	pk.id = (char *)agent_id(rc->a);
-	pk.uuid.data = (uint8_t *)agent_uuid(rc->a);
+	pk.id = (char *)rc->cfg.id;
+	pk.uuid.data = (uint8_t *)rc->cfg.uuid;
 	pk.uuid.len = AGENT_UUID_LEN;
-	pk.pk.data = (uint8_t *)agent_keypair(rc->a)->pk;
+	pk.pk.data = (uint8_t *)rc->cfg.kp->pk;
 	pk.pk.len = RD_PK_LEN;
 	uint64_t t = (uint64_t)rd_wall_ms();
 	if (t <= rc->last_sig_time)
 		t = rc->last_sig_time + 1;
 	rc->last_sig_time = t;
 	uint8_t sigs[2 * RD_SIGN_LEN];
-	if (rd_regsig_sign(&pk, t, agent_keypair(rc->a), NULL, sigs) != RD_OK)
+	if (rd_regsig_sign(&pk, t, rc->cfg.kp, NULL, sigs) != RD_OK)
 		log_err("cannot sign our registration; sending it unsigned");
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PK;
@@ -165,7 +166,7 @@ static void rc__step(struct rc *rc, double now)
 		rc->next_send = now + RD_MIN(wait, rc->interval);
 		if (rc->failures == 2 && rc->registered) {
 			log_warn("rendezvous server %s does not answer", rd_esc(rc->server_text));
-			agent_set_registered(rc->a, false);
+			rc->ops->registered(rc->ud, false);
 			rc->registered = false;
 		}
 		if (rc->failures % 4 == 0) {
@@ -201,7 +202,7 @@ static void rc__on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 static void rc__registered(struct rc *rc, double now)
 {
 	if (rc->failures >= 2 || !rc->registered)
-		log_notice("registered with %s as %s", rd_esc(rc->server_text), agent_id(rc->a));
+		log_notice("registered with %s as %s", rd_esc(rc->server_text), rc->cfg.id);
 	rc->failures = 0;
 	rc->refusals = 0;
 	rc->sent_at = 0;
@@ -209,7 +210,7 @@ static void rc__registered(struct rc *rc, double now)
 	rc->next_send = now + rc->interval;
 	if (!rc->registered) {
 		rc->registered = true;
-		agent_set_registered(rc->a, true);
+		rc->ops->registered(rc->ud, true);
 	}
 }
 
@@ -250,22 +251,22 @@ static void rc__refused(struct rc *rc, const Hbb__RegisterPkResponse *r, double 
 		&hbb__register_pk_response__result__descriptor, r->result);
 	double wait = RD_MIN(rc->interval * (double)(1u << RD_MIN(rc->refusals, 10u)), RC_REFUSED_MAX);
 	char fp[RD_FINGERPRINT_LEN], release[AGENT_ID_MAX + 128] = "";
-	rd_pk_fingerprint(agent_keypair(rc->a)->pk, fp);
+	rd_pk_fingerprint(rc->cfg.kp->pk, fp);
 	bool forget;
 	const char *hint = rc__refusal_hint(r, &forget);
 	if (forget)
 		snprintf(release, sizeof(release), "; if this machine is the owner, release the ID on "
-			"the server: rd-rendezvous --forget %s", agent_id(rc->a));
+			"the server: rd-rendezvous --forget %s", rc->cfg.id);
 	rc->refusals++;
 	rc->sent_at = 0;
 	rc->pk_pending = false;
 	rc->next_send = now + wait;
 	log_err("server %s refused ID %s (%s, refusal %u): %s%s. Our key is %s. Keeping the ID; "
-		"retry %u in %.0f s", rd_esc(rc->server_text), agent_id(rc->a), v ? v->name : "unknown",
+		"retry %u in %.0f s", rd_esc(rc->server_text), rc->cfg.id, v ? v->name : "unknown",
 		r->rdesk_refusal, hint, release, fp, rc->refusals, wait);
 	if (rc->registered) {
 		rc->registered = false;
-		agent_set_registered(rc->a, false);
+		rc->ops->registered(rc->ud, false);
 	}
 }
 
@@ -303,7 +304,7 @@ static void rc__dispatch(struct rc *rc, const Hbb__RendezvousMessage *m, double 
 		if (m->register_peer_response->request_pk) {
 			if (rc->key_confirmed) {
 				log_info("server asks for our key again");
-				agent_public_addr_changed(rc->a);
+				rc->ops->public_addr_changed(rc->ud);
 			}
 			rc->key_confirmed = false;
 			rc->sent_at = 0;
@@ -317,13 +318,13 @@ static void rc__dispatch(struct rc *rc, const Hbb__RendezvousMessage *m, double 
 		rc__on_pk_response(rc, m->register_pk_response, now);
 		break;
 	case HBB__RENDEZVOUS_MESSAGE__UNION_PUNCH_HOLE:
-		reach_punch(rc->reach, &rc->server, m->punch_hole);
+		rc->ops->punch(rc->ud, &rc->server, m->punch_hole);
 		break;
 	case HBB__RENDEZVOUS_MESSAGE__UNION_FETCH_LOCAL_ADDR:
-		reach_local(rc->reach, &rc->server, m->fetch_local_addr);
+		rc->ops->fetch_local(rc->ud, &rc->server, m->fetch_local_addr);
 		break;
 	case HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY:
-		reach_relay(rc->reach, &rc->server, m->request_relay);
+		rc->ops->request_relay(rc->ud, &rc->server, m->request_relay);
 		break;
 	case HBB__RENDEZVOUS_MESSAGE__UNION_CONFIGURE_UPDATE:
 		log_info("ignoring ConfigUpdate from the server");
@@ -356,18 +357,20 @@ static void rc__on_read(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-struct rc *rc_new(struct agent *a, struct reach *reach, const char *server_text, double interval)
+struct rc *rc_new(struct ev_loop *loop, const struct rc_config *cfg, const struct rc_ops *ops, void *ud)
 {
 	struct rc *rc = xcalloc(1, sizeof(*rc));
-	rc->a = a;
-	rc->reach = reach;
-	rc->server_text = xstrdup(server_text);
-	rc->interval = interval;
+	rc->loop = loop;
+	rc->cfg = *cfg;
+	rc->ops = ops;
+	rc->ud = ud;
+	rc->server_text = xstrdup(cfg->server);
+	rc->interval = cfg->interval;
 	rc->fd = -1;
 	rc->last_pk = -RC_PK_MIN_GAP;
 	ev_timer_init(&rc->tick, rc__on_tick, 0.0, 1.0);
 	rc->tick.data = rc;
-	ev_timer_start(agent_loop(a), &rc->tick);
+	ev_timer_start(loop, &rc->tick);
 	return rc;
 }
 
@@ -375,7 +378,7 @@ void rc_free(struct rc *rc)
 {
 	if (!rc)
 		return;
-	ev_timer_stop(agent_loop(rc->a), &rc->tick);
+	ev_timer_stop(rc->loop, &rc->tick);
 	rc__close_socket(rc);
 	free(rc->server_text);
 	free(rc);
