@@ -52,7 +52,7 @@ struct agent {
 	struct rc *rc;
 	struct reach *reach;
 	struct sio_set *sios;
-	struct control *ctl;
+	struct control *control;
 	struct rd_nattest *nat;
 	int nat_type;
 	unsigned nat_tries;
@@ -272,8 +272,8 @@ static void agent__stop(struct agent *a, const char *why)
 	a->rc = NULL;
 	rd_nattest_cancel(a->nat);
 	a->nat = NULL;
-	control_free(a->ctl);
-	a->ctl = NULL;
+	control_free(a->control);
+	a->control = NULL;
 	a->stop_at = rd_now() + AGENT_STOP_GRACE;
 	ev_timer_set(&a->tick, 0.05, 0.05);
 	ev_timer_again(a->loop, &a->tick);
@@ -389,7 +389,7 @@ static int agent__start(struct agent *a)
 	}
 	char path[4096];
 	if (settings_control_path(&a->st, path, sizeof(path)) == RD_OK)
-		a->ctl = control_new(a->loop, path, agent__status, a);
+		a->control = control_new(a->loop, path, agent__status, a);
 	struct rc_config ccfg = { .server = a->st.rendezvous, .interval = (double)a->st.register_interval,
 		.id = a->id, .uuid = a->uuid, .kp = &a->kp };
 	a->rc = rc_new(a->loop, &ccfg, &agent_rc_ops, a);
@@ -419,7 +419,7 @@ static void agent__cleanup(struct agent *a)
 		rd_sd_watchdog_stop(a->loop);
 	rc_free(a->rc);
 	rd_nattest_cancel(a->nat);
-	control_free(a->ctl);
+	control_free(a->control);
 	reach_free(a->reach);
 	/* Let closing conns run their on_close before the sessions go. */
 	for (int i = 0; i < 100 && a->sios && sio_set_count(a->sios); i++)
