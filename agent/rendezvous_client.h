@@ -1,6 +1,10 @@
 /* rendezvous_client: the UDP registration with the rendezvous server
  * (PROTOCOL.md §7) and the pushes it delivers (PunchHole, FetchLocalAddr,
- * RequestRelay), which go to the owner through rc_ops. */
+ * RequestRelay), which go to the owner through rc_ops. The state machine is
+ * registration.h; this is its socket, timer and name lookup. The server's
+ * name is looked up on the resolver's thread (common/resolve.h), so the loop
+ * never waits for a name server; the last address found stays in use while
+ * a lookup runs or fails. */
 #ifndef RD_AGENT_RENDEZVOUS_CLIENT_H
 #define RD_AGENT_RENDEZVOUS_CLIENT_H
 
@@ -15,9 +19,8 @@
 struct ev_loop;
 struct rc;
 
-#define RC_REG_TIMEOUT 3.0        /* a RegisterPeer/RegisterPk unanswered this long failed */
-#define RC_PK_MIN_GAP 3.0         /* RegisterPk at most this often (server limit: 3 per 6 s) */
 #define RC_RESOLVE_GAP 60.0       /* re-resolve the server name at most this often */
+#define RC_RESOLVE_RETRY 5.0      /* ... and this often while it has no address yet */
 
 /* Borrowed; must outlive the client. */
 struct rc_config {
