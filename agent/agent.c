@@ -3,6 +3,8 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <ev.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 
 #include "conn.h"
 #include "control.h"
+#include "crypto.h"
 #include "err.h"
 #include "json.h"
 #include "log.h"
@@ -22,7 +25,9 @@
 #include "reach.h"
 #include "rendezvous_client.h"
 #include "sd.h"
+#include "session.h"
 #include "session_io.h"
+#include "settings.h"
 #include "util.h"
 #include "video.h"
 
@@ -47,7 +52,7 @@ struct agent {
 	struct rc *rc;
 	struct reach *reach;
 	struct sio_set *sios;
-	struct control *ctl;
+	struct control *control;
 	struct rd_nattest *nat;
 	int nat_type;
 	unsigned nat_tries;
@@ -61,23 +66,16 @@ struct agent {
 	ev_timer tick;
 };
 
-struct ev_loop *agent_loop(struct agent *a) { return a->loop; }
-const struct agent_settings *agent_settings(const struct agent *a) { return &a->st; }
-const char *agent_id(const struct agent *a) { return a->id; }
-const struct rd_keypair *agent_keypair(const struct agent *a) { return &a->kp; }
-const uint8_t *agent_uuid(const struct agent *a) { return a->uuid; }
-const char *agent_server_key(const struct agent *a) { return a->st.key ? a->st.key : ""; }
-int agent_nat_type(const struct agent *a) { return a->nat_type; }
-const struct session_host *agent_session_host(struct agent *a) { return &a->host; }
-
-void agent_request_pk(struct agent *a)
+static void agent__request_pk(void *ud)
 {
+	struct agent *a = ud;
 	if (a->rc)
 		rc_request_pk(a->rc);
 }
 
-void agent_set_registered(struct agent *a, bool registered)
+static void agent__set_registered(void *ud, bool registered)
 {
+	struct agent *a = ud;
 	a->registered = registered;
 	if (registered && !a->ready_sent) {
 		a->ready_sent = true;
@@ -123,8 +121,9 @@ static void agent__nat_maybe_start(struct agent *a, double now)
 		agent__nat_done(RD_ERR_IO, NULL, a);
 }
 
-void agent_public_addr_changed(struct agent *a)
+static void agent__public_addr_changed(void *ud)
 {
+	struct agent *a = ud;
 	if (!a->nat)
 		a->nat_due = rd_now();
 }
@@ -143,8 +142,9 @@ static void agent__video_opened(int rc, void *ud)
 	log_notice("capture: %s, %dx%d", video_backend_name(a->video), d.width, d.height);
 }
 
-struct video *agent_video(struct agent *a)
+static struct video *agent__video(void *ud)
 {
+	struct agent *a = ud;
 	if (a->stopping || (a->video && !video_failed(a->video)))
 		return a->video;
 	double now = rd_now();
@@ -173,9 +173,16 @@ struct video *agent_video(struct agent *a)
 
 /* ---- sessions ---- */
 
-void agent_session_adopt(struct agent *a, struct rd_conn *c, enum session_path path,
+static int agent__nat_type(void *ud)
+{
+	struct agent *a = ud;
+	return a->nat_type;
+}
+
+static void agent__session_adopt(void *ud, struct rd_conn *c, enum session_path path,
 	const struct rd_sockaddr *peer)
 {
+	struct agent *a = ud;
 	if (a->stopping) {
 		rd_conn_close(c, RD_ERR_CLOSED);
 		return;
@@ -183,15 +190,16 @@ void agent_session_adopt(struct agent *a, struct rd_conn *c, enum session_path p
 	sio_set_add(a->sios, c, path, peer);
 }
 
-void agent_session_start(struct agent *a, int fd, enum session_path path)
+static void agent__session_start(void *ud, int fd, enum session_path path)
 {
+	struct agent *a = ud;
 	rd_net_set_nodelay(fd);
 	struct rd_conn *c = rd_conn_new(a->loop, fd, false, NULL, NULL, NULL);
 	if (!c) {
 		close(fd);
 		return;
 	}
-	agent_session_adopt(a, c, path, NULL);
+	agent__session_adopt(a, c, path, NULL);
 }
 
 /* ---- status ---- */
@@ -281,8 +289,8 @@ static void agent__stop(struct agent *a, const char *why)
 	a->rc = NULL;
 	rd_nattest_cancel(a->nat);
 	a->nat = NULL;
-	control_free(a->ctl);
-	a->ctl = NULL;
+	control_free(a->control);
+	a->control = NULL;
 	a->stop_at = rd_now() + AGENT_STOP_GRACE;
 	ev_timer_set(&a->tick, 0.05, 0.05);
 	ev_timer_again(a->loop, &a->tick);
@@ -338,10 +346,55 @@ static void agent__host(struct agent *a)
 	};
 }
 
+/* ---- wiring ---- */
+
+static void agent__punch(void *ud, const struct rd_sockaddr *server, const Hbb__PunchHole *ph)
+{
+	struct agent *a = ud;
+	reach_punch(a->reach, server, ph);
+}
+
+static void agent__fetch_local(void *ud, const struct rd_sockaddr *server, const Hbb__FetchLocalAddr *fl)
+{
+	struct agent *a = ud;
+	reach_local(a->reach, server, fl);
+}
+
+static void agent__request_relay(void *ud, const struct rd_sockaddr *server, const Hbb__RequestRelay *rr)
+{
+	struct agent *a = ud;
+	reach_relay(a->reach, server, rr);
+}
+
+static const struct reach_ops agent_reach_ops = {
+	.nat_type = agent__nat_type,
+	.session_fd = agent__session_start,
+	.session_conn = agent__session_adopt,
+};
+
+static const struct sio_set_ops agent_sio_ops = {
+	.video = agent__video,
+	.pk_refresh = agent__request_pk,
+};
+
+static const struct rc_ops agent_rc_ops = {
+	.registered = agent__set_registered,
+	.public_addr_changed = agent__public_addr_changed,
+	.punch = agent__punch,
+	.fetch_local = agent__fetch_local,
+	.request_relay = agent__request_relay,
+};
+
 static int agent__start(struct agent *a)
 {
-	a->reach = reach_new(a);
-	a->sios = sio_set_new(a);
+	struct reach_config rcfg = { .id = a->id, .relay = a->st.relay, .force_relay = a->st.force_relay,
+		.server_key = a->st.key ? a->st.key : "" };
+	a->reach = reach_new(a->loop, &rcfg, &agent_reach_ops, a);
+	struct sio_set_config scfg = { .host = &a->host, .input_backend = a->st.input_backend,
+		.display = a->st.display, .view_only = a->st.view_only,
+		.clipboard_max = (size_t)a->st.clipboard_max, .fps = (int)a->st.fps,
+		.quality = (int)a->st.quality };
+	a->sios = sio_set_new(a->loop, &scfg, &agent_sio_ops, a);
 	if (a->st.direct_port > 0) {
 		int rc = reach_direct_listen(a->reach, a->st.direct_bind, (int)a->st.direct_port);
 		if (rc < 0) {
@@ -353,10 +406,12 @@ static int agent__start(struct agent *a)
 	}
 	char path[4096];
 	if (settings_control_path(&a->st, path, sizeof(path)) == RD_OK)
-		a->ctl = control_new(a->loop, path, agent__status, a);
-	a->rc = rc_new(a, a->reach, a->st.rendezvous, (double)a->st.register_interval);
+		a->control = control_new(a->loop, path, agent__status, a);
+	struct rc_config ccfg = { .server = a->st.rendezvous, .interval = (double)a->st.register_interval,
+		.id = a->id, .uuid = a->uuid, .kp = &a->kp };
+	a->rc = rc_new(a->loop, &ccfg, &agent_rc_ops, a);
 	a->nat_due = rd_now();
-	agent_video(a); /* probe now so PeerInfo knows the display; retried later if absent */
+	agent__video(a); /* probe now so PeerInfo knows the display; retried later if absent */
 
 	ev_signal_init(&a->sigterm, agent__on_signal, SIGTERM);
 	ev_signal_init(&a->sigint, agent__on_signal, SIGINT);
@@ -381,7 +436,7 @@ static void agent__cleanup(struct agent *a)
 		rd_sd_watchdog_stop(a->loop);
 	rc_free(a->rc);
 	rd_nattest_cancel(a->nat);
-	control_free(a->ctl);
+	control_free(a->control);
 	reach_free(a->reach);
 	/* Let closing conns run their on_close before the sessions go. */
 	for (int i = 0; i < 100 && a->sios && sio_set_count(a->sios); i++)

@@ -219,13 +219,13 @@ int cli_status(int argc, char **argv)
 			strcmp(reg, "true") == 0 ? "yes" : "no", nat, n);
 		const char *p = strstr(buf, "\"sessions\":[");
 		while (p && (p = strstr(p + 1, "{\"peer\":")) != NULL) {
-			char peer[80], path_s[16], state[16], codec[8], ctl[64];
+			char peer[80], path_s[16], state[16], codec[8], controller[64];
 			cli__json_get(p, "peer", peer, sizeof(peer));
 			cli__json_get(p, "path", path_s, sizeof(path_s));
 			cli__json_get(p, "state", state, sizeof(state));
 			cli__json_get(p, "codec", codec, sizeof(codec));
-			cli__json_get(p, "controller", ctl, sizeof(ctl));
-			printf("  %s via %s, %s, %s, controller %s\n", peer, path_s, state, codec, ctl);
+			cli__json_get(p, "controller", controller, sizeof(controller));
+			printf("  %s via %s, %s, %s, controller %s\n", peer, path_s, state, codec, controller);
 		}
 	}
 	status = 0;

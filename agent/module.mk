@@ -21,6 +21,8 @@ INSTALL_UNITS += systemd/rd-agent.service
 # Unit tests of the session core link only the I/O-free modules.
 test_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o \
 	$(B)/agent/video_qos.o
+# The registration state machine alone (time and answers are given to it).
+test_agent_registration_OBJS := $(B)/agent/registration.o
 # The login guard alone (time is given to it).
 test_agent_login_OBJS := $(B)/agent/login.o
 # The rate decisions (options, acknowledgements, adaptation) alone.

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "agent.h"
 #include "codec.h"
 #include "conn.h"
 #include "err.h"
@@ -40,7 +39,7 @@ struct job {
 	ev_timer poke_timer;
 	uint8_t echo[RD_ADDR_MANGLE_MAX];
 	size_t echo_len;
-	struct rd_sockaddr ctl;       /* the controller's address */
+	struct rd_sockaddr controller; /* the controller's address */
 	char relay[256];
 	char uuid[RD_RELAY_UUID_MAX + 1]; /* a relay we start: its session */
 	bool wait_grant;              /* ... waiting for the server's relay token */
@@ -49,7 +48,10 @@ struct job {
 #define REACH_NAMED_MAX 4             /* relay names the server gave, remembered */
 
 struct reach {
-	struct agent *a;
+	struct ev_loop *loop;
+	struct reach_config cfg;
+	const struct reach_ops *ops;
+	void *ud;
 	struct job *jobs;
 	unsigned njobs;
 	ev_idle reaper;
@@ -57,13 +59,13 @@ struct reach {
 	int dport;
 	ev_io dio;
 	ev_timer dbackoff;
-	struct { enum job_kind kind; struct rd_sockaddr ctl; double at; } last[3];
+	struct { enum job_kind kind; struct rd_sockaddr controller; double at; } last[3];
 	struct relay_join *join;
 	char named[REACH_NAMED_MAX][256]; /* relays the server named in its own pushes */
 	unsigned named_next;
 };
 
-static struct ev_loop *reach__loop(struct reach *r) { return agent_loop(r->a); }
+static struct ev_loop *reach__loop(struct reach *r) { return r->loop; }
 
 static void reach__on_reap(struct ev_loop *loop, ev_idle *w, int revents)
 {
@@ -143,13 +145,14 @@ static const struct rd_conn_ops job_srv_ops = {
 };
 
 /* Duplicate requests from one controller within 100 ms are ignored (§8.2). */
-static bool reach__duplicate(struct reach *r, enum job_kind kind, const struct rd_sockaddr *ctl)
+static bool reach__duplicate(struct reach *r, enum job_kind kind,
+	const struct rd_sockaddr *controller)
 {
 	double now = rd_now();
 	int i = kind - 1;
 	bool dup = r->last[i].at > 0 && now - r->last[i].at < REACH_DUP_WINDOW &&
-		rd_net_addr_equal(&r->last[i].ctl, ctl);
-	r->last[i].ctl = *ctl;
+		rd_net_addr_equal(&r->last[i].controller, controller);
+	r->last[i].controller = *controller;
 	r->last[i].at = now;
 	return dup;
 }
@@ -157,12 +160,12 @@ static bool reach__duplicate(struct reach *r, enum job_kind kind, const struct r
 static struct job *reach__job(struct reach *r, enum job_kind kind, const ProtobufCBinaryData *sa,
 	const char *relay)
 {
-	struct rd_sockaddr ctl;
-	if (sa->len > RD_ADDR_MANGLE_MAX || rd_addr_demangle(sa->data, sa->len, &ctl) < 0) {
+	struct rd_sockaddr controller;
+	if (sa->len > RD_ADDR_MANGLE_MAX || rd_addr_demangle(sa->data, sa->len, &controller) < 0) {
 		log_warn("request with a malformed controller address dropped");
 		return NULL;
 	}
-	if (reach__duplicate(r, kind, &ctl)) {
+	if (reach__duplicate(r, kind, &controller)) {
 		log_debug("duplicate request ignored");
 		return NULL;
 	}
@@ -174,7 +177,7 @@ static struct job *reach__job(struct reach *r, enum job_kind kind, const Protobu
 	j->r = r;
 	j->kind = kind;
 	j->lfd = j->poke_fd = -1;
-	j->ctl = ctl;
+	j->controller = controller;
 	memcpy(j->echo, sa->data, sa->len);
 	j->echo_len = sa->len;
 	rd_strlcpy(j->relay, relay ? relay : "", sizeof(j->relay));
@@ -223,7 +226,7 @@ static void job__on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	log_info("%s: controller connected on the %s port", rd_net_addr_str(&peer, ps, sizeof(ps)),
 		j->kind == JOB_PUNCH ? "punched" : "LAN");
-	agent_session_start(j->r->a, fd, j->kind == JOB_PUNCH ? SESSION_PATH_PUNCH : SESSION_PATH_LOCAL);
+	j->r->ops->session_fd(j->r->ud, fd, j->kind == JOB_PUNCH ? SESSION_PATH_PUNCH : SESSION_PATH_LOCAL);
 	job__finish(j);
 }
 
@@ -261,12 +264,12 @@ static void job__poke_done(struct ev_loop *loop, ev_timer *w, int revents)
 		 * socket itself is the session, the listener never sees it. */
 		struct rd_sockaddr peer;
 		char ps[RD_ADDRSTRLEN];
-		if (rd_net_peer_addr(j->poke_fd, &peer) == RD_OK && rd_net_addr_equal(&peer, &j->ctl)) {
+		if (rd_net_peer_addr(j->poke_fd, &peer) == RD_OK && rd_net_addr_equal(&peer, &j->controller)) {
 			int fd = j->poke_fd;
 			j->poke_fd = -1;
 			log_info("%s: controller connected by simultaneous open",
 				rd_net_addr_str(&peer, ps, sizeof(ps)));
-			agent_session_start(j->r->a, fd, SESSION_PATH_PUNCH);
+			j->r->ops->session_fd(j->r->ud, fd, SESSION_PATH_PUNCH);
 			job__finish(j);
 			return;
 		}
@@ -280,10 +283,9 @@ static void job__poke_done(struct ev_loop *loop, ev_timer *w, int revents)
 static void reach__pick_relay(struct reach *r, const struct rd_sockaddr *server, const char *offered,
 	char *out, size_t outsz)
 {
-	const struct agent_settings *st = agent_settings(r->a);
 	char host[RD_ADDRSTRLEN];
-	if (st->relay && *st->relay)
-		rd_strlcpy(out, st->relay, outsz);
+	if (r->cfg.relay && *r->cfg.relay)
+		rd_strlcpy(out, r->cfg.relay, outsz);
 	else if (offered && *offered)
 		rd_strlcpy(out, offered, outsz);
 	else {
@@ -311,7 +313,7 @@ static bool reach__vouched(struct reach *r, const Hbb__RequestRelay *rq)
 {
 	uint8_t pk[RD_PK_LEN];
 	enum rd_relay_role role;
-	if (rd_pk_from_b64(agent_server_key(r->a), pk) != RD_OK)
+	if (rd_pk_from_b64(r->cfg.server_key, pk) != RD_OK)
 		return false;
 	return rd_relay_token_verify(rq->rdesk_relay_token.data, rq->rdesk_relay_token.len, rq->uuid,
 		pk, rd_wall_ms() / 1000, &role) == RD_OK && role == RD_RELAY_ROLE_AGENT;
@@ -342,10 +344,10 @@ static void reach__relay_for_request(struct reach *r, const struct rd_sockaddr *
 /* A relay job is decided: finish it and join the relay. */
 static void job__relay_go(struct job *j, const uint8_t *token, size_t token_len)
 {
-	struct rd_sockaddr ctl = j->ctl;
+	struct rd_sockaddr controller = j->controller;
 	j->wait_grant = false;
 	job__finish(j);
-	relay_join_start(j->r->join, j->relay, j->uuid, token, token_len, &ctl);
+	relay_join_start(j->r->join, j->relay, j->uuid, token, token_len, &controller);
 }
 
 static void job__on_grant_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -377,7 +379,7 @@ static void reach__relay_from_punch(struct reach *r, struct job *j, const struct
 	rr.relay_server = j->relay;
 	rr.version = (char *)RD_VERSION;
 	rr.union_case = HBB__RELAY_RESPONSE__UNION_ID;
-	rr.id = (char *)agent_id(r->a);
+	rr.id = (char *)r->cfg.id;
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_RELAY_RESPONSE;
 	m.relay_response = &rr;
@@ -395,13 +397,13 @@ void reach_punch(struct reach *r, const struct rd_sockaddr *server, const Hbb__P
 		return;
 	reach__remember(r, ph->relay_server);
 	char cs[RD_ADDRSTRLEN];
-	rd_net_addr_str(&j->ctl, cs, sizeof(cs));
+	rd_net_addr_str(&j->controller, cs, sizeof(cs));
 	bool use_relay = ph->nat_type == HBB__NAT_TYPE__SYMMETRIC || ph->force_relay ||
-		agent_nat_type(r->a) == RD_NAT_SYMMETRIC || agent_settings(r->a)->force_relay;
+		r->ops->nat_type(r->ud) == RD_NAT_SYMMETRIC || r->cfg.force_relay;
 	if (use_relay) {
 		log_info("punch request from %s: relaying (%s)", cs,
 			ph->nat_type == HBB__NAT_TYPE__SYMMETRIC ? "controller behind symmetric NAT" :
-			agent_nat_type(r->a) == RD_NAT_SYMMETRIC ? "we are behind symmetric NAT" : "relay forced");
+			r->ops->nat_type(r->ud) == RD_NAT_SYMMETRIC ? "we are behind symmetric NAT" : "relay forced");
 		reach__relay_from_punch(r, j, server);
 		return;
 	}
@@ -416,7 +418,7 @@ void reach_punch(struct reach *r, const struct rd_sockaddr *server, const Hbb__P
 		return;
 	}
 	/* Open our NAT toward the controller from the same port (expected to fail). */
-	j->poke_fd = rd_net_tcp_connect(&j->ctl, &local);
+	j->poke_fd = rd_net_tcp_connect(&j->controller, &local);
 	ev_timer_init(&j->poke_timer, job__poke_done, 0.03, 0.);
 	j->poke_timer.data = j;
 	ev_timer_start(reach__loop(r), &j->poke_timer);
@@ -426,9 +428,9 @@ void reach_punch(struct reach *r, const struct rd_sockaddr *server, const Hbb__P
 	reach__pick_relay(r, server, j->relay, relay, sizeof(relay));
 	phs.socket_addr.data = j->echo;
 	phs.socket_addr.len = j->echo_len;
-	phs.id = (char *)agent_id(r->a);
+	phs.id = (char *)r->cfg.id;
 	phs.relay_server = relay;
-	phs.nat_type = (Hbb__NatType)agent_nat_type(r->a);
+	phs.nat_type = (Hbb__NatType)r->ops->nat_type(r->ud);
 	phs.version = (char *)RD_VERSION;
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_PUNCH_HOLE_SENT;
@@ -459,7 +461,7 @@ static void job__srv_connected(struct rd_conn *c, void *ud)
 	la.local_addr.data = mangled;
 	la.local_addr.len = (size_t)n;
 	la.relay_server = relay;
-	la.id = (char *)agent_id(j->r->a);
+	la.id = (char *)j->r->cfg.id;
 	la.version = (char *)RD_VERSION;
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_LOCAL_ADDR;
@@ -474,12 +476,12 @@ void reach_local(struct reach *r, const struct rd_sockaddr *server, const Hbb__F
 	if (!j)
 		return;
 	reach__remember(r, fl->relay_server);
-	if (agent_settings(r->a)->force_relay) {
+	if (r->cfg.force_relay) {
 		reach__relay_from_punch(r, j, server);
 		return;
 	}
 	char cs[RD_ADDRSTRLEN];
-	log_info("LAN request from %s", rd_net_addr_str(&j->ctl, cs, sizeof(cs)));
+	log_info("LAN request from %s", rd_net_addr_str(&j->controller, cs, sizeof(cs)));
 	if (job__connect_server(j, server, true) < 0)
 		job__finish(j);
 }
@@ -496,7 +498,7 @@ void reach_relay(struct reach *r, const struct rd_sockaddr *server, const Hbb__R
 	char cs[RD_ADDRSTRLEN];
 	reach__relay_for_request(r, server, rq, j->relay, sizeof(j->relay));
 	rd_strlcpy(j->uuid, rq->uuid, sizeof(j->uuid));
-	log_info("relay request from %s via %s%s", rd_net_addr_str(&j->ctl, cs, sizeof(cs)),
+	log_info("relay request from %s via %s%s", rd_net_addr_str(&j->controller, cs, sizeof(cs)),
 		rd_esc(j->relay),
 		rq->secure ? "" : " (controller holds no key for us; the handshake runs anyway)");
 	if (job__connect_server(j, server, false) == RD_OK) {
@@ -534,7 +536,7 @@ static void reach__on_direct(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		char ps[RD_ADDRSTRLEN];
 		log_info("%s: direct connection", rd_net_addr_str(&peer, ps, sizeof(ps)));
-		agent_session_start(r->a, fd, SESSION_PATH_DIRECT);
+		r->ops->session_fd(r->ud, fd, SESSION_PATH_DIRECT);
 	}
 }
 
@@ -565,14 +567,19 @@ int reach_direct_listen(struct reach *r, const char *bind_addr, int port)
 }
 
 int reach_direct_port(const struct reach *r) { return r->dport; }
-unsigned reach_jobs(const struct reach *r) { return r->njobs + relay_join_pending(r->join); }
 
-struct reach *reach_new(struct agent *a)
+struct reach *reach_new(struct ev_loop *loop, const struct reach_config *cfg,
+	const struct reach_ops *ops, void *ud)
 {
 	struct reach *r = xcalloc(1, sizeof(*r));
-	r->a = a;
+	r->loop = loop;
+	r->cfg = *cfg;
+	if (!r->cfg.server_key)
+		r->cfg.server_key = "";
+	r->ops = ops;
+	r->ud = ud;
 	r->dfd = -1;
-	r->join = relay_join_new(a);
+	r->join = relay_join_new(loop, r->cfg.server_key, ops->session_conn, ud);
 	ev_idle_init(&r->reaper, reach__on_reap);
 	r->reaper.data = r;
 	ev_timer_init(&r->dbackoff, reach__on_backoff, 1.0, 0.);

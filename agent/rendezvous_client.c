@@ -1,5 +1,5 @@
-/* rendezvous_client: RegisterPeer / RegisterPk over UDP with back-off, and
- * dispatch of the server's pushes. */
+/* rendezvous_client: the registration's UDP socket, timer and name lookup,
+ * and dispatch of the server's pushes. */
 #define RD_LOG_SUBSYS "rendezvous"
 #include "rendezvous_client.h"
 
@@ -10,66 +10,88 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "agent.h"
 #include "err.h"
 #include "log.h"
 #include "pb.h"
-#include "reach.h"
+#include "registration.h"
 #include "regsig.h"
+#include "resolve.h"
+#include "settings.h"
 #include "util.h"
 
 #define RC_DGRAM_MAX 65536
-#define RC_REFUSED_MAX 600.0       /* refused: retry at least this often */
+#define RC_PORT 21116
 
 struct rc {
-	struct agent *a;
-	struct reach *reach;
-	char *server_text;
+	struct ev_loop *loop;
+	struct rc_config cfg;
+	const struct rc_ops *ops;
+	void *ud;
+	struct registration *reg;
+	struct rd_resolver *res;   /* made on the first name that is not an address */
+	struct rd_resolve *lookup; /* in flight */
 	struct rd_sockaddr server;
 	bool resolved;
-	double last_resolve;
-	double interval;
+	double last_resolve;       /* last lookup started */
 	int fd;
 	ev_io io;
 	ev_timer tick;
-	bool key_confirmed;
-	bool registered;
-	double sent_at;            /* outstanding request, 0 = none */
-	bool pk_pending;           /* ... and it is a RegisterPk */
-	double next_send;
-	double last_pk;
 	uint64_t last_sig_time;    /* rdesk_time of our last RegisterPk */
-	unsigned failures;         /* consecutive timeouts */
-	unsigned refusals;         /* consecutive refused RegisterPk */
 	struct rd_sockaddr local;  /* our address toward the server */
-	struct rd_log_ratelimit bad_rl, stray_rl;
+	struct rd_log_ratelimit bad_rl;
 };
 
 static void rc__close_socket(struct rc *rc)
 {
 	if (rc->fd >= 0) {
-		ev_io_stop(agent_loop(rc->a), &rc->io);
+		ev_io_stop(rc->loop, &rc->io);
 		close(rc->fd);
 		rc->fd = -1;
 	}
 }
 
-static bool rc__resolve(struct rc *rc, double now)
+static void rc__set_server(struct rc *rc, const struct rd_sockaddr *found)
 {
-	if (rc->resolved && now - rc->last_resolve < RC_RESOLVE_GAP)
-		return true;
-	rc->last_resolve = now;
-	struct rd_sockaddr addr;
-	if (rd_net_addr_parse(rc->server_text, 21116, &addr) < 0) {
-		log_warn("cannot resolve rendezvous server %s", rd_esc(rc->server_text));
-		return rc->resolved;
-	}
+	struct rd_sockaddr addr = *found;
 	rd_net_addr_normalize(&addr);
 	if (!rc->resolved || !rd_net_addr_equal(&addr, &rc->server))
 		rc__close_socket(rc);
 	rc->server = addr;
 	rc->resolved = true;
-	return true;
+}
+
+static void rc__resolved(int err, const struct rd_sockaddr *addr, void *ud)
+{
+	struct rc *rc = ud;
+	rc->lookup = NULL;
+	if (err != RD_OK) {
+		log_warn("cannot resolve rendezvous server %s", rd_esc(rc->cfg.server));
+		return; /* the last address found stays */
+	}
+	bool first = !rc->resolved;
+	rc__set_server(rc, addr);
+	if (first)
+		registration_step(rc->reg, rd_now());
+}
+
+/* Look the server's name up when due: every RC_RESOLVE_GAP with an address,
+ * more often without one. An address needs no lookup. */
+static void rc__resolve(struct rc *rc, double now)
+{
+	double gap = rc->resolved ? RC_RESOLVE_GAP : RD_MIN(rc->cfg.interval, RC_RESOLVE_RETRY);
+	if (rc->lookup || now - rc->last_resolve < gap)
+		return;
+	rc->last_resolve = now;
+	struct rd_sockaddr addr;
+	if (rd_net_addr_parse_numeric(rc->cfg.server, RC_PORT, &addr) == RD_OK) {
+		rc__set_server(rc, &addr);
+		return;
+	}
+	if (!rc->res)
+		rc->res = rd_resolver_new(rc->loop, NULL);
+	rc->lookup = rd_resolve_start(rc->res, rc->cfg.server, RC_PORT, rc__resolved, rc);
+	if (!rc->lookup)
+		log_warn("cannot resolve rendezvous server %s", rd_esc(rc->cfg.server));
 }
 
 static void rc__on_read(struct ev_loop *loop, ev_io *w, int revents);
@@ -92,14 +114,14 @@ static int rc__open_socket(struct rc *rc)
 	rc->fd = fd;
 	ev_io_init(&rc->io, rc__on_read, fd, EV_READ);
 	rc->io.data = rc;
-	ev_io_start(agent_loop(rc->a), &rc->io);
+	ev_io_start(rc->loop, &rc->io);
 	struct rd_sockaddr local;
 	if (rd_net_local_addr(fd, &local) == RD_OK) {
 		bool changed = rc->local.len && !rd_net_addr_same_ip(&local, &rc->local);
 		rc->local = local;
 		if (changed) {
 			log_notice("local address toward the server changed");
-			agent_public_addr_changed(rc->a);
+			rc->ops->public_addr_changed(rc->ud);
 		}
 	}
 	return RD_OK;
@@ -116,10 +138,11 @@ static void rc__send(struct rc *rc, const Hbb__RendezvousMessage *m)
 	free(buf);
 }
 
-static void rc__send_register_peer(struct rc *rc)
+static void rc__send_register_peer(void *ud)
 {
+	struct rc *rc = ud;
 	Hbb__RegisterPeer rp = HBB__REGISTER_PEER__INIT;
-	rp.id = (char *)agent_id(rc->a);
+	rp.id = (char *)rc->cfg.id;
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PEER;
 	m.register_peer = &rp;
@@ -128,202 +151,83 @@ static void rc__send_register_peer(struct rc *rc)
 
 /* RegisterPk, signed with our key so the server pins our ID to it
  * (common/regsig.h); the time only ever grows, even if the clock steps back. */
-static void rc__send_register_pk(struct rc *rc, double now)
+static void rc__send_register_pk(void *ud)
 {
+	struct rc *rc = ud;
 	Hbb__RegisterPk pk = HBB__REGISTER_PK__INIT;
-	pk.id = (char *)agent_id(rc->a);
-	pk.uuid.data = (uint8_t *)agent_uuid(rc->a);
+	pk.id = (char *)rc->cfg.id;
+	pk.uuid.data = (uint8_t *)rc->cfg.uuid;
 	pk.uuid.len = AGENT_UUID_LEN;
-	pk.pk.data = (uint8_t *)agent_keypair(rc->a)->pk;
+	pk.pk.data = (uint8_t *)rc->cfg.kp->pk;
 	pk.pk.len = RD_PK_LEN;
 	uint64_t t = (uint64_t)rd_wall_ms();
 	if (t <= rc->last_sig_time)
 		t = rc->last_sig_time + 1;
 	rc->last_sig_time = t;
 	uint8_t sigs[2 * RD_SIGN_LEN];
-	if (rd_regsig_sign(&pk, t, agent_keypair(rc->a), NULL, sigs) != RD_OK)
+	if (rd_regsig_sign(&pk, t, rc->cfg.kp, NULL, sigs) != RD_OK)
 		log_err("cannot sign our registration; sending it unsigned");
 	Hbb__RendezvousMessage m = HBB__RENDEZVOUS_MESSAGE__INIT;
 	m.union_case = HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PK;
 	m.register_pk = &pk;
 	rc__send(rc, &m);
-	rc->last_pk = now;
 }
 
-/* One step of the 1 s timer: send what is due. */
-static void rc__step(struct rc *rc, double now)
+static void rc__registered(void *ud, bool registered)
 {
-	/* A short interval gets a shorter timeout, so a returning server is
-	 * seen within about one interval either way. */
-	if (rc->sent_at > 0 && now - rc->sent_at >= RD_MIN(RC_REG_TIMEOUT, rc->interval / 2)) {
-		rc->sent_at = 0;
-		rc->pk_pending = false;
-		rc->failures++;
-		/* 1, 2, 4, 8 ... seconds, never more than the interval: back
-		 * within two intervals of the server's return. */
-		double wait = (double)(1u << RD_MIN(rc->failures, 10u));
-		rc->next_send = now + RD_MIN(wait, rc->interval);
-		if (rc->failures == 2 && rc->registered) {
-			log_warn("rendezvous server %s does not answer", rd_esc(rc->server_text));
-			agent_set_registered(rc->a, false);
-			rc->registered = false;
-		}
-		if (rc->failures % 4 == 0) {
-			rc__close_socket(rc); /* a fresh socket (and a new NAT mapping) */
-			rc->resolved = rc->resolved && now - rc->last_resolve < RC_RESOLVE_GAP;
-		}
-	}
-	if (rc->sent_at > 0 || now < rc->next_send)
-		return;
-	if (!rc__resolve(rc, now)) {
-		rc->next_send = now + RD_MIN(rc->interval, 5.0);
-		return;
-	}
-	if (!rc->key_confirmed) {
-		if (now - rc->last_pk < RC_PK_MIN_GAP) {
-			rc->next_send = rc->last_pk + RC_PK_MIN_GAP;
-			return;
-		}
-		rc__send_register_pk(rc, now);
-	} else {
-		rc__send_register_peer(rc);
-	}
-	rc->pk_pending = !rc->key_confirmed;
-	rc->sent_at = now;
+	struct rc *rc = ud;
+	rc->ops->registered(rc->ud, registered);
 }
+
+/* A fresh socket (and a new NAT mapping). */
+static void rc__reset_socket(void *ud, double now)
+{
+	struct rc *rc = ud;
+	(void)now;
+	rc__close_socket(rc);
+}
+
+static void rc__key_requested(void *ud)
+{
+	struct rc *rc = ud;
+	rc->ops->public_addr_changed(rc->ud);
+}
+
+static const struct registration_ops rc_reg_ops = {
+	.send_peer = rc__send_register_peer,
+	.send_pk = rc__send_register_pk,
+	.registered = rc__registered,
+	.reset_socket = rc__reset_socket,
+	.key_requested = rc__key_requested,
+};
 
 static void rc__on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct rc *rc = w->data;
 	(void)loop, (void)revents;
-	rc__step(w->data, rd_now());
-}
-
-static void rc__registered(struct rc *rc, double now)
-{
-	if (rc->failures >= 2 || !rc->registered)
-		log_notice("registered with %s as %s", rd_esc(rc->server_text), agent_id(rc->a));
-	rc->failures = 0;
-	rc->refusals = 0;
-	rc->sent_at = 0;
-	rc->pk_pending = false;
-	rc->next_send = now + rc->interval;
-	if (!rc->registered) {
-		rc->registered = true;
-		agent_set_registered(rc->a, true);
-	}
-}
-
-/* What an operator can do about a refusal, by RegisterPkResponse.rdesk_refusal;
- * *forget when releasing the ID on the server is one of the answers. */
-static const char *rc__refusal_hint(const Hbb__RegisterPkResponse *r, bool *forget)
-{
-	*forget = false;
-	switch (r->rdesk_refusal) {
-	case RD_REGSIG_REFUSED_KEY:
-		*forget = true;
-		return "the server has this ID pinned to another key: another machine claims it, "
-			"or this machine was reinstalled or its key replaced";
-	case RD_REGSIG_REFUSED_STALE:
-		return "the server accepted a later registration of this ID than our clock says now: "
-			"check this machine's clock, or whether another machine holds this key";
-	case RD_REGSIG_REFUSED_AHEAD:
-		return "our clock is more than a day ahead of the server's: fix the clock (NTP)";
-	case RD_REGSIG_REFUSED_BAD_SIG:
-		return "the server could not verify our signature";
-	default:
-		break;
-	}
-	if (r->result == HBB__REGISTER_PK_RESPONSE__RESULT__UUID_MISMATCH) {
-		*forget = true;
-		return "the server binds this ID to another machine (uuid or key): another machine "
-			"claims it, or this machine was reinstalled";
-	}
-	return "see the server's log";
-}
-
-/* The server refused our RegisterPk. We never take another ID on our own (a
- * stranger could make us drop out of reach that way): say what an operator
- * can do and try again, less and less often. */
-static void rc__refused(struct rc *rc, const Hbb__RegisterPkResponse *r, double now)
-{
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-		&hbb__register_pk_response__result__descriptor, r->result);
-	double wait = RD_MIN(rc->interval * (double)(1u << RD_MIN(rc->refusals, 10u)), RC_REFUSED_MAX);
-	char fp[RD_FINGERPRINT_LEN], release[AGENT_ID_MAX + 128] = "";
-	rd_pk_fingerprint(agent_keypair(rc->a)->pk, fp);
-	bool forget;
-	const char *hint = rc__refusal_hint(r, &forget);
-	if (forget)
-		snprintf(release, sizeof(release), "; if this machine is the owner, release the ID on "
-			"the server: rd-rendezvous --forget %s", agent_id(rc->a));
-	rc->refusals++;
-	rc->sent_at = 0;
-	rc->pk_pending = false;
-	rc->next_send = now + wait;
-	log_err("server %s refused ID %s (%s, refusal %u): %s%s. Our key is %s. Keeping the ID; "
-		"retry %u in %.0f s", rd_esc(rc->server_text), agent_id(rc->a), v ? v->name : "unknown",
-		r->rdesk_refusal, hint, release, fp, rc->refusals, wait);
-	if (rc->registered) {
-		rc->registered = false;
-		agent_set_registered(rc->a, false);
-	}
-}
-
-static void rc__on_pk_response(struct rc *rc, const Hbb__RegisterPkResponse *r, double now)
-{
-	/* Only the answer to our own outstanding RegisterPk counts: anything else
-	 * is stale or forged (UDP sources are easy to spoof). */
-	if (rc->sent_at <= 0 || !rc->pk_pending) {
-		unsigned sup = 0;
-		if (rd_log_ratelimit_ok(&rc->stray_rl, now, 5, 60, &sup))
-			log_warn("RegisterPkResponse with no RegisterPk outstanding ignored (%u suppressed)", sup);
-		return;
-	}
-	switch (r->result) {
-	case HBB__REGISTER_PK_RESPONSE__RESULT__OK:
-		rc->key_confirmed = true;
-		rc__registered(rc, now);
-		break;
-	case HBB__REGISTER_PK_RESPONSE__RESULT__TOO_FREQUENT:
-		log_warn("server says RegisterPk too frequent; waiting");
-		rc->sent_at = 0;
-		rc->pk_pending = false;
-		rc->next_send = now + 6.0;
-		break;
-	default:
-		rc__refused(rc, r, now);
-		break;
-	}
+	double now = rd_now();
+	rc__resolve(rc, now);
+	if (rc->resolved)
+		registration_step(rc->reg, now);
 }
 
 static void rc__dispatch(struct rc *rc, const Hbb__RendezvousMessage *m, double now)
 {
 	switch (m->union_case) {
 	case HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PEER_RESPONSE:
-		if (m->register_peer_response->request_pk) {
-			if (rc->key_confirmed) {
-				log_info("server asks for our key again");
-				agent_public_addr_changed(rc->a);
-			}
-			rc->key_confirmed = false;
-			rc->sent_at = 0;
-			rc->next_send = now;
-			rc__step(rc, now);
-		} else {
-			rc__registered(rc, now);
-		}
+		registration_on_peer_response(rc->reg, m->register_peer_response, now);
 		break;
 	case HBB__RENDEZVOUS_MESSAGE__UNION_REGISTER_PK_RESPONSE:
-		rc__on_pk_response(rc, m->register_pk_response, now);
+		registration_on_pk_response(rc->reg, m->register_pk_response, now);
 		break;
 	case HBB__RENDEZVOUS_MESSAGE__UNION_PUNCH_HOLE:
-		reach_punch(rc->reach, &rc->server, m->punch_hole);
+		rc->ops->punch(rc->ud, &rc->server, m->punch_hole);
 		break;
 	case HBB__RENDEZVOUS_MESSAGE__UNION_FETCH_LOCAL_ADDR:
-		reach_local(rc->reach, &rc->server, m->fetch_local_addr);
+		rc->ops->fetch_local(rc->ud, &rc->server, m->fetch_local_addr);
 		break;
 	case HBB__RENDEZVOUS_MESSAGE__UNION_REQUEST_RELAY:
-		reach_relay(rc->reach, &rc->server, m->request_relay);
+		rc->ops->request_relay(rc->ud, &rc->server, m->request_relay);
 		break;
 	case HBB__RENDEZVOUS_MESSAGE__UNION_CONFIGURE_UPDATE:
 		log_info("ignoring ConfigUpdate from the server");
@@ -356,18 +260,21 @@ static void rc__on_read(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-struct rc *rc_new(struct agent *a, struct reach *reach, const char *server_text, double interval)
+struct rc *rc_new(struct ev_loop *loop, const struct rc_config *cfg, const struct rc_ops *ops, void *ud)
 {
 	struct rc *rc = xcalloc(1, sizeof(*rc));
-	rc->a = a;
-	rc->reach = reach;
-	rc->server_text = xstrdup(server_text);
-	rc->interval = interval;
+	rc->loop = loop;
+	rc->cfg = *cfg;
+	rc->ops = ops;
+	rc->ud = ud;
 	rc->fd = -1;
-	rc->last_pk = -RC_PK_MIN_GAP;
+	rc->last_resolve = -RC_RESOLVE_GAP;
+	struct registration_config gcfg = { .server = cfg->server, .interval = cfg->interval,
+		.id = cfg->id, .pk = cfg->kp->pk };
+	rc->reg = registration_new(&gcfg, &rc_reg_ops, rc);
 	ev_timer_init(&rc->tick, rc__on_tick, 0.0, 1.0);
 	rc->tick.data = rc;
-	ev_timer_start(agent_loop(a), &rc->tick);
+	ev_timer_start(loop, &rc->tick);
 	return rc;
 }
 
@@ -375,14 +282,14 @@ void rc_free(struct rc *rc)
 {
 	if (!rc)
 		return;
-	ev_timer_stop(agent_loop(rc->a), &rc->tick);
+	ev_timer_stop(rc->loop, &rc->tick);
 	rc__close_socket(rc);
-	free(rc->server_text);
+	if (rc->lookup)
+		rd_resolve_cancel(rc->res, rc->lookup);
+	rd_resolver_free(rc->res);
+	registration_free(rc->reg);
 	free(rc);
 }
-
-bool rc_registered(const struct rc *rc) { return rc->registered; }
-const char *rc_server_text(const struct rc *rc) { return rc->server_text; }
 
 bool rc_server_addr(const struct rc *rc, struct rd_sockaddr *out)
 {
@@ -394,6 +301,6 @@ bool rc_server_addr(const struct rc *rc, struct rd_sockaddr *out)
 
 void rc_request_pk(struct rc *rc)
 {
-	rc->key_confirmed = false;
+	registration_request_pk(rc->reg);
 }
 

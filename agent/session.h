@@ -27,6 +27,7 @@
 #include "login.h"
 #include "message.pb-c.h"
 #include "net.h"
+#include "session_types.h"
 #include "video.h"
 #include "video_qos.h"
 
@@ -36,33 +37,6 @@
 #define SESSION_IDLE_TIMEOUT 30.0        /* nothing received -> "Timeout" */
 #define SESSION_DELAY_PERIOD 1.0         /* TestDelay probe */
 #define SESSION_LOGIN_TRIES 3            /* wrong passwords on one connection */
-
-enum session_state {
-	SESSION_HANDSHAKE = 1,
-	SESSION_LOGIN = 2,
-	SESSION_ACTIVE = 3,
-	SESSION_CLOSED = 4,
-};
-
-enum session_path {
-	SESSION_PATH_PUNCH = 1,
-	SESSION_PATH_LOCAL = 2,
-	SESSION_PATH_RELAY = 3,
-	SESSION_PATH_DIRECT = 4,
-};
-
-/* What the agent shares with every session (borrowed; must outlive it). */
-struct session_host {
-	const char *id;
-	const struct rd_keypair *kp;
-	const struct login_password *pw;
-	struct login_guard *guard;
-	const char *hostname;
-	bool allow_plain;        /* accept a controller that declines encryption */
-	bool have_vp9;
-	bool have_h264;
-	enum video_codec codec_pref; /* 0 = follow the controller, else forced */
-};
 
 struct session_ops {
 	/* Queue one frame (plaintext here; the conn encrypts once crypto is on). */
@@ -152,11 +126,5 @@ uint64_t session_frames_sent(const struct session *s);
 uint64_t session_frames_skipped(const struct session *s);
 /* Messages dropped because they came before the login succeeded. */
 uint64_t session_prelogin_dropped(const struct session *s);
-const char *session_path_name(enum session_path p);
-const char *session_state_name(enum session_state st);
-
-/* Codec for a controller's SupportedDecoding (NULL = absent: VP9 only), given
- * what this agent can encode. 0 when nothing fits. */
-enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd, bool have_vp9, bool have_h264);
 
 #endif

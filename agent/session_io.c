@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
 #include "codec.h"
 #include "conn.h"
 #include "err.h"
@@ -33,7 +32,10 @@ struct sio {
 };
 
 struct sio_set {
-	struct agent *a;
+	struct ev_loop *loop;
+	struct sio_set_config cfg;
+	const struct sio_set_ops *ops;
+	void *ud;
 	struct input_hub *hub;       /* opened at the first login */
 	struct sio *list;
 	unsigned count;
@@ -55,7 +57,7 @@ static void sio__set_crypto(void *ud, const struct rd_crypto_stream *cs)
 static void sio__get_display(void *ud, struct video_display *d)
 {
 	struct sio *x = ud;
-	struct video *v = agent_video(x->set->a);
+	struct video *v = x->set->ops->video(x->set->ud);
 	memset(d, 0, sizeof(*d));
 	if (v)
 		video_get_display(v, d);
@@ -101,7 +103,7 @@ static void sio__on_ready(const struct video_display *d, void *ud)
 {
 	struct sio *x = ud;
 	session_display_changed(x->s, d);
-	sio__input_start(x, agent_video(x->set->a));
+	sio__input_start(x, x->set->ops->video(x->set->ud));
 }
 
 static const struct video_sub_ops sio_video_ops = {
@@ -114,14 +116,14 @@ static const struct video_sub_ops sio_video_ops = {
 /* Keyboard, mouse and clipboard, once logged in and the capture backend is known. */
 static void sio__input_start(struct sio *x, struct video *v)
 {
-	const struct agent_settings *st = agent_settings(x->set->a);
+	const struct sio_set_config *cfg = &x->set->cfg;
 	if (!x->logged_in || !v || video_opening(v))
 		return;
 	if (!x->set->hub) {
-		struct input_hub_config hc = { .backend = st->input_backend, .display = st->display,
-			.capture = video_backend_name(v), .view_only = st->view_only,
-			.clipboard_max = (size_t)st->clipboard_max };
-		x->set->hub = input_hub_new(agent_loop(x->set->a), &hc);
+		struct input_hub_config hc = { .backend = cfg->input_backend, .display = cfg->display,
+			.capture = video_backend_name(v), .view_only = cfg->view_only,
+			.clipboard_max = cfg->clipboard_max };
+		x->set->hub = input_hub_new(x->set->loop, &hc);
 	}
 	if (!x->ip)
 		x->ip = input_peer_new(x->set->hub, x->peer, sio__send, x);
@@ -139,7 +141,7 @@ static void sio__logged_in(void *ud)
 	struct rd_conn_limits lim = { .max_frame = RD_FRAME_MAX_SESSION, .sndq_soft = SIO_SNDQ_SOFT,
 		.sndq_hard = SIO_SNDQ_HARD, .idle_timeout = SESSION_IDLE_TIMEOUT + 5 };
 	rd_conn_set_limits(x->conn, &lim);
-	struct video *v = agent_video(x->set->a);
+	struct video *v = x->set->ops->video(x->set->ud);
 	if (!v) {
 		session_close(x->s, "No screen to capture on the host");
 		return;
@@ -152,7 +154,7 @@ static void sio__start_video(void *ud, enum video_codec codec)
 	struct sio *x = ud;
 	if (!x->logged_in)
 		return;
-	struct video *v = agent_video(x->set->a);
+	struct video *v = x->set->ops->video(x->set->ud);
 	if (!v) {
 		session_close(x->s, "No screen to capture on the host");
 		return;
@@ -225,7 +227,7 @@ static void sio__close(void *ud, int reason)
 static void sio__pk_refresh(void *ud)
 {
 	struct sio *x = ud;
-	agent_request_pk(x->set->a);
+	x->set->ops->pk_refresh(x->set->ud);
 }
 
 static void sio__on_key(void *ud, const Hbb__KeyEvent *e)
@@ -330,9 +332,8 @@ void sio_set_add(struct sio_set *set, struct rd_conn *c, enum session_path path,
 		peer = rd_conn_peer(c);
 	unsigned pending = sio__pending_from(set, peer);
 	rd_net_addr_str(peer, x->peer, sizeof(x->peer));
-	x->s = session_new(agent_session_host(set->a), peer, path, &sio_ops, x);
-	const struct agent_settings *st = agent_settings(set->a);
-	session_set_video_limits(x->s, (int)st->fps, (int)st->quality);
+	x->s = session_new(set->cfg.host, peer, path, &sio_ops, x);
+	session_set_video_limits(x->s, set->cfg.fps, set->cfg.quality);
 	x->next = set->list;
 	set->list = x;
 	set->count++;
@@ -416,10 +417,14 @@ void sio_set_status_json(const struct sio_set *set, struct rd_json *j)
 	rd_json_end(j, ']');
 }
 
-struct sio_set *sio_set_new(struct agent *a)
+struct sio_set *sio_set_new(struct ev_loop *loop, const struct sio_set_config *cfg,
+	const struct sio_set_ops *ops, void *ud)
 {
 	struct sio_set *set = xcalloc(1, sizeof(*set));
-	set->a = a;
+	set->loop = loop;
+	set->cfg = *cfg;
+	set->ops = ops;
+	set->ud = ud;
 	return set;
 }
 

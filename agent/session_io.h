@@ -7,8 +7,9 @@
 #include "json.h"
 #include "session.h"
 
-struct agent;
+struct ev_loop;
 struct rd_conn;
+struct video;
 struct sio_set;
 
 #define SIO_MAX_SESSIONS 16
@@ -20,7 +21,26 @@ struct sio_set;
 #define SIO_SNDQ_HARD (32u << 20)            /* over this it is closed */
 #define SIO_SNDQ_BACKED (512u << 10)         /* over this the link counts as slow */
 
-struct sio_set *sio_set_new(struct agent *a);
+/* Borrowed; must outlive the set. */
+struct sio_set_config {
+	const struct session_host *host;   /* what every session shares */
+	const char *input_backend;
+	const char *display;               /* X display for input, NULL: $DISPLAY */
+	bool view_only;
+	size_t clipboard_max;
+	int fps;                           /* configured frame rate (default and cap) */
+	int quality;                       /* configured quality */
+};
+
+struct sio_set_ops {
+	/* The video pipeline, opened on first use; NULL when no capture works. */
+	struct video *(*video)(void *ud);
+	/* A controller found our key at the server stale: register it again. */
+	void (*pk_refresh)(void *ud);
+};
+
+struct sio_set *sio_set_new(struct ev_loop *loop, const struct sio_set_config *cfg,
+	const struct sio_set_ops *ops, void *ud);
 /* Only when every session is gone (sio_set_count() == 0). */
 void sio_set_free(struct sio_set *set);
 /* Run a session on c (takes it over). Refused (closed) past SIO_MAX_SESSIONS,

@@ -5,7 +5,6 @@
 
 #include "err.h"
 #include "pb.h"
-#include "session.h"
 
 static int msg__send(session_send_fn send, void *ud, const Hbb__Message *m)
 {

@@ -3,12 +3,14 @@
 #ifndef RD_AGENT_SESSION_MSG_H
 #define RD_AGENT_SESSION_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "message.pb-c.h"
+#include "session_types.h"
 #include "video.h"
 
-struct session_host;
 typedef int (*session_send_fn)(void *ud, const uint8_t *payload, size_t len);
 
 /* LoginResponse{peer_info}. */
@@ -19,5 +21,9 @@ int session_msg_send_video(session_send_fn send, void *ud, const struct video_pa
 /* Misc.switch_display, then Message.peer_info with the new geometry. */
 int session_msg_send_display(session_send_fn send, void *ud, const struct session_host *host,
 	const struct video_display *d);
+
+/* Codec for a controller's SupportedDecoding (NULL = absent: VP9 only), given
+ * what this agent can encode. 0 when nothing fits. */
+enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd, bool have_vp9, bool have_h264);
 
 #endif

@@ -3,6 +3,7 @@
  * real crypto streams, exactly as rd_conn would frame and encrypt. */
 #include "agent_session_harness.h"
 #include "handshake.h"
+#include "session_msg.h"
 
 /* Start and finish the handshake; returns the Hash the host sent. */
 static Hbb__Message *h_handshake(struct harness *h, unsigned ctl_features, enum session_path path)
