@@ -223,8 +223,8 @@ static void agent__status(void *ud, struct rd_buf *out)
 	rd_json_int(&j, "direct_port", reach_direct_port(a->reach));
 	rd_json_str(&j, "capture", a->video ? video_backend_name(a->video) : "none");
 	rd_json_str(&j, "display", disp);
-	rd_json_bool(&j, "h264", a->host.have_h264);
-	rd_json_bool(&j, "vp9", a->host.have_vp9);
+	rd_json_bool(&j, "h264", true); /* both encoders are always built in */
+	rd_json_bool(&j, "vp9", true);
 	rd_json_bool(&j, "password_set", a->pw.set);
 	rd_json_num(&j, "uptime", rd_now() - a->started, 0);
 	rd_json_uint(&j, "session_count", sio_set_count(a->sios));
@@ -339,8 +339,6 @@ static void agent__host(struct agent *a)
 	a->host = (struct session_host){
 		.id = a->id, .kp = &a->kp, .pw = &a->pw, .guard = a->guard, .hostname = a->hostname,
 		.allow_plain = a->st.allow_unencrypted,
-		.have_vp9 = video_codec_available(VIDEO_CODEC_VP9),
-		.have_h264 = video_codec_available(VIDEO_CODEC_H264),
 		.codec_pref = !strcmp(a->st.codec, "h264") ? VIDEO_CODEC_H264 :
 			!strcmp(a->st.codec, "vp9") ? VIDEO_CODEC_VP9 : 0,
 	};
@@ -424,9 +422,8 @@ static int agent__start(struct agent *a)
 	a->tick.data = a;
 	ev_timer_start(a->loop, &a->tick);
 	rd_sd_watchdog_start(a->loop);
-	log_notice("rd-agent %s: ID %s, server %s, capture %s, codecs%s%s", RD_VERSION, a->id,
-		rd_esc(a->st.rendezvous), a->st.capture_backend, a->host.have_h264 ? " h264" : "",
-		a->host.have_vp9 ? " vp9" : "");
+	log_notice("rd-agent %s: ID %s, server %s, capture %s, codecs h264 vp9", RD_VERSION, a->id,
+		rd_esc(a->st.rendezvous), a->st.capture_backend);
 	return RD_OK;
 }
 

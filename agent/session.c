@@ -249,8 +249,8 @@ static void session__login_ok(struct session *s, const Hbb__LoginRequest *req)
 {
 	const Hbb__SupportedDecoding *sd = req->option ? req->option->supported_decoding : NULL;
 	enum video_codec codec = s->host->codec_pref;
-	if (!codec || (codec == VIDEO_CODEC_H264 && !s->host->have_h264))
-		codec = session_choose_codec(sd, s->host->have_vp9, s->host->have_h264);
+	if (!codec)
+		codec = session_choose_codec(sd);
 	if (!codec) {
 		log_warn("%s: no codec the controller can decode", s->peer_str);
 		session__login_error(s, "No common video codec");
@@ -427,8 +427,7 @@ static void session__on_misc(struct session *s, const Hbb__Misc *misc, double no
 			session__log_options(s, "changed");
 		}
 		if (misc->option && misc->option->supported_decoding && !s->host->codec_pref) {
-			enum video_codec c = session_choose_codec(misc->option->supported_decoding,
-				s->host->have_vp9, s->host->have_h264);
+			enum video_codec c = session_choose_codec(misc->option->supported_decoding);
 			if (c && c != s->codec) {
 				s->codec = c;
 				s->want_key = true;

@@ -42,7 +42,7 @@ static void msg__peer_info(struct peer_info_parts *p, const struct session_host 
 	p->orig.height = d->height;
 	p->di.original_resolution = &p->orig;
 	p->dis[0] = &p->di;
-	p->enc.h264 = host->have_h264;
+	p->enc.h264 = true;
 	p->pi.hostname = (char *)(host->hostname ? host->hostname : "");
 	p->pi.username = (char *)"";
 	p->pi.platform = (char *)"Linux";
@@ -124,13 +124,14 @@ int session_msg_send_display(session_send_fn send, void *ud, const struct sessio
 
 /* ---- pure helpers of the session core ---- */
 
-enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd, bool have_vp9, bool have_h264)
+enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd)
 {
 	if (!sd)
-		return have_vp9 ? VIDEO_CODEC_VP9 : 0;
-	/* VP9 decoding is assumed of every RustDesk viewer (§11). */
-	bool vp9 = have_vp9;
-	bool h264 = have_h264 && sd->ability_h264 > 0;
+		return VIDEO_CODEC_VP9;
+	/* VP9 decoding is assumed of every RustDesk viewer (§11); both encoders
+	 * are always built in. */
+	bool vp9 = true;
+	bool h264 = sd->ability_h264 > 0;
 	switch (sd->prefer) {
 	case HBB__SUPPORTED_DECODING__PREFER_CODEC__H264:
 		if (h264)

@@ -24,6 +24,6 @@ int session_msg_send_display(session_send_fn send, void *ud, const struct sessio
 
 /* Codec for a controller's SupportedDecoding (NULL = absent: VP9 only), given
  * what this agent can encode. 0 when nothing fits. */
-enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd, bool have_vp9, bool have_h264);
+enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd);
 
 #endif

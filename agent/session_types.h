@@ -31,8 +31,6 @@ struct session_host {
 	struct login_guard *guard;
 	const char *hostname;
 	bool allow_plain;        /* accept a controller that declines encryption */
-	bool have_vp9;
-	bool have_h264;
 	enum video_codec codec_pref; /* 0 = follow the controller, else forced */
 };
 

@@ -84,11 +84,6 @@ static bool codec_index_ok(enum video_codec c)
 	return c == VIDEO_CODEC_VP9 || c == VIDEO_CODEC_H264;
 }
 
-bool video_codec_available(enum video_codec codec)
-{
-	return codec_index_ok(codec);
-}
-
 const char *video_backend_name(const struct video *v)
 {
 	return v->cap ? capture_name(v->cap) : v->opening ? "opening" : "none";

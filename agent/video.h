@@ -79,9 +79,6 @@ const char *video_backend_name(const struct video *v);
 bool video_opening(const struct video *v);
 /* Capture failed for good (its open, or later): subscribers were told. */
 bool video_failed(const struct video *v);
-/* Whether codec is one the pipeline encodes: true for every enum video_codec
- * value, as both encoders are always built in. */
-bool video_codec_available(enum video_codec codec);
 
 struct video_sub_ops {
 	/* A packet of the subscribed codec (the first one is a keyframe). */

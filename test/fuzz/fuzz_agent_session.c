@@ -171,7 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	struct login_guard *guard = login_guard_new();
 	struct session_host host = { .id = "fuzzhost01", .kp = &kp, .pw = &pw, .guard = guard,
-		.hostname = "fuzz", .allow_plain = true, .have_vp9 = true, .have_h264 = true };
+		.hostname = "fuzz", .allow_plain = true };
 	struct rd_sockaddr peer;
 	rd_net_addr_parse_numeric("127.0.0.1:5000", 0, &peer);
 	struct fz f = { 0 };

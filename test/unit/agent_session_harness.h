@@ -175,7 +175,7 @@ static inline int setup(void **state)
 	assert_int_equal(login_password_load(tmpdir, &h->pw), RD_OK);
 	h->guard = login_guard_new();
 	h->host = (struct session_host){ .id = HOST_ID, .kp = &h->kp, .pw = &h->pw, .guard = h->guard,
-		.hostname = "testhost", .have_vp9 = true, .have_h264 = true };
+		.hostname = "testhost" };
 	assert_int_equal(rd_net_addr_parse_numeric("127.0.0.7:40000", 0, &h->peer), RD_OK);
 	*state = h;
 	return 0;

@@ -307,29 +307,28 @@ static void test_codec_choice(void **state)
 	(void)state;
 	Hbb__SupportedDecoding sd = HBB__SUPPORTED_DECODING__INIT;
 	/* Absent: VP9 only. */
-	assert_int_equal(session_choose_codec(NULL, true, true), VIDEO_CODEC_VP9);
-	assert_int_equal(session_choose_codec(NULL, false, true), 0);
+	assert_int_equal(session_choose_codec(NULL), VIDEO_CODEC_VP9);
 	/* Prefer H264 and able. */
 	sd.ability_vp9 = 1;
 	sd.ability_h264 = 1;
 	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__H264;
-	assert_int_equal(session_choose_codec(&sd, true, true), VIDEO_CODEC_H264);
-	/* ... but this build has no H.264 encoder. */
-	assert_int_equal(session_choose_codec(&sd, true, false), VIDEO_CODEC_VP9);
+	assert_int_equal(session_choose_codec(&sd), VIDEO_CODEC_H264);
 	/* Prefer VP9. */
 	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__VP9;
-	assert_int_equal(session_choose_codec(&sd, true, true), VIDEO_CODEC_VP9);
+	assert_int_equal(session_choose_codec(&sd), VIDEO_CODEC_VP9);
 	/* Prefer H264 but cannot decode it. */
 	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__H264;
 	sd.ability_h264 = 0;
-	assert_int_equal(session_choose_codec(&sd, true, true), VIDEO_CODEC_VP9);
+	assert_int_equal(session_choose_codec(&sd), VIDEO_CODEC_VP9);
 	/* Auto: H.264 first when both work. */
 	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__Auto;
 	sd.ability_h264 = 1;
-	assert_int_equal(session_choose_codec(&sd, true, true), VIDEO_CODEC_H264);
-	/* Prefer AV1 (not encodable here): falls back. */
+	assert_int_equal(session_choose_codec(&sd), VIDEO_CODEC_H264);
+	/* Prefer AV1 (not encodable here): falls back to H.264 first, then VP9. */
 	sd.prefer = HBB__SUPPORTED_DECODING__PREFER_CODEC__AV1;
-	assert_int_equal(session_choose_codec(&sd, true, false), VIDEO_CODEC_VP9);
+	assert_int_equal(session_choose_codec(&sd), VIDEO_CODEC_H264);
+	sd.ability_h264 = 0;
+	assert_int_equal(session_choose_codec(&sd), VIDEO_CODEC_VP9);
 }
 
 static void test_slow_peer_and_refresh(void **state)
