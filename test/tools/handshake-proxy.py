@@ -23,64 +23,12 @@ can tell that the attack was really played.
 import asyncio
 import sys
 
+sys.dont_write_bytecode = True  # nothing written beside the tools
+from rdwire import enc_varint, fields, fld, header, next_frame  # noqa: E402
+
 SIGN_LEN = 64
 FEATURES = 4000
 SCAN_FRAMES = 3  # handshake frames come first; later frames are ciphertext
-
-
-def varint(buf, i):
-    v = shift = 0
-    while True:
-        if i >= len(buf) or shift > 63:
-            raise ValueError("bad varint")
-        b = buf[i]
-        i += 1
-        v |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return v, i
-
-
-def enc_varint(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def fields(buf):
-    """[(number, wire type, value, raw bytes)]; value is int or bytes."""
-    out, i = [], 0
-    while i < len(buf):
-        start = i
-        key, i = varint(buf, i)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            val, i = varint(buf, i)
-        elif wt == 2:
-            n, i = varint(buf, i)
-            if i + n > len(buf):
-                raise ValueError("truncated field")
-            val, i = buf[i:i + n], i + n
-        elif wt == 1:
-            val, i = buf[i:i + 8], i + 8
-        elif wt == 5:
-            val, i = buf[i:i + 4], i + 4
-        else:
-            raise ValueError("wire type %d" % wt)
-        if i > len(buf):
-            raise ValueError("truncated field")
-        out.append((num, wt, val, buf[start:i]))
-    return out
-
-
-def len_field(num, data):
-    return enc_varint(num << 3 | 2) + enc_varint(len(data)) + data
 
 
 def strip_offer(sid, notes):
@@ -101,7 +49,7 @@ def strip_offer(sid, notes):
                         notes.append("removed signed IdPk.rdesk_features=%d" % v2)
                     else:
                         kept += r2
-                raw = len_field(1, val[:SIGN_LEN] + kept)
+                raw = fld(1, val[:SIGN_LEN] + kept)
         out += raw
     return out
 
@@ -129,39 +77,15 @@ def rewrite(payload, mode, log):
     for num, wt, val, raw in top:
         try:
             if num == 3 and wt == 2 and mode == "strip-offer":
-                raw = len_field(3, strip_offer(val, notes))
+                raw = fld(3, strip_offer(val, notes))
             elif num == 4 and wt == 2 and mode in ("strip-reply", "alter-reply"):
-                raw = len_field(4, rewrite_reply(val, mode, notes))
+                raw = fld(4, rewrite_reply(val, mode, notes))
         except ValueError:
             pass
         out += raw
     if notes:
         log.write("rewrote: %s\n" % ", ".join(notes))
     return out
-
-
-def header(n):
-    h = n << 2
-    if n <= 0x3F:
-        return bytes([h])
-    if n <= 0x3FFF:
-        return (h | 1).to_bytes(2, "little")
-    if n <= 0x3FFFFF:
-        return (h | 2).to_bytes(3, "little")
-    return (h | 3).to_bytes(4, "little")
-
-
-def next_frame(buf):
-    """(payload, rest) or None while the frame is incomplete."""
-    if not buf:
-        return None
-    n = (buf[0] & 3) + 1
-    if len(buf) < n:
-        return None
-    ln = int.from_bytes(buf[:n], "little") >> 2
-    if len(buf) < n + ln:
-        return None
-    return buf[n:n + ln], buf[n + ln:]
 
 
 async def pump(r, w, mode, skip, log):

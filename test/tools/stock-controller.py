@@ -20,57 +20,13 @@ import socket
 import sys
 import time
 
+sys.dont_write_bytecode = True  # nothing written beside the tools
+from rdwire import field_map as fields, fld, header, next_frame  # noqa: E402
+
 sodium = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
 if sodium.sodium_init() < 0:
     sys.exit("sodium_init failed")
 ull = ctypes.c_ulonglong
-
-
-def varint(buf, i):
-    v = shift = 0
-    while True:
-        b = buf[i]
-        i += 1
-        v |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return v, i
-
-
-def enc_varint(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        out.append(b | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
-
-
-def fields(buf):
-    """{number: value} of the last occurrence; unknown wire types end it."""
-    out, i = {}, 0
-    while i < len(buf):
-        key, i = varint(buf, i)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            out[num], i = varint(buf, i)
-        elif wt == 2:
-            n, i = varint(buf, i)
-            out[num], i = buf[i:i + n], i + n
-        elif wt == 1:
-            out[num], i = buf[i:i + 8], i + 8
-        elif wt == 5:
-            out[num], i = buf[i:i + 4], i + 4
-        else:
-            raise ValueError("wire type %d" % wt)
-    return out
-
-
-def fld(num, data):
-    if isinstance(data, int):
-        return enc_varint(num << 3) + enc_varint(data)
-    return enc_varint(num << 3 | 2) + enc_varint(len(data)) + data
 
 
 class Link:
@@ -82,13 +38,10 @@ class Link:
 
     def read_frame(self):
         while True:
-            if self.buf:
-                n = (self.buf[0] & 3) + 1
-                if len(self.buf) >= n:
-                    ln = int.from_bytes(self.buf[:n], "little") >> 2
-                    if len(self.buf) >= n + ln:
-                        p, self.buf = self.buf[n:n + ln], self.buf[n + ln:]
-                        return self.open(p)
+            f = next_frame(self.buf)
+            if f is not None:
+                p, self.buf = f
+                return self.open(p)
             d = self.s.recv(65536)
             if not d:
                 raise EOFError("connection closed")
@@ -96,11 +49,7 @@ class Link:
 
     def send(self, payload):
         payload = self.seal(payload)
-        n = len(payload)
-        h = n << 2
-        hdr = bytes([h]) if n <= 0x3F else (h | 1).to_bytes(2, "little") if n <= 0x3FFF \
-            else (h | 2).to_bytes(3, "little")
-        self.s.sendall(hdr + payload)
+        self.s.sendall(header(len(payload)) + payload)
 
     @staticmethod
     def nonce(seq):
