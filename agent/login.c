@@ -12,6 +12,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "ratelimit.h"
 #include "util.h"
 
 static int login__path(const char *dir, char *out, size_t outsz)
@@ -91,7 +92,7 @@ void login_password_wipe(struct login_password *pw)
 }
 
 struct guard_entry {
-	uint8_t key[16];     /* IPv4 (4 bytes) or IPv6 /64 (8 bytes), zero padded */
+	uint8_t key[RD_RATELIMIT_KEY_LEN]; /* the source, as rd_ratelimit_key says */
 	bool used;
 	unsigned score;      /* as of last_fail */
 	double last_fail;
@@ -123,25 +124,11 @@ void login_guard_free(struct login_guard *g)
 	free(g);
 }
 
-static void guard__key(const struct rd_sockaddr *src, uint8_t key[16])
-{
-	struct rd_sockaddr a = *src;
-	rd_net_addr_normalize(&a);
-	memset(key, 0, 16);
-	if (a.u.sa.sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &a.u.in4.sin_addr, 4);
-	} else if (a.u.sa.sa_family == AF_INET6) {
-		key[0] = 6;
-		memcpy(key + 1, &a.u.in6.sin6_addr, 8);
-	}
-}
-
 bool login_same_source(const struct rd_sockaddr *a, const struct rd_sockaddr *b)
 {
 	uint8_t ka[16], kb[16];
-	guard__key(a, ka);
-	guard__key(b, kb);
+	rd_ratelimit_key(a, ka);
+	rd_ratelimit_key(b, kb);
 	return memcmp(ka, kb, 16) == 0;
 }
 
@@ -162,7 +149,7 @@ static struct guard_entry *guard__find(struct login_guard *g, const struct rd_so
 	double now, bool create)
 {
 	uint8_t key[16];
-	guard__key(src, key);
+	rd_ratelimit_key(src, key);
 	struct guard_entry *spare = NULL, *oldest = NULL;
 	for (size_t i = 0; i < LOGIN_TABLE_SLOTS; i++) {
 		struct guard_entry *e = &g->slots[i];
@@ -207,7 +194,7 @@ double login_id_gap(unsigned level)
 unsigned login_guard_src_level(const struct login_guard *g, const struct rd_sockaddr *src, double now)
 {
 	uint8_t key[16];
-	guard__key(src, key);
+	rd_ratelimit_key(src, key);
 	for (size_t i = 0; i < LOGIN_TABLE_SLOTS; i++) {
 		const struct guard_entry *e = &g->slots[i];
 		if (e->used && memcmp(e->key, key, 16) == 0)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ratelimit.h"
 #include "util.h"
 
 #define RD_LOG_SUBSYS "rendezvous"
@@ -12,7 +13,8 @@
 #define RV_SRCIDS_WINDOW 86400.0 /* a source's count covers one day from its first new ID */
 
 struct rv_srcid_slot {
-	uint8_t key[9];     /* family tag + 4 (IPv4) or 8 (IPv6 /64) bytes */
+	uint8_t key[RD_RATELIMIT_KEY_LEN]; /* the source, as rd_ratelimit_key says */
+	bool used;
 	uint32_t count;     /* new IDs since start */
 	double start;       /* the day counted began */
 	double last;        /* last use, for the choice of a slot to reuse */
@@ -41,37 +43,24 @@ void rv_srcids_free(struct rv_srcids *t)
 	}
 }
 
-static void src_key(const struct rd_sockaddr *a, uint8_t key[9])
-{
-	struct rd_sockaddr n = *a;
-	rd_net_addr_normalize(&n);
-	memset(key, 0, 9);
-	if (n.u.sa.sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &n.u.in4.sin_addr, 4);
-	} else {
-		key[0] = 6;
-		memcpy(key + 1, &n.u.in6.sin6_addr, 8);
-	}
-}
-
 bool rv_srcids_take(struct rv_srcids *t, const struct rd_sockaddr *src, double now, long cap)
 {
-	uint8_t key[9];
-	src_key(src, key);
+	uint8_t key[RD_RATELIMIT_KEY_LEN];
+	rd_ratelimit_key(src, key);
 	uint32_t h = 2166136261u;
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < RD_RATELIMIT_KEY_LEN; i++)
 		h = (h ^ key[i]) * 16777619u;
 	struct rv_srcid_slot *set = &t->slots[(h & (t->nsets - 1)) * 4], *use = NULL;
 	for (int i = 0; i < 4 && !use; i++)
-		if (set[i].key[0] && !memcmp(set[i].key, key, 9))
+		if (set[i].used && !memcmp(set[i].key, key, sizeof(key)))
 			use = &set[i];
 	if (!use) {
 		use = &set[0];
 		for (int i = 1; i < 4; i++)
 			if (set[i].last < use->last)
 				use = &set[i];
-		memcpy(use->key, key, 9);
+		memcpy(use->key, key, sizeof(key));
+		use->used = true;
 		use->count = 0;
 		use->start = now;
 	}
