@@ -34,6 +34,7 @@
 #include <xf86drmMode.h>
 
 #include "drm_fb.h"
+#include "drm_node.h"
 #include "tile_damage.h"
 #include "err.h"
 #include "log.h"
@@ -144,16 +145,12 @@ static int adopt(struct drm *d)
 
 static int open_card(const char *path, struct drm *d)
 {
-	d->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (d->fd < 0) {
+	int rc = drm_node_open(path, false, &d->fd);
+	if (rc < 0) {
 		rd_skip_reason("cannot open %s: %s", path, strerror(errno));
-		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_PERM;
+		return rc;
 	}
 	rd_strlcpy(d->path, path, sizeof(d->path));
-	/* The first opener of a card without master becomes master: give it
-	 * back at once, or a compositor started later could not set modes. */
-	if (drmIsMaster(d->fd) && drmDropMaster(d->fd) != 0)
-		log_warn("%s: cannot drop the DRM master role: %s", path, strerror(errno));
 	drmModeResPtr res = drmModeGetResources(d->fd);
 	if (!res || res->count_crtcs == 0) {
 		drmModeFreeResources(res);
