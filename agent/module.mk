@@ -1,6 +1,9 @@
 # agent: rd-agent. Every .c under agent/ (capture/, encode/, input/ included)
 # except main.c goes into an archive, so unit tests can link single modules.
-AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c agent/*/*.c))
+# Of helper/ (rd-agent-helper) only the message format, shared with the
+# client (privsep.c), is in the agent's archive.
+HELPER_SRC := $(filter-out agent/helper/privsep_proto.c,$(wildcard agent/helper/*.c))
+AGENT_SRC := $(filter-out agent/main.c $(HELPER_SRC),$(wildcard agent/*.c agent/*/*.c))
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
 LIBAGENT := $(B)/librdagent.a
 AGENT_PKGS := vpx x264 libavutil xcb xcb-shm xcb-damage xcb-xfixes xcb-xtest x11 libpipewire-0.3 libdrm
@@ -67,3 +70,8 @@ TEST_PROGRAMS += $(B)/test/tools/slow-resolve.so
 # Input: the display-free parts of the input layer.
 test_input_util_OBJS := $(LIBAGENT)
 test_input_util_LIBS := $(AGENT_LIBS)
+# privsep: the message format, and the client against a scripted fake helper.
+test_privsep_proto_OBJS := $(B)/agent/helper/privsep_proto.o
+fuzz_helper_req_OBJS := $(B)/agent/helper/privsep_proto.o
+test_privsep_client_OBJS := $(LIBAGENT)
+test_privsep_client_LIBS := $(AGENT_LIBS)
