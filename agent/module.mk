@@ -21,6 +21,17 @@ $(B)/rd-agent: $(B)/agent/main.o $(LIBAGENT) $(LIBCOMMON)
 PROGRAMS += $(B)/rd-agent
 INSTALL_UNITS += systemd/rd-agent.service
 
+# rd-agent-helper, the privileged half: its own files, the message format, and
+# the few agent modules that open devices (no network, no encoders, no X).
+HELPER_OBJ := $(HELPER_SRC:%.c=$(B)/%.o)
+HELPER_SHARED_OBJ := $(addprefix $(B)/agent/,helper/privsep_proto.o capture/drm_node.o \
+	input/uinput_dev.o)
+HELPER_LIBS := $(call pc_libs,libdrm libsystemd) -lsodium -lev -linih
+$(B)/rd-agent-helper: $(HELPER_OBJ) $(HELPER_SHARED_OBJ) $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(HELPER_LIBS)
+PROGRAMS += $(B)/rd-agent-helper
+
 # Unit tests of the session core link only the I/O-free modules.
 test_agent_session_OBJS := $(B)/agent/session.o $(B)/agent/session_msg.o $(B)/agent/login.o \
 	$(B)/agent/video_qos.o
@@ -70,8 +81,13 @@ TEST_PROGRAMS += $(B)/test/tools/slow-resolve.so
 # Input: the display-free parts of the input layer.
 test_input_util_OBJS := $(LIBAGENT)
 test_input_util_LIBS := $(AGENT_LIBS)
-# privsep: the message format, and the client against a scripted fake helper.
+# rd-agent-helper: the message format, the Xauthority parser, the request
+# table on test folders, and the client against a scripted fake helper.
 test_privsep_proto_OBJS := $(B)/agent/helper/privsep_proto.o
+test_xauth_OBJS := $(B)/agent/helper/xauth.o
 fuzz_helper_req_OBJS := $(B)/agent/helper/privsep_proto.o
+fuzz_xauth_OBJS := $(B)/agent/helper/xauth.o
+test_helper_req_OBJS := $(addprefix $(B)/agent/helper/,helper_req.o xauth.o) $(HELPER_SHARED_OBJ)
+test_helper_req_LIBS := $(call pc_libs,libdrm)
 test_privsep_client_OBJS := $(LIBAGENT)
 test_privsep_client_LIBS := $(AGENT_LIBS)
