@@ -55,6 +55,11 @@ $(B)/test/tools/capture-dump: $(B)/test/tools/capture-dump.o $(LIBAGENT) $(LIBCO
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
 TEST_PROGRAMS += $(B)/test/tools/capture-dump
+# The privsep client alone, driving rd-agent-helper (or direct mode).
+$(B)/test/tools/privsep-probe: $(B)/test/tools/privsep-probe.o $(LIBAGENT) $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
+TEST_PROGRAMS += $(B)/test/tools/privsep-probe
 # DRM/KMS lab: a program that shows known pictures and changes modes in the VM;
 # the unit test of the tile compare and format conversion.
 $(B)/test/tools/drm-pattern: $(B)/test/tools/drm-pattern.o
