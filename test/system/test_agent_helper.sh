@@ -6,9 +6,10 @@
 # descriptor that is no DRM node, card nodes that are not DRM, an
 # Xauthority swapped for a symlink, a FIFO or a huge file. The helper keeps
 # serving through all of it, and a client whose helper died gets an error,
-# then works again once the helper is back.
-# Without /dev/uinput (containers) the uinput part checks the refusal; the VM
-# lab creates real devices.
+# then works again once the helper is back. Last, the helper started through
+# systemd socket activation (systemd-socket-activate).
+# Without /dev/uinput (containers) the uinput part checks the refusal;
+# test/lab/test_agent_helper_vm.sh creates real devices and reads real DRM.
 source "$(dirname "$0")/../lib.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	not_ok "test_agent_helper.sh must run as root: it starts rd-agent-helper as root and its clients as other uids"
@@ -174,6 +175,23 @@ kill -KILL "$HPID" 2>/dev/null
 wait "$HPID"; rc=$?
 check_eq "SIGTERM: the helper exits 0 at once" 0 "$rc"
 check "and removes its socket" test ! -e "$S"
+
+# ---- systemd socket activation ----
+if command -v systemd-socket-activate >/dev/null; then
+	SA=$T_TMP/run/activated.sock
+	t_bg systemd-socket-activate --seqpacket -l "$SA" "$B/rd-agent-helper" --agent-user nobody \
+		--xauthority "$XA" >"$T_TMP/helper-sa.log" 2>&1
+	APID=$T_LAST_PID
+	t_wait_until 5 test -S "$SA" && chmod 0666 "$SA"
+	check_eq "socket activation: started on the first connection, serves it" "ok cookie: $COOKIE" \
+		"$(S=$SA agent cookie :57)"
+	check "it serves the socket systemd passed" grep -q "on the socket systemd passed" "$T_TMP/helper-sa.log"
+	t_stop "$APID"
+	check "and leaves that socket alone at exit" test -S "$SA"
+	check_no_sanitizer "no sanitizer report from the socket-activated helper" "$T_TMP/helper-sa.log"
+else
+	note "systemd-socket-activate is missing: socket activation not checked"
+fi
 check_no_sanitizer "no sanitizer report from the helper" "$HLOG"
 check_no_sanitizer "nor from the clients" "$PLOG"
 if [ "$T_FAILED" -gt 0 ]; then
