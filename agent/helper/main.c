@@ -70,11 +70,11 @@ static int parse_users(const char *list, struct helper_config *cfg, gid_t *gid)
 		char *end;
 		errno = 0;
 		unsigned long n = strtoul(u, &end, 10);
-		struct passwd *pw = *end || end == u ? getpwnam(u) : getpwuid((uid_t)n);
 		bool numeric = !*end && end != u && !errno && n < (uid_t)-1;
+		struct passwd *pw = numeric ? getpwuid((uid_t)n) : getpwnam(u);
 		if ((!pw && !numeric) || cfg->n_uids == HELPER_MAX_UIDS) {
-			log_err("--agent-user: %s", cfg->n_uids == HELPER_MAX_UIDS ? "too many users"
-				: "no such user");
+			log_err("--agent-user: %s %s", cfg->n_uids == HELPER_MAX_UIDS ? "too many users at"
+				: "no such user:", rd_esc(u));
 			rc = RD_ERR_CONFIG;
 			break;
 		}
