@@ -123,6 +123,8 @@ static int open_socket(const char *path, gid_t gid, bool *bound)
 	ok = ok && chown(path, geteuid(), gid) == 0 && chmod(path, 0660) == 0 && listen(fd, 16) == 0;
 	if (!ok) {
 		log_err("%s: %s", path, strerror(errno));
+		if (*bound)
+			unlink(path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
