@@ -122,14 +122,15 @@ t_require_root() {
 		t_done
 	fi
 }
-# Start Xvfb on a free display (t_xvfb WxHxD); sets T_DISPLAY.
+# Start Xvfb on a free display (t_xvfb WxHxD); sets T_DISPLAY. T_XVFB_ARGS
+# (an array) adds options, e.g. (-auth FILE).
 t_xvfb() {
 	local geom=${1:-1280x720x24} n width
 	# Side by side tests (test/run.sh RD_JOBS) each take their slot's displays.
 	width=$((110 / ${RD_JOB_SLOTS:-1}))
 	for n in $(seq $((90 + ${RD_JOB_SLOT:-0} * width)) $((89 + (${RD_JOB_SLOT:-0} + 1) * width))); do
 		[ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] && continue
-		t_bg Xvfb ":$n" -screen 0 "$geom" -nolisten tcp -noreset
+		t_bg Xvfb ":$n" -screen 0 "$geom" -nolisten tcp -noreset ${T_XVFB_ARGS[@]+"${T_XVFB_ARGS[@]}"}
 		# Ours once the lock names our Xvfb: another test may have taken the
 		# same number a moment before (then ours exits, and its socket is not
 		# ours to use).
