@@ -6,7 +6,7 @@ HELPER_SRC := $(filter-out agent/helper/privsep_proto.c,$(wildcard agent/helper/
 AGENT_SRC := $(filter-out agent/main.c $(HELPER_SRC),$(wildcard agent/*.c agent/*/*.c))
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
 LIBAGENT := $(B)/librdagent.a
-AGENT_PKGS := vpx x264 libavutil xcb xcb-shm xcb-damage xcb-xfixes xcb-xtest x11 libpipewire-0.3 libdrm
+AGENT_PKGS := vpx x264 libavutil xcb xcb-shm xcb-damage xcb-xfixes xcb-xtest x11 libpipewire-0.3 libdrm libseccomp
 EXTRA_CFLAGS_agent := -Iagent $(call pc_cflags,$(AGENT_PKGS))
 AGENT_LIBS := $(call pc_libs,$(AGENT_PKGS)) -lyuv -lxdo -lpthread
 
@@ -83,6 +83,13 @@ $(B)/test/tools/slow-resolve.so: test/tools/slow-resolve.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu17 $(WARNINGS) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
 TEST_PROGRAMS += $(B)/test/tools/slow-resolve.so
+# A thread preloaded into the agent that makes forbidden calls on request
+# (test_agent_sandbox.sh); without sanitizers, for the same reason.
+$(B)/test/tools/sandbox-trigger.so: test/tools/sandbox-trigger.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu17 $(WARNINGS) $(CFLAGS) -fPIC -shared -o $@ $< -lpthread
+TEST_PROGRAMS += $(B)/test/tools/sandbox-trigger.so
 # Input: the display-free parts of the input layer.
 test_input_util_OBJS := $(LIBAGENT)
 test_input_util_LIBS := $(AGENT_LIBS)

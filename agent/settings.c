@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "privsep.h"
 #include "util.h"
 
 #define S(field) offsetof(struct agent_settings, field)
@@ -44,6 +45,12 @@ static const struct rd_setting agent_table[] = {
 		S(control_socket), 0, 0, 0 },
 	{ "log-level", 'l', "agent", NULL, NULL, RD_CFG_STR, "info", "LEVEL",
 		"error, warn, notice, info or debug", S(log_level), 0, 0, 0 },
+	{ "helper", 0, "agent", NULL, "RDESK_HELPER", RD_CFG_STR, PRIVSEP_DEFAULT_SOCKET, "PATH",
+		"socket of rd-agent-helper, which opens devices for us (none: open them here; "
+		"the default socket, when absent, means none)", S(helper), 0, 0, 0 },
+	{ "sandbox", 0, "agent", NULL, NULL, RD_CFG_BOOL, "yes", NULL,
+		"put the agent under its seccomp filter once started (no: for debugging only)",
+		S(sandbox), 0, 0, 0 },
 	{ "capture-backend", 0, "capture", "backend", NULL, RD_CFG_STR, "auto", "NAME",
 		"auto, x11, drm, pipewire or testsrc", S(capture_backend), 0, 0, 0 },
 	{ "display", 0, "capture", NULL, "RDESK_DISPLAY", RD_CFG_STR, NULL, "NAME",

@@ -31,6 +31,8 @@ struct agent_settings {
 	bool allow_unencrypted;
 	char *control_socket;
 	char *log_level;
+	char *helper;
+	bool sandbox;
 	/* [capture] */
 	char *capture_backend;
 	char *display;
