@@ -4,10 +4,12 @@
 # machine's apt already uses; cached as a tarball under the build folder),
 # each program runs there, the configuration is conffiles under /etc/rdesk
 # (and the fail2ban filters and jails under /etc/fail2ban),
-# the units are installed (and enabled) as the packaging says, removing keeps
-# /var/lib/rdesk and purging removes it. The units pass `systemd-analyze
-# verify`, and `systemd-analyze security --offline=true` scores the two
-# server units at 2.0 or lower (the scores are printed).
+# the units are installed (and enabled) as the packaging says, the agent's
+# system user rdesk-agent is made on install (and kept on purge, as Debian
+# does), removing keeps /var/lib/rdesk and purging removes it. The units pass
+# `systemd-analyze verify`, and `systemd-analyze security --offline=true`
+# scores the two server units and the (unprivileged) agent at 2.0 or lower;
+# the agent's root helper's score is printed.
 # Needs root (debootstrap, chroot); the first run downloads a minimal Debian
 # (about 40 MB) and the packages' libraries, later runs reuse the caches.
 source "$(dirname "$0")/../lib.sh"
@@ -68,23 +70,26 @@ check_eq "lintian: no errors" 0 "$errs"
 # 3. The units: verify and security scores (installed paths rewritten to the
 # binaries of this build for `verify`, which checks that ExecStart exists).
 mkdir -p "$T_TMP/units"
-for u in systemd/rd-*.service; do
+for u in systemd/rd-*.service systemd/rd-*.socket; do
 	sed "s,/usr/local/bin/,$RD_BUILD/," "$u" >"$T_TMP/units/$(basename "$u")"
 done
-for u in "$T_TMP"/units/*.service; do
-	out=$(systemd-analyze verify "$u" 2>&1); rc=$?
+# (--man=no: the pages the units name are not installed on this machine.)
+for u in "$T_TMP"/units/*.service "$T_TMP"/units/*.socket; do
+	out=$(systemd-analyze verify --man=no "$u" 2>&1); rc=$?
 	[ -n "$out" ] && sed 's/^/# verify: /' <<<"$out"
 	check "systemd-analyze verify $(basename "$u")" test "$rc" -eq 0 -a -z "$(grep -v 'is not a file\|^$' <<<"$out")"
 done
-for u in rd-rendezvous rd-relay; do
+for u in rd-rendezvous rd-relay rd-agent; do
 	systemd-analyze security --offline=true --no-pager "$T_TMP/units/$u.service" >"$T_TMP/sec-$u" 2>&1
 	score=$(sed -nE 's/.*Overall exposure level for [^:]*: ([0-9.]+).*/\1/p' "$T_TMP/sec-$u")
 	note "systemd-analyze security $u.service: ${score:-?}"
 	check "$u.service exposure ${score:-?} <= 2.0" awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.0) }'
 done
-u=rd-agent
+u=rd-agent-helper
 systemd-analyze security --offline=true --no-pager "$T_TMP/units/$u.service" >"$T_TMP/sec-$u" 2>&1
-note "systemd-analyze security $u.service (root by design, for capture and input): $(sed -nE 's/.*Overall exposure level for [^:]*: ([0-9.]+ [A-Z]+).*/\1/p' "$T_TMP/sec-$u")"
+note "systemd-analyze security $u.service (root by design, for DRM, uinput and the display's cookie): $(sed -nE 's/.*Overall exposure level for [^:]*: ([0-9.]+ [A-Z]+).*/\1/p' "$T_TMP/sec-$u")"
+check "rd-agent.service runs as rdesk-agent with no capability" bash -c \
+	"grep -qx 'User=rdesk-agent' '$T_TMP/units/rd-agent.service' && grep -qx 'CapabilityBoundingSet=' '$T_TMP/units/rd-agent.service'"
 
 # 4. A clean Debian root, from the mirror apt already uses here.
 debroot_new "$CACHE"
@@ -116,10 +121,24 @@ ID=$(in_root rd-agent enroll --server 127.0.0.1 --key "$key" 2>"$T_TMP/enroll.er
 check "rd-agent enroll in the root prints an ID" grep -qE '^[0-9]{9,10}$' <<<"$ID"
 check "enroll wrote the packaged /etc/rdesk/agent.ini" grep -qx "key = $key" "$R/etc/rdesk/agent.ini"
 for f in usr/share/man/man8/rd-rendezvous.8.gz usr/share/man/man8/rd-relay.8.gz \
-	usr/share/man/man8/rd-agent.8.gz usr/share/man/man1/rdctl.1.gz \
-	usr/share/bash-completion/completions/rdctl usr/share/bash-completion/completions/rd-agent; do
+	usr/share/man/man8/rd-agent.8.gz usr/share/man/man8/rd-agent-helper.8.gz usr/share/man/man1/rdctl.1.gz \
+	usr/share/bash-completion/completions/rdctl usr/share/bash-completion/completions/rd-agent \
+	usr/bin/rd-agent-helper lib/systemd/system/rd-agent-helper.socket \
+	lib/systemd/system/rd-agent-helper.service usr/lib/sysusers.d/rd-agent.conf; do
 	check "installed /$f" test -s "$R/$f"
 done
+
+# The agent's user, made on install from sysusers.d.
+pw=$(in_root getent passwd rdesk-agent)
+check "user rdesk-agent exists after install ($pw)" \
+	grep -qE '^rdesk-agent:x:[0-9]+:[0-9]+:[^:]*:/var/lib/rdesk/agent:/usr/sbin/nologin$' <<<"$pw"
+check "group rdesk-agent exists" grep -q '^rdesk-agent:' <<<"$(in_root getent group rdesk-agent)"
+# An operator's `rd-agent password set` (root) into the agent's folder, as
+# systemd leaves it once the agent ran: the new file is the agent's.
+in_root chown -R rdesk-agent:rdesk-agent /var/lib/rdesk/agent
+printf 'pw-in-the-root\n' | in_root rd-agent password set >/dev/null 2>&1
+check_eq "password set as root into rdesk-agent's folder: the hash is rdesk-agent's" \
+	"rdesk-agent 600" "$(in_root stat -c '%U %a' /var/lib/rdesk/agent/password 2>&1)"
 
 # 6. Conffiles, units and their state.
 for p in rd-rendezvous rd-relay rd-agent; do
@@ -130,6 +149,14 @@ for p in rd-rendezvous rd-relay rd-agent; do
 		bash -c "grep -q '^ExecStart=/usr/bin/$p' '$R/lib/systemd/system/$p.service'"
 	check "$p: enabled (multi-user.target.wants)" test -L "$R/etc/systemd/system/multi-user.target.wants/$p.service"
 done
+check "rd-agent-helper.service installed with /usr/bin paths" \
+	grep -q '^ExecStart=/usr/bin/rd-agent-helper --agent-user rdesk-agent' "$R/lib/systemd/system/rd-agent-helper.service"
+check "rd-agent-helper.socket enabled (sockets.target.wants)" \
+	test -L "$R/etc/systemd/system/sockets.target.wants/rd-agent-helper.socket"
+check "rd-agent-helper.socket: only group rdesk-agent may connect (0660)" bash -c \
+	"grep -qx 'SocketGroup=rdesk-agent' '$R/lib/systemd/system/rd-agent-helper.socket' &&
+	grep -qx 'SocketMode=0660' '$R/lib/systemd/system/rd-agent-helper.socket'"
+check "rd-agent.service requires the helper's socket" grep -qx 'Requires=rd-agent-helper.socket' "$R/lib/systemd/system/rd-agent.service"
 
 # The fail2ban filters and jails (jails off until enabled), as conffiles; the
 # installed filters match a line of their program (when fail2ban-regex is here).
@@ -163,6 +190,8 @@ check "dpkg --purge" test $? -eq 0
 check "purged: /var/lib/rdesk gone" test ! -e "$R/var/lib/rdesk" -a ! -L "$R/var/lib/rdesk"
 check "purged: /etc/rdesk gone" test ! -e "$R/etc/rdesk"
 check "purged: no unit links left" bash -c "! ls '$R'/etc/systemd/system/*/rd-* >/dev/null 2>&1"
+check "purged: the rdesk-agent user is kept (Debian leaves system users)" \
+	grep -q '^rdesk-agent:' <<<"$(in_root getent passwd rdesk-agent)"
 stray=$(cd "$R" && find . -path ./proc -prune -o -path ./tmp -prune -o -path ./var/cache/apt -prune -o \
 	-path ./var/lib/dpkg -prune -o \( -name '*rdesk*' -o -name 'rd-agent*' -o -name 'rd-relay*' \
 	-o -name 'rd-rendezvous*' -o -name 'rdctl*' \) -print | head -n 5 | paste -sd' ')
