@@ -396,8 +396,8 @@ static int agent__privileges(struct agent *a)
 	const char *h = a->st.helper;
 	bool none = !h || !*h || !strcmp(h, "none");
 	int rc = privsep_init(none ? NULL : h, !none && strcmp(h, PRIVSEP_DEFAULT_SOCKET) != 0);
-	if (rc < 0)
-		return rc;
+	if (rc < 0 && !privsep_active())
+		return rc;	/* a named helper that is down is asked again later */
 	if (geteuid() == 0)
 		log_warn("running as root: run the agent as an unprivileged user, with "
 			"rd-agent-helper opening devices for it (see SECURITY.md)");

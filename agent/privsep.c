@@ -69,7 +69,8 @@ int privsep_init(const char *path, bool required)
 		 * back to opening devices here. */
 		ps.helper = ps.fd >= 0 || required || (stat(path, &st) == 0 && S_ISSOCK(st.st_mode));
 		if (ps.fd < 0 && required) {
-			log_err("privileged helper at %s unreachable: %s", path, strerror(errno));
+			log_err("privileged helper at %s unreachable: %s (asked again whenever a "
+				"device is needed)", path, strerror(errno));
 			rc = RD_ERR_IO;
 		}
 	}
