@@ -63,7 +63,8 @@ static const char *const sandbox_allow[] = {
 	/* threads, signals, time, events */
 	"futex", "futex_waitv", "set_robust_list", "get_robust_list", "rseq", "set_tid_address",
 	"exit", "exit_group", "gettid", "getpid", "getppid", "tgkill", "tkill", "sched_yield",
-	"sched_getaffinity", "sched_getparam", "sched_getscheduler", "getpriority",
+	"sched_getaffinity", "sched_getparam", "sched_getscheduler", "sched_getattr",
+	"sched_get_priority_min", "sched_get_priority_max", "getpriority",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
 	"signalfd4", "restart_syscall", "clock_gettime", "clock_getres", "gettimeofday", "time",
 	"nanosleep", "clock_nanosleep", "timerfd_create", "timerfd_settime", "timerfd_gettime",
@@ -77,6 +78,12 @@ static const char *const sandbox_allow[] = {
 	"getuid", "geteuid", "getgid", "getegid", "getgroups", "getresuid", "getresgid",
 	"getrandom", "uname", "sysinfo", "getrlimit", "getrusage", "times",
 	"shmget", "shmat", "shmdt", "shmctl",
+};
+
+/* Asked for by libraries that take what they get (PipeWire tries realtime
+ * scheduling for its threads): refused with EPERM, without a log line. */
+static const char *const sandbox_quiet[] = {
+	"sched_setscheduler", "sched_setattr", "sched_setparam", "setpriority", "ioprio_set",
 };
 
 #define SANDBOX_MAX_NR 1024
@@ -197,6 +204,7 @@ int sandbox_enter(void)
 	/* (With the sanitizers everything else is allowed already.) */
 	if (!SANDBOX_SANITIZER &&
 	    (sandbox__add(ctx, SCMP_ACT_ALLOW, sandbox_allow, RD_ARRAY_LEN(sandbox_allow)) < 0 ||
+	     sandbox__add(ctx, SCMP_ACT_ERRNO(EPERM), sandbox_quiet, RD_ARRAY_LEN(sandbox_quiet)) < 0 ||
 	     sandbox__add_args(ctx) < 0))
 		goto out;
 	if ((err = seccomp_load(ctx)) < 0) {
