@@ -318,6 +318,11 @@ static void agent__on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 static int agent__identity(struct agent *a)
 {
+	const char *old = settings_legacy_dir(a->st.data_dir);
+	if (old)
+		log_warn("%s holds no ID; an earlier version's state (ID, keys, uuid, password hash) "
+			"is in %s: move it here as root (mv %s/* %s/), as the rd-agent package does "
+			"on upgrade", a->st.data_dir, old, old, a->st.data_dir);
 	int rc = rd_key_load(a->st.data_dir, &a->kp);
 	if (rc < 0) {
 		log_err("key pair in %s: %s (run rd-agent enroll first)", a->st.data_dir, rd_strerror(rc));

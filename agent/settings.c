@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -274,6 +275,16 @@ int settings_uuid_load_or_create(const char *data_dir, uint8_t uuid[AGENT_UUID_L
 	if (rc == RD_OK)
 		*created = true;
 	return rc;
+}
+
+const char *settings_legacy_dir(const char *data_dir)
+{
+	struct stat st;
+	if (!data_dir || strcmp(data_dir, AGENT_DEFAULT_DATA_DIR) != 0)
+		return NULL;
+	if (stat(AGENT_DEFAULT_DATA_DIR "/id", &st) == 0 || errno != ENOENT)
+		return NULL;
+	return access(AGENT_LEGACY_DATA_DIR "/id", R_OK) == 0 ? AGENT_LEGACY_DATA_DIR : NULL;
 }
 
 int settings_control_path(const struct agent_settings *st, char *out, size_t outsz)
