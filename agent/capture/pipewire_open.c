@@ -199,12 +199,6 @@ static void on_open_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	open_end(p, RD_ERR_TIMEOUT);
 }
 
-/* The helper's connection to the user's PipeWire daemon, or -1 (connect here). */
-static int pw_helper_fd(void)
-{
-	int fd;
-	return privsep_pipewire(&fd) == RD_OK ? fd : -1;
-}
 
 /* Connect to the daemon (through fd, the portal's remote, when >= 0; it is
  * taken) and ask for the registry. */
@@ -242,6 +236,23 @@ static int pw_start(struct pwcap *p, int fd)
 	ev_timer_set(&p->open_timer, OPEN_TIMEOUT_SECS, 0.0);
 	ev_timer_start(p->evloop, &p->open_timer);
 	return 0;
+}
+
+/* The daemon of the helper's user through the helper's connection; with no
+ * helper, the one this process finds itself. A helper that refuses is the
+ * answer: no connecting here behind its back. */
+static int pw_start_daemon(struct pwcap *p)
+{
+	int fd = -1;
+	int rc = privsep_pipewire(&fd);
+	if (rc == RD_OK)
+		return pw_start(p, fd);
+	if (privsep_active()) {
+		rd_skip_reason("no PipeWire connection from the privileged helper: %s",
+			strerror(errno));
+		return rc;
+	}
+	return pw_start(p, -1);
 }
 
 static void on_portal(int rc, const struct portal_stream *st, const char *why, void *ud)
@@ -299,7 +310,7 @@ int pwcap_open_async(struct ev_loop *loop, const struct capture_config *cfg,
 	ev_init(&p->open_io, on_open_io);
 	ev_init(&p->open_timer, on_open_timeout);
 	p->open_io.data = p->open_timer.data = p;
-	rc = is_portal(p->target) ? open_portal(p, cfg) : pw_start(p, pw_helper_fd());
+	rc = is_portal(p->target) ? open_portal(p, cfg) : pw_start_daemon(p);
 	if (rc < 0) {
 		p->evloop = NULL;
 		ev_io_stop(loop, &p->open_io);

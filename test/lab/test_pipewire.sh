@@ -237,6 +237,8 @@ check "the helper answers permission denied" \
 	grep -q "uid=65534 pipewire 0: Permission denied" "$T_TMP/helper.log"
 check "the capture logs the helper's refusal" \
 	grep -q "helper refused pipewire 0: Permission denied" "$T_TMP/nobody/user755.log"
+check "and the capture ends with that answer, without connecting by itself" \
+	grep -q "no PipeWire connection from the privileged helper: Permission denied" "$T_TMP/nobody/user755.log"
 chmod 0666 "$PWS"
 check "a desktop user's 0666 socket: the unit's helper connects, bars captured" \
 	unit_capture user666
