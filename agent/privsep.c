@@ -117,20 +117,7 @@ static int ps__send(const struct privsep_req *r, int fd)
 {
 	struct privsep_wire_req w;
 	privsep_req_encode(r, &w);
-	struct iovec iov = { &w, sizeof(w) };
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cb;
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(&cb, 0, sizeof(cb));
-		m.msg_control = cb.b;
-		m.msg_controllen = sizeof(cb.b);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(ps.fd, &m, MSG_NOSIGNAL) == (ssize_t)sizeof(w) ? 0 : -1;
+	return privsep_send(ps.fd, &w, sizeof(w), &fd, fd >= 0, 0) == (long)sizeof(w) ? 0 : -1;
 }
 
 /* Wait for the reply and check it; *fd gets its descriptor (or -1). */

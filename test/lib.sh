@@ -147,6 +147,19 @@ t_xvfb() {
 	done
 	return 1
 }
+# Xvfb (t_xvfb WxHxD) that wants a cookie, kept in T_XAUTH (T_TMP/xauth, mode
+# 0600: only root reads it); sets T_DISPLAY and T_COOKIE. The server takes
+# every cookie of the file at start; the entry for its own display number
+# (the one clients look up) is added once the number is known.
+t_xvfb_cookie() {
+	T_XAUTH=$T_TMP/xauth
+	T_COOKIE=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	xauth -f "$T_XAUTH" add :0 MIT-MAGIC-COOKIE-1 "$T_COOKIE" 2>/dev/null || return 1
+	chmod 0600 "$T_XAUTH"
+	local T_XVFB_ARGS=(-auth "$T_XAUTH")
+	t_xvfb "$@" || return 1
+	xauth -f "$T_XAUTH" add "$T_DISPLAY" MIT-MAGIC-COOKIE-1 "$T_COOKIE" 2>/dev/null
+}
 # Xvfb (t_xvfb) showing a moving test pattern full screen at 30 fps (ffplay's
 # testsrc2), for video that must change every frame (t_moving_display WxH).
 # Sets T_DISPLAY; fails when either does not come up.

@@ -95,20 +95,8 @@ static void hl__accept(struct hl *h, int lfd)
 /* Send rep (and fd, if >= 0) without waiting. */
 static int hl__send(int sock, const struct privsep_wire_rep *rep, int fd)
 {
-	struct iovec iov = { (void *)rep, sizeof(*rep) };
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cb;
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(&cb, 0, sizeof(cb));
-		m.msg_control = cb.b;
-		m.msg_controllen = sizeof(cb.b);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(*rep) ? 0 : -1;
+	return privsep_send(sock, rep, sizeof(*rep), &fd, fd >= 0, MSG_DONTWAIT) ==
+		(long)sizeof(*rep) ? 0 : -1;
 }
 
 /* Receive one datagram with its descriptors (*held of them, to close);

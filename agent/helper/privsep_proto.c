@@ -1,7 +1,9 @@
 /* privsep_proto: build and check the helper's messages (see privsep_proto.h). */
 #include "privsep_proto.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "err.h"
 #include "privsep.h"
@@ -111,4 +113,26 @@ int privsep_rep_parse(const void *buf, size_t len, int nfds, enum privsep_type w
 	}
 	*why = bad;
 	return bad ? RD_ERR_PROTO : RD_OK;
+}
+
+long privsep_send(int sock, const void *buf, size_t len, const int *fds, int nfds, int flags)
+{
+	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int) * 8)]; } cb;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (nfds < 0 || nfds > 8) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nfds > 0) {
+		memset(&cb, 0, sizeof(cb));
+		m.msg_control = cb.b;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	return (long)sendmsg(sock, &m, flags | MSG_NOSIGNAL);
 }

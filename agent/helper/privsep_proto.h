@@ -71,6 +71,9 @@ int privsep_req_parse(const void *buf, size_t len, int nfds, struct privsep_req 
 void privsep_rep_init(struct privsep_wire_rep *w, unsigned type);
 /* Check a reply to a request of type want that came with nfds descriptors;
  * copied into out. RD_OK or RD_ERR_PROTO with *why. */
+/* Send one message of len bytes with nfds (0-8) descriptors; the byte
+ * count sent, or -1 with errno. flags as for sendmsg (MSG_NOSIGNAL added). */
+long privsep_send(int sock, const void *buf, size_t len, const int *fds, int nfds, int flags);
 int privsep_rep_parse(const void *buf, size_t len, int nfds, enum privsep_type want,
 	struct privsep_wire_rep *out, const char **why);
 

@@ -42,18 +42,17 @@ if [ "$(id -u)" = 0 ] && command -v xauth >/dev/null && command -v setpriv >/dev
 	[ -x "$RD_BUILD/rd-agent-helper" ]; then
 	SPLIT=1
 	chmod 0711 "$T"
-	XA=$T/xauth
-	cookie=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-	xauth -f "$XA" add :0 MIT-MAGIC-COOKIE-1 "$cookie" 2>/dev/null
-	chmod 0600 "$XA"
-	T_XVFB_ARGS=(-auth "$XA")
 else
 	note "split run skipped: needs root, xauth, setpriv and rd-agent-helper"
 fi
-t_xvfb 1920x1080x24 || { not_ok "Xvfb 1920x1080"; t_done; }
+if [ $SPLIT = 1 ]; then
+	t_xvfb_cookie 1920x1080x24 || { not_ok "Xvfb 1920x1080 with a cookie"; t_done; }
+else
+	t_xvfb 1920x1080x24 || { not_ok "Xvfb 1920x1080"; t_done; }
+fi
 export DISPLAY=$T_DISPLAY
 if [ $SPLIT = 1 ]; then
-	xauth -f "$XA" add "$DISPLAY" MIT-MAGIC-COOKIE-1 "$cookie"
+	XA=$T_XAUTH cookie=$T_COOKIE
 	export XAUTHORITY=$XA
 	HS=$T/helper/helper.sock
 	mkdir -m 0755 "$T/helper"

@@ -17,17 +17,9 @@ done
 [ -x "$B/rd-agent-helper" ] || { not_ok "rd-agent-helper is not built in $B"; t_done; }
 chmod 0711 "$T_TMP"
 
-# Xvfb that wants a cookie, kept in a file only root can read. The server
-# takes every cookie of the file at start; the entry for its display number
-# (the one clients look up) is added once the number is known.
-XA=$T_TMP/xauth
-cookie=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-xauth -f "$XA" add :0 MIT-MAGIC-COOKIE-1 "$cookie" 2>/dev/null
-chmod 0600 "$XA"
-T_XVFB_ARGS=(-auth "$XA")
-check "Xvfb with authorization" t_xvfb 640x480x24 || t_done
-n=${T_DISPLAY#:}
-xauth -f "$XA" add ":$n" MIT-MAGIC-COOKIE-1 "$cookie"
+# Xvfb that wants a cookie only root can read.
+check "Xvfb with authorization" t_xvfb_cookie 640x480x24 || t_done
+n=${T_DISPLAY#:} XA=$T_XAUTH cookie=$T_COOKIE
 export XAUTHORITY=$XA
 check "root reaches the display with the cookie" bash -c "xdpyinfo -display :$n >/dev/null"
 DISPLAY=:$n xsetroot -solid '#c03030'

@@ -283,22 +283,10 @@ static int do_pipewire(void)
 static int raw_send(int s, const uint8_t *msg, size_t len, int nfds)
 {
 	int fds[8];
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(fds))]; } cb;
-	struct iovec iov = { (void *)msg, len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 	nfds = RD_CLAMP(nfds, 0, 8);
 	for (int i = 0; i < nfds; i++)
 		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (nfds) {
-		m.msg_control = cb.b;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
-	int rc = sendmsg(s, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
+	int rc = privsep_send(s, msg, len, fds, nfds, 0) < 0 ? -1 : 0;
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
 	return rc;

@@ -15,22 +15,20 @@
 #include "ctl/known_peers.h"
 #include "err.h"
 #include "util.h"
+#include "testutil.h"
 
 static char tmpdir[256];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/rd-test-kp.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) && rd_crypto_init() == RD_OK ? 0 : -1;
+	return tu_tmpdir_make(tmpdir, sizeof(tmpdir), "kp") == 0 && rd_crypto_init() == RD_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	char cmd[300];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_tmpdir_remove(tmpdir);
 }
 
 static void key(uint8_t pk[32], uint8_t fill)

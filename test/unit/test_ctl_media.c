@@ -22,6 +22,7 @@
 #include "ctl/media.h"
 #include "err.h"
 #include "util.h"
+#include "testutil.h"
 
 #define W 320
 #define H 240
@@ -320,16 +321,13 @@ static void test_decoder_error(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/rd-test-media.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_tmpdir_make(tmpdir, sizeof(tmpdir), "media") == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	char cmd[300];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_tmpdir_remove(tmpdir);
 }
 
 int main(void)

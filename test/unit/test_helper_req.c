@@ -22,21 +22,11 @@
 #include "agent/helper/helper.h"
 #include "agent/privsep.h"
 #include "err.h"
+#include "testutil.h"
 
 static char tmpdir[256];
 static struct helper_config cfg;
 static int pw_listener = -1;
-
-static int open_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
 
 static char *in_tmp(const char *name)
 {
@@ -50,9 +40,7 @@ static char *in_tmp(const char *name)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/rd-test-helper.XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir))
+	if (tu_tmpdir_make(tmpdir, sizeof(tmpdir), "helper") != 0)
 		return -1;
 	/* card0 a plain file, card1 a link to /dev/null, card2 missing. */
 	mkdir(in_tmp("dri"), 0755);
@@ -85,11 +73,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[300];
 	(void)state;
 	close(pw_listener);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_tmpdir_remove(tmpdir);
 }
 
 static const char *call(unsigned type, uint32_t arg, int in_fd, struct privsep_wire_rep *rep,
@@ -108,7 +94,7 @@ static void test_drm(void **state)
 {
 	(void)state;
 	struct privsep_wire_rep rep;
-	int fd, before = open_fds();
+	int fd, before = tu_open_fds();
 	assert_non_null(call(PRIVSEP_DRM_OPEN, 0, -1, &rep, &fd));
 	assert_int_equal(rep.status, ENODEV);
 	assert_non_null(call(PRIVSEP_DRM_OPEN, 1, -1, &rep, &fd));
@@ -125,14 +111,14 @@ static void test_drm(void **state)
 	close(nul);
 	close(sv[0]);
 	close(sv[1]);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 }
 
 static void test_uinput(void **state)
 {
 	(void)state;
 	struct privsep_wire_rep rep;
-	int fd, before = open_fds();
+	int fd, before = tu_open_fds();
 	assert_null(call(PRIVSEP_UINPUT, PRIVSEP_UINPUT_KEYBOARD, -1, &rep, &fd));
 	assert_int_equal(rep.status, ENOENT);
 	/* A node that is no uinput: the ioctls fail, the descriptor is closed. */
@@ -140,7 +126,7 @@ static void test_uinput(void **state)
 	assert_null(call(PRIVSEP_UINPUT, PRIVSEP_UINPUT_POINTER, -1, &rep, &fd));
 	assert_int_not_equal(rep.status, 0);
 	cfg.uinput = in_tmp("no-uinput");
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 }
 
 static void test_cookie(void **state)
@@ -169,7 +155,7 @@ static void test_pipewire(void **state)
 {
 	(void)state;
 	struct privsep_wire_rep rep;
-	int fd, before = open_fds();
+	int fd, before = tu_open_fds();
 	assert_null(call(PRIVSEP_PIPEWIRE, 0, -1, &rep, &fd));
 	assert_int_equal(rep.status, 0);
 	assert_true(fd >= 0);
@@ -188,7 +174,7 @@ static void test_pipewire(void **state)
 	assert_null(call(PRIVSEP_PIPEWIRE, 0, -1, &rep, &fd));
 	assert_int_equal(rep.status, ENOENT);
 	cfg.runtime_dir = tmpdir;
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 }
 
 int main(void)

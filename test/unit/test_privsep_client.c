@@ -26,6 +26,7 @@
 #include "agent/helper/privsep_proto.h"
 #include "agent/privsep.h"
 #include "err.h"
+#include "testutil.h"
 
 enum act { GOOD, WRONG_TYPE, TWO_FDS, REFUSE_WITH_FD, LONG, SILENT, HANG_UP, REFUSE };
 
@@ -42,33 +43,10 @@ static struct shared {
 #define got_nfds (sh->got_nfds)
 #define connections (sh->connections)
 
-static int open_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static void send_rep(int s, const void *rep, size_t len, int nfds)
 {
 	int fds[2] = { open("/dev/null", O_RDONLY | O_CLOEXEC), open("/dev/null", O_RDONLY | O_CLOEXEC) };
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(fds))]; } cb;
-	struct iovec iov = { (void *)rep, len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (nfds) {
-		m.msg_control = cb.b;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
-	sendmsg(s, &m, MSG_NOSIGNAL);
+	privsep_send(s, rep, len, fds, nfds, 0);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -151,7 +129,7 @@ static void test_helper(void **state)
 {
 	(void)state;
 	uint8_t c[16];
-	int fd, before = open_fds();
+	int fd, before = tu_open_fds();
 	assert_int_equal(privsep_init(sock_path, true), RD_OK);
 	assert_true(privsep_active());
 	next_act = GOOD;
@@ -178,7 +156,7 @@ static void test_helper(void **state)
 	assert_int_equal(fd, -1);
 	assert_int_equal(connections, 1);
 	privsep_close();
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 }
 
 static void test_bad_replies(void **state)
@@ -188,7 +166,7 @@ static void test_bad_replies(void **state)
 		{ WRONG_TYPE, EPROTO }, { TWO_FDS, EPROTO }, { REFUSE_WITH_FD, EPROTO },
 		{ LONG, EPROTO }, { HANG_UP, ECONNRESET }, { SILENT, ETIMEDOUT },
 	};
-	int fd, before = open_fds();
+	int fd, before = tu_open_fds();
 	assert_int_equal(privsep_init(sock_path, true), RD_OK);
 	next_act = GOOD;
 	assert_int_equal(privsep_drm_open(3, &fd), RD_OK);	/* the fake helper has accepted */
@@ -207,7 +185,7 @@ static void test_bad_replies(void **state)
 		assert_int_equal(connections, conns + (int)i + 1);
 	}
 	privsep_close();
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(tu_open_fds(), before);
 }
 
 int main(void)

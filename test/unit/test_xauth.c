@@ -26,17 +26,13 @@ static const uint8_t cookie_b[16] = "ABCDEFGHIJKLMNOP";
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/rd-test-xauth.XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_tmpdir_make(tmpdir, sizeof(tmpdir), "xauth") == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	char cmd[300];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_tmpdir_remove(tmpdir);
 }
 
 static size_t put16(uint8_t *p, size_t v)
