@@ -93,6 +93,14 @@ static const struct rd_setting record_opts[] = {
 		V(duration), 0.1, 1e6, RD_CFG_NO_INI | RD_CFG_NO_ENV },
 	OPT_HELP,
 };
+static const struct rd_setting listen_opts[] = {
+	{ "output", 'o', NULL, NULL, NULL, RD_CFG_STR, NULL, "FILE.opus|.ogg|.wav",
+		"file to write: Ogg Opus as received, or WAV decoded", V(output), 0, 0,
+		RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	{ "duration", 'd', NULL, NULL, NULL, RD_CFG_DOUBLE, "10", "SECS", "length of the sound to keep",
+		V(duration), 0.1, 1e6, RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	OPT_HELP,
+};
 static const struct rd_setting plain_opts[] = { OPT_HELP };
 static const struct rd_setting click_opts[] = {
 	{ "button", 'b', NULL, NULL, NULL, RD_CFG_STR, "left", "left|middle|right",
@@ -126,6 +134,11 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "record", "ID", "record the remote screen without re-encoding",
 		"Writes the encoded stream as it arrives into a Matroska, WebM or MP4 file.",
 		record_opts, RD_ARRAY_LEN(record_opts), 1, 1, ctl_verb_record },
+	{ "listen", "ID", "record the host's sound only",
+		"Asks the agent for its sound (Opus, 48 kHz) and writes --duration seconds of it, timed by "
+		"the agent's clock from the first packet, into an Ogg Opus file (.opus, .ogg; no "
+		"re-encoding) or a WAV file (.wav). Silence the agent did not send is filled in. No picture "
+		"is decoded.", listen_opts, RD_ARRAY_LEN(listen_opts), 1, 1, ctl_verb_listen },
 	{ "lookup", "ID", "ask the server whether a peer is online",
 		"Exit status 3 when the peer is offline or unknown.",
 		plain_opts, RD_ARRAY_LEN(plain_opts), 1, 1, ctl_verb_lookup },

@@ -3,7 +3,7 @@
 CTL_SRC := $(filter-out ctl/main.c,$(wildcard ctl/*.c))
 CTL_OBJ := $(CTL_SRC:%.c=$(B)/%.o)
 LIBCTL := $(B)/librdctl.a
-CTL_PKGS := libavcodec libavformat libavutil libswscale
+CTL_PKGS := libavcodec libavformat libavutil libswscale opus
 EXTRA_CFLAGS_ctl := -Ictl $(call pc_cflags,$(CTL_PKGS))
 CTL_LIBS := $(call pc_libs,$(CTL_PKGS)) -lpthread
 

@@ -252,6 +252,7 @@ static void on_connected(struct ctl_connect *cc, int err, struct rd_conn *conn,
 	ctl_args_quality(r->c->vs.quality, &so.image_quality, &so.custom_quality);
 	/* The live viewer paces the agent with acks; files take what comes. */
 	so.video_ack = r->sink && (r->sink->ops->flags & CTL_SINK_ACK);
+	so.audio = r->sink && (r->sink->ops->flags & CTL_SINK_AUDIO) && !r->c->vs.no_audio;
 	r->s = ctl_session_new(r->loop, conn, &so, r->res, &sess_ops, r);
 }
 
