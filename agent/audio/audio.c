@@ -186,8 +186,13 @@ void audio_unsubscribe(struct audio_sub *s)
 	if (--a->nsubs == 0) {
 		ev_timer_stop(a->loop, &a->retry);
 		a->failed = false;
+		struct audio_enc_stats st = { 0 };
+		if (a->enc)
+			audio_enc_get_stats(a->enc, &st);
 		if (a->pw)
-			log_info("audio stopped: no session listens");
+			log_info("audio stopped: no session listens (%llu frames, %llu sent, %llu silent)",
+				(unsigned long long)st.frames, (unsigned long long)st.packets,
+				(unsigned long long)st.silent);
 		audio__close(a);
 	}
 }

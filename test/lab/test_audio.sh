@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Sound: a private PipeWire daemon with WirePlumber and a null sink (the
+# default sink), a 1 kHz tone played into it with pw-play, and an agent on
+# the testsrc picture. rdctl listen must write Ogg Opus and WAV files whose
+# sound ffprobe reads as Opus 48 kHz (the Ogg file), whose dominant frequency
+# is the tone's (within 2 %) and whose level is within 3 dB of the tone's.
+# A controller that asks for no sound gets none, and sound also comes
+# through the relay.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/pipewire-env.sh"
+source "$(dirname "$0")/ctl_env.sh"
+t_require_root
+for tool in pipewire wireplumber pw-play pw-cli dbus-daemon ffprobe ffmpeg python3; do
+	command -v $tool >/dev/null || { not_ok "$tool is missing (run make deps)"; t_done; }
+done
+analyse=$(dirname "$0")/../tools/tone-analyse.py
+TONE_HZ=1000
+TONE_DB=-9.03   # RMS of a sine at half of full scale
+
+# A stereo 16-bit WAV of the tone, 60 s (pw-play repeats nothing).
+python3 - "$T_TMP/source-tone.wav" <<'PY'
+import math, struct, sys, wave
+w = wave.open(sys.argv[1], "wb")
+w.setnchannels(2); w.setsampwidth(2); w.setframerate(48000)
+one = b"".join(struct.pack("<hh", v, v) for v in
+               (int(16384 * math.sin(2 * math.pi * 1000 * i / 48000)) for i in range(48000)))
+for _ in range(60):
+    w.writeframes(one)
+w.close()
+PY
+
+check "pipewire daemon started" pw_env_start
+check "wireplumber started" pw_env_wireplumber
+timeout 5 pw-cli create-node adapter '{ factory.name=support.null-audio-sink node.name=rd-null
+	media.class=Audio/Sink object.linger=true audio.position=[FL FR] }' >"$T_TMP/sink.log" 2>&1
+sink_listed() { timeout 5 pw-cli ls Node 2>/dev/null | grep -q 'node.name = "rd-null"'; }
+check "null sink rd-null created" t_wait_until 10 sink_listed
+t_bg pw-play --target rd-null "$T_TMP/source-tone.wav" >"$T_TMP/pw-play.log" 2>&1
+TONE_PID=$T_LAST_PID
+
+check "servers up" ctl_servers
+check "agent enrolled (testsrc picture)" ctl_agent_enroll 7001001 "" testsrc
+check "agent started" ctl_agent_start 7001001 --log-level debug
+
+# listen FILE: 3 s of sound; checks the result and the file's sound.
+listen_check() {
+	local f=$1 how=$2
+	rdctl_run listen 7001001 -o "$T_TMP/$f" --duration 3 "${@:3}"
+	check_eq "listen $f ($how): exit status" 0 "$CTL_RC"
+	check_eq "listen $f: result names the codec" opus "$(jfield audio_codec)"
+	check_eq "listen $f: result names the rate" 48000 "$(jfield audio_rate)"
+	check_eq "listen $f: result names the channels" 2 "$(jfield audio_channels)"
+	check "listen $f: duration about 3 s ($(jfield audio_duration))" \
+		float_lt "$(awk -v d="$(jfield audio_duration)" 'BEGIN { print (d > 3 ? d - 3 : 3 - d) }')" 0.1
+	local wav=$T_TMP/$f.wav
+	case $f in
+	*.wav) cp "$T_TMP/$f" "$wav" ;;
+	*) check_eq "listen $f: ffprobe reads Opus" opus "$(ffprobe -v error -select_streams a:0 \
+			-show_entries stream=codec_name -of csv=p=0 "$T_TMP/$f")"
+		check_eq "listen $f: at 48 kHz" 48000 "$(ffprobe -v error -select_streams a:0 \
+			-show_entries stream=sample_rate -of csv=p=0 "$T_TMP/$f")"
+		ffmpeg -v error -y -i "$T_TMP/$f" -c:a pcm_s16le -ar 48000 "$wav" ;;
+	esac
+	local got freq db
+	got=$(python3 "$analyse" "$wav" 0.5)
+	note "$f: $got"
+	freq=$(awk '{ print $2 }' <<<"$got")
+	db=$(awk '{ print $4 }' <<<"$got")
+	check "listen $f: dominant frequency within 2 % of $TONE_HZ Hz ($freq)" \
+		awk -v f="$freq" -v t=$TONE_HZ 'BEGIN { exit !(f > t * 0.98 && f < t * 1.02) }'
+	check "listen $f: level within 3 dB of the tone ($db dBFS, tone $TONE_DB)" \
+		awk -v d="$db" -v t=$TONE_DB 'BEGIN { x = d - t; exit !(x > -3 && x < 3) }'
+}
+listen_check tone.opus direct
+listen_check tone.wav direct
+grep -q 'audio on: monitor of the default sink' "$T_TMP/agent-7001001/agent.log"
+check "agent logged the sound source" test $? = 0
+
+# A controller that asks for no sound (screenshot sets disable_audio) gets
+# none: the agent starts no sound for it.
+before=$(grep -c 'audio on:' "$T_TMP/agent-7001001/agent.log")
+rdctl_run screenshot 7001001 -o "$T_TMP/shot.png"
+check_eq "screenshot (no sound asked) exit status" 0 "$CTL_RC"
+sleep 0.5
+check_eq "no sound started for a controller that asked for none" "$before" \
+	"$(grep -c 'audio on:' "$T_TMP/agent-7001001/agent.log")"
+
+# Through the relay.
+rdctl_run listen 7001001 -o "$T_TMP/relay.opus" --duration 2 --relay
+check_eq "listen through the relay: exit status" 0 "$CTL_RC"
+check_eq "listen through the relay: path" relay "$(jfield path)"
+got=$(ffmpeg -v error -y -i "$T_TMP/relay.opus" -c:a pcm_s16le "$T_TMP/relay.wav" && python3 "$analyse" "$T_TMP/relay.wav" 0.5)
+note "relay: $got"
+check "listen through the relay: the tone" awk -v f="$(awk '{ print $2 }' <<<"$got")" \
+	'BEGIN { exit !(f > 980 && f < 1020) }'
+
+# Silence: with the tone stopped, the agent sends (almost) nothing, and
+# listen still writes the time asked for.
+t_stop "$TONE_PID"
+sleep 0.5
+rdctl_run listen 7001001 -o "$T_TMP/quiet.opus" --duration 2
+check_eq "listen to silence: exit status" 0 "$CTL_RC"
+note "silence: $(jfield audio_packets) packets, $(jfield audio_silence_filled) filled"
+check "listen to silence: at most a few packets sent" test "$(jfield audio_packets)" -le 5
+check "listen to silence: 2 s written" float_lt 1.9 "$(jfield audio_duration)"
+note "agent's sound log:"
+grep -E 'audio|sound' "$T_TMP/agent-7001001/agent.log" | head -40 | sed 's/^/#   /'
+t_done
