@@ -54,6 +54,13 @@ static int sio__send(void *ud, const uint8_t *p, size_t len)
 	return rd_conn_send(x->conn, p, len);
 }
 
+/* Sound goes ahead of any video waiting in the send queue. */
+static int sio__send_urgent(void *ud, const uint8_t *p, size_t len)
+{
+	struct sio *x = ud;
+	return rd_conn_send_urgent(x->conn, p, len);
+}
+
 static void sio__set_crypto(void *ud, const struct rd_crypto_stream *cs)
 {
 	struct sio *x = ud;
@@ -147,6 +154,8 @@ static void sio__logged_in(void *ud)
 	struct rd_conn_limits lim = { .max_frame = RD_FRAME_MAX_SESSION, .sndq_soft = SIO_SNDQ_SOFT,
 		.sndq_hard = SIO_SNDQ_HARD, .idle_timeout = SESSION_IDLE_TIMEOUT + 5 };
 	rd_conn_set_limits(x->conn, &lim);
+	/* Crypto is on by now: frames held back are sealed in order when they go. */
+	rd_conn_enable_urgent(x->conn);
 	struct video *v = x->set->ops->video(x->set->ud);
 	if (!v) {
 		session_close(x->s, "No screen to capture on the host");
@@ -272,11 +281,11 @@ static void sio__on_audio(const struct audio_packet *p, void *ud)
 	if (rd_conn_closing(x->conn))
 		return;
 	if (!x->audio_format_sent) {
-		if (audio_msg_send_format(sio__send, x, AUDIO_RATE, AUDIO_CHANNELS) < 0)
+		if (audio_msg_send_format(sio__send_urgent, x, AUDIO_RATE, AUDIO_CHANNELS) < 0)
 			return;
 		x->audio_format_sent = true;
 	}
-	if (audio_msg_send_frame(sio__send, x, p->data, p->len, p->pts_ms) == 0)
+	if (audio_msg_send_frame(sio__send_urgent, x, p->data, p->len, p->pts_ms) == 0)
 		x->audio_sent++;
 }
 

@@ -73,6 +73,34 @@ listen_check() {
 }
 listen_check tone.opus direct
 listen_check tone.wav direct
+# record: the Opus track beside the picture, both about as long as asked.
+record_check() {
+	local f=$1 got a v
+	rdctl_run record 7001001 -o "$T_TMP/$f" --duration 3
+	check_eq "record $f: exit status" 0 "$CTL_RC"
+	check_eq "record $f: result names the sound codec" opus "$(jfield audio_codec)"
+	check_eq "record $f: an Opus 48 kHz track beside the picture" "opus,48000" \
+		"$(ffprobe -v error -select_streams a:0 -show_entries stream=codec_name,sample_rate \
+			-of csv=p=0 "$T_TMP/$f")"
+	v=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_type -of csv=p=0 "$T_TMP/$f")
+	check_eq "record $f: and the picture" video "$v"
+	a=$(jfield audio_duration)
+	check "record $f: about 3 s of sound ($a)" awk -v d="$a" 'BEGIN { exit !(d > 2.8 && d < 3.1) }'
+	ffmpeg -v error -y -i "$T_TMP/$f" -map 0:a:0 -c:a pcm_s16le -ar 48000 "$T_TMP/$f.wav"
+	got=$(python3 "$analyse" "$T_TMP/$f.wav" 0.5)
+	note "$f: $got"
+	check "record $f: the tone's frequency and level" awk -v f="$(awk '{ print $2 }' <<<"$got")" \
+		-v d="$(awk '{ print $4 }' <<<"$got")" -v t=$TONE_DB \
+		'BEGIN { exit !(f > 980 && f < 1020 && d - t > -3 && d - t < 3) }'
+}
+record_check rec.mkv
+record_check rec.webm
+record_check rec.mp4
+rdctl_run record 7001001 -o "$T_TMP/mute.mkv" --duration 1 --no-audio
+check_eq "record --no-audio: exit status" 0 "$CTL_RC"
+check_eq "record --no-audio: no sound track" "" "$(ffprobe -v error -select_streams a \
+	-show_entries stream=codec_name -of csv=p=0 "$T_TMP/mute.mkv")"
+
 grep -q 'audio on: monitor of the default sink' "$T_TMP/agent-7001001/agent.log"
 check "agent logged the sound source" test $? = 0
 
