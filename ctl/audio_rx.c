@@ -71,6 +71,12 @@ static void rx__frame(struct ctl_audio_rx *rx, const Hbb__AudioFrame *af, ctl_au
 	rx->packets++;
 }
 
+void ctl_audio_rx_fill_to(struct ctl_audio_rx *rx, int64_t pts, ctl_audio_fn fn, void *ud)
+{
+	if (rx->started && rx->last_ms > 0 && pts > rx->next_pts)
+		rx__fill(rx, pts, fn, ud);
+}
+
 bool ctl_audio_rx_message(struct ctl_audio_rx *rx, const Hbb__Message *m, ctl_audio_fn fn, void *ud)
 {
 	if (m->union_case == HBB__MESSAGE__UNION_MISC && m->misc &&

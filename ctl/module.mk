@@ -55,5 +55,6 @@ test_ctl_sink_OBJS := $(B)/ctl/sink_shot.o $(B)/ctl/sink_record.o $(B)/ctl/recor
 	$(B)/ctl/png.o $(B)/ctl/decode.o $(B)/ctl/result.o $(B)/ctl/audio_file.o $(B)/ctl/audio_rx.o
 test_ctl_sink_LIBS := $(CTL_LIBS)
 test_ctl_viewer_OBJS := $(B)/ctl/sink_view.o $(B)/ctl/viewer.o $(B)/ctl/mpv_input.o \
-	$(B)/ctl/mpv_event.o $(B)/ctl/input.o $(B)/ctl/keymap.o $(B)/ctl/result.o
+	$(B)/ctl/mpv_event.o $(B)/ctl/input.o $(B)/ctl/keymap.o $(B)/ctl/result.o \
+	$(B)/ctl/avmux.o $(B)/ctl/audio_rx.o $(B)/ctl/audio_file.o
 test_ctl_viewer_LIBS := $(CTL_LIBS)

@@ -113,7 +113,6 @@ static void on_decoded(struct ctl_decoder *d, AVFrame *f, int64_t pts, double ms
 {
 	struct run *r = ud;
 	(void)d;
-	(void)pts;
 	if (r->finished) {
 		av_frame_free(&f);
 		return;
@@ -124,6 +123,7 @@ static void on_decoded(struct ctl_decoder *d, AVFrame *f, int64_t pts, double ms
 		ctl_result_phase(r->res, CTL_PH_DECODE, (rd_now() - r->t_key) * 1000.0);
 		log_info("first frame %dx%d decoded (%.1f ms in the decoder)", f->width, f->height, ms);
 	}
+	f->pts = pts;	/* the agent's time of the frame, in ms */
 	r->sink->ops->frame(r->sink, f);
 	av_frame_free(&f);
 }
