@@ -4,8 +4,11 @@
 # the testsrc picture. rdctl listen must write Ogg Opus and WAV files whose
 # sound ffprobe reads as Opus 48 kHz (the Ogg file), whose dominant frequency
 # is the tone's (within 2 %) and whose level is within 3 dB of the tone's.
-# A controller that asks for no sound gets none, and sound also comes
-# through the relay.
+# rdctl record must write the same sound as an Opus track beside the
+# picture (MKV, WebM, MP4), and rdctl connect must play it in mpv (recorded
+# from a second sink). A controller that asks for no sound gets none, sound
+# also comes through the relay, and a sink that goes away and comes back
+# is heard again.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pipewire-env.sh"
 source "$(dirname "$0")/ctl_env.sh"
@@ -121,6 +124,55 @@ got=$(ffmpeg -v error -y -i "$T_TMP/relay.opus" -c:a pcm_s16le "$T_TMP/relay.wav
 note "relay: $got"
 check "listen through the relay: the tone" awk -v f="$(awk '{ print $2 }' <<<"$got")" \
 	'BEGIN { exit !(f > 980 && f < 1020) }'
+
+# connect: mpv plays picture and sound from one Matroska stream. Its sound
+# goes to a second null sink (PIPEWIRE_NODE), whose monitor is recorded:
+# the tone must come out of the player.
+if command -v mpv >/dev/null && command -v Xvfb >/dev/null && command -v pw-record >/dev/null; then
+	timeout 5 pw-cli create-node adapter '{ factory.name=support.null-audio-sink node.name=rd-play
+		media.class=Audio/Sink object.linger=true audio.position=[FL FR] }' >>"$T_TMP/sink.log" 2>&1
+	check "Xvfb for the player" t_xvfb 320x240x24
+	t_bg timeout 12 pw-record -P '{ stream.capture.sink=true }' --target rd-play "$T_TMP/played.wav"
+	REC_PID=$T_LAST_PID
+	DISPLAY=$T_DISPLAY PIPEWIRE_NODE=rd-play rdctl_run connect 7001001 --viewer mpv --duration 5
+	check_eq "connect with sound: exit status" 0 "$CTL_RC"
+	t_stop "$REC_PID"
+	got=$(python3 "$analyse" "$T_TMP/played.wav" 2 2>&1)
+	note "played by mpv: $got"
+	check "connect: mpv played the tone ($got)" awk -v f="$(awk '{ print $2 }' <<<"$got")" \
+		-v d="$(awk '{ print $4 }' <<<"$got")" 'BEGIN { exit !(f > 980 && f < 1020 && d > -20) }'
+fi
+
+# connect --no-audio: the agent starts no sound for it.
+before=$(grep -c 'audio on:' "$T_TMP/agent-7001001/agent.log")
+rdctl_run connect 7001001 --viewer none --duration 1.5 --no-audio
+check_eq "connect --no-audio: exit status" 0 "$CTL_RC"
+check_eq "connect --no-audio: no sound started" "$before" \
+	"$(grep -c 'audio on:' "$T_TMP/agent-7001001/agent.log")"
+
+# The sink goes away during a listen and comes back: the tone is heard
+# again in the same file, and the agent lives on.
+sink_id() { timeout 5 pw-cli ls Node 2>/dev/null | awk '$1 == "id" { id = $2; sub(",", "", id) }
+	/node.name = "rd-null"/ { print id; exit }'; }
+(
+	sleep 1.5
+	timeout 5 pw-cli destroy "$(sink_id)" >/dev/null 2>&1
+	sleep 1.5
+	timeout 5 pw-cli create-node adapter '{ factory.name=support.null-audio-sink node.name=rd-null
+		media.class=Audio/Sink object.linger=true audio.position=[FL FR] }' >/dev/null 2>&1
+	sleep 0.3
+	exec pw-play --target rd-null "$T_TMP/source-tone.wav"
+) >/dev/null 2>&1 &
+T_PIDS+=("$!")
+SINK_JOB=$!
+rdctl_run listen 7001001 -o "$T_TMP/gone.wav" --duration 7
+check_eq "listen while the sink goes and comes back: exit status" 0 "$CTL_RC"
+got=$(python3 "$analyse" "$T_TMP/gone.wav" 5)
+note "after the sink came back: $got"
+check "the tone is heard again once the sink is back" awk -v f="$(awk '{ print $2 }' <<<"$got")" \
+	-v d="$(awk '{ print $4 }' <<<"$got")" 'BEGIN { exit !(f > 980 && f < 1020 && d > -12) }'
+check "the agent lives on" kill -0 "$CTL_AGENT_PID"
+t_stop "$SINK_JOB"
 
 # Silence: with the tone stopped, the agent sends (almost) nothing, and
 # listen still writes the time asked for.
