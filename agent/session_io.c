@@ -281,6 +281,8 @@ static void sio__on_audio(const struct audio_packet *p, void *ud)
 	if (rd_conn_closing(x->conn))
 		return;
 	if (!x->audio_format_sent) {
+		log_debug("%s: sound starts at %lld ms (video clock now %lld ms)", x->peer,
+			(long long)p->pts_ms, (long long)sio__clock_ms(x->set));
 		if (audio_msg_send_format(sio__send_urgent, x, AUDIO_RATE, AUDIO_CHANNELS) < 0)
 			return;
 		x->audio_format_sent = true;

@@ -159,9 +159,10 @@ int ctl_audio_file_write(struct ctl_audio_file *f, const uint8_t *data, size_t l
 	if (av_new_packet(p, (int)len) < 0)
 		return RD_ERR_NOMEM;
 	memcpy(p->data, data, len);
-	p->pts = p->dts = (pts_ms - f->pts0) * 48;
-	p->duration = dur_ms * 48;
+	p->pts = p->dts = pts_ms - f->pts0;
+	p->duration = dur_ms;
 	p->stream_index = 0;
+	av_packet_rescale_ts(p, (AVRational){ 1, 1000 }, f->st->time_base);
 	return av_write_frame(f->oc, p) < 0 ? RD_ERR_IO : RD_OK;
 }
 

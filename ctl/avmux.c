@@ -104,6 +104,7 @@ static int avmux__put(struct ctl_avmux *m, AVStream *st, int64_t *last, int64_t 
 	m->pkt->pts = m->pkt->dts = pts;
 	m->pkt->duration = dur;
 	m->pkt->stream_index = st->index;
+	av_packet_rescale_ts(m->pkt, (AVRational){ 1, 1000 }, st->time_base);
 	if (av_write_frame(m->oc, m->pkt) < 0 || av_write_frame(m->oc, NULL) < 0)
 		return RD_ERR_IO;
 	avio_flush(m->oc->pb);

@@ -489,9 +489,11 @@ int ctl_recorder_write_audio(struct ctl_recorder *r, const uint8_t *data, size_t
 	if (av_new_packet(p, (int)len) < 0)
 		return RD_ERR_NOMEM;
 	memcpy(p->data, data, len);
-	p->pts = p->dts = (pts - r->seg_start) * 48;
-	p->duration = dur_ms * 48;
+	p->pts = p->dts = pts - r->seg_start;
+	p->duration = dur_ms;
 	p->stream_index = r->ast->index;
+	/* The muxer may have chosen another time base than the one asked for. */
+	av_packet_rescale_ts(p, (AVRational){ 1, 1000 }, r->ast->time_base);
 	if (r->audio_first < 0)
 		r->audio_first = pts;
 	r->audio_last = pts + dur_ms;

@@ -7,7 +7,9 @@
 
 #include <libavutil/frame.h>
 
+#define RD_LOG_SUBSYS "record"
 #include "audio_rx.h"
+#include "log.h"
 #include "ctl.h"
 #include "err.h"
 #include "media.h"
@@ -99,6 +101,9 @@ static void rec_audio_put(struct rec *k, const uint8_t *data, size_t len, int64_
 static void rec_audio(void *ud, const uint8_t *data, size_t len, int64_t pts, int dur)
 {
 	struct rec *k = ud;
+	if (k->rx.packets + k->rx.filled == 1)
+		log_debug("first sound at %lld ms (first keyframe at %lld ms)", (long long)pts,
+			(long long)k->pts0);
 	if (k->done || k->full || (k->started && k->c->vs.duration > 0 &&
 	    pts - k->pts0 >= (int64_t)(k->c->vs.duration * 1000.0)))
 		return;

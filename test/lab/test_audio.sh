@@ -87,6 +87,11 @@ record_check() {
 			-of csv=p=0 "$T_TMP/$f")"
 	v=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_type -of csv=p=0 "$T_TMP/$f")
 	check_eq "record $f: and the picture" video "$v"
+	local vs as
+	vs=$(ffprobe -v error -select_streams v:0 -show_entries stream=start_time -of csv=p=0 "$T_TMP/$f")
+	as=$(ffprobe -v error -select_streams a:0 -show_entries stream=start_time -of csv=p=0 "$T_TMP/$f")
+	check "record $f: sound starts with the picture (video $vs s, audio $as s)" \
+		awk -v v="$vs" -v a="$as" 'BEGIN { d = a - v; exit !(d > -0.5 && d < 0.5) }'
 	a=$(jfield audio_duration)
 	check "record $f: about 3 s of sound ($a)" awk -v d="$a" 'BEGIN { exit !(d > 2.8 && d < 3.1) }'
 	ffmpeg -v error -y -i "$T_TMP/$f" -map 0:a:0 -c:a pcm_s16le -ar 48000 "$T_TMP/$f.wav"
