@@ -33,6 +33,11 @@ test_agent_session_prelogin_OBJS := $(test_agent_session_OBJS)
 test_agent_audio_OBJS := $(test_agent_session_OBJS) $(B)/agent/audio/audio_enc.o \
 	$(B)/agent/audio/audio_msg.o
 test_agent_audio_LIBS := $(call pc_libs,opus) -lm
+# Sound benchmark: the capture and encoder alone, as the agent runs them.
+$(B)/test/tools/audio-bench: $(B)/test/tools/audio-bench.o $(LIBAGENT) $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
+TEST_PROGRAMS += $(B)/test/tools/audio-bench
 
 # Video: capture, encoders and the pipeline. The encoder test decodes with libavcodec.
 test_capture_testsrc_OBJS := $(LIBAGENT)
