@@ -43,7 +43,9 @@ TONE_PID=$T_LAST_PID
 
 check "servers up" ctl_servers
 check "agent enrolled (testsrc picture)" ctl_agent_enroll 7001001 "" testsrc
-check "agent started" ctl_agent_start 7001001 --log-level debug
+DPORT=$(t_free_port)
+check "agent started" ctl_agent_start 7001001 --log-level debug --direct-port "$DPORT" \
+	--direct-bind 127.0.0.1
 
 # listen FILE: 3 s of sound; checks the result and the file's sound.
 listen_check() {
@@ -147,6 +149,15 @@ if command -v mpv >/dev/null && command -v Xvfb >/dev/null && command -v pw-reco
 	check "connect: mpv played the tone ($got)" awk -v f="$(awk '{ print $2 }' <<<"$got")" \
 		-v d="$(awk '{ print $4 }' <<<"$got")" 'BEGIN { exit !(f > 980 && f < 1020 && d > -20) }'
 fi
+
+# A stock RustDesk controller (it sets no disable_audio) gets RustDesk's
+# Misc.audio_format{48000, 2} and AudioFrames it can read.
+SOUT=$(timeout 40 python3 "$(dirname "$0")/../tools/stock-controller.py" "$DPORT" 7001001 \
+	"$(cat "$T_TMP/agent-7001001/data/id_ed25519.pub")" "$CTL_PW" audio 2>&1)
+check_eq "stock controller: video and sound" 0 $?
+check "stock controller: AudioFormat 48000 Hz, 2 channels" grep -qx "audio-format 48000 2" <<<"$SOUT"
+check "stock controller: an AudioFrame with an Opus packet" grep -qE "^audio-frame [1-9][0-9]*$" <<<"$SOUT"
+note "stock controller: $(tr '\n' ' ' <<<"$SOUT")"
 
 # connect --no-audio: the agent starts no sound for it.
 before=$(grep -c 'audio on:' "$T_TMP/agent-7001001/agent.log")
