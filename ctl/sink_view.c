@@ -29,11 +29,13 @@ struct view {
 	struct ctl_audio_rx rx;
 	bool audio_on;
 	double offset;             /* agent ms minus ours at the newest sound packet */
+	double last_real;          /* our clock at the newest packet the agent sent */
 	ev_timer fill;             /* silence the agent skipped, in real time */
 };
 
 #define VIEW_FILL_PERIOD 0.05
-#define VIEW_FILL_LAG_MS 80     /* fill only this far behind the agent's now */
+#define VIEW_FILL_QUIET 0.25    /* the agent sent nothing this long: it skips silence */
+#define VIEW_FILL_LAG_MS 150    /* then fill up to this far behind the agent's now */
 
 /* The next mpv loads our input script and opens a socket of its own. */
 static void view_input_args(struct view *k)
@@ -136,6 +138,9 @@ static void view_on_fill(struct ev_loop *loop, ev_timer *w, int revents)
 	struct view *k = w->data;
 	(void)loop;
 	(void)revents;
+	/* While packets flow, late ones are only late: nothing is filled in. */
+	if (rd_now() - k->last_real < VIEW_FILL_QUIET)
+		return;
 	double agent_now = rd_now() * 1000.0 + k->offset;
 	ctl_audio_rx_fill_to(&k->rx, (int64_t)agent_now - VIEW_FILL_LAG_MS, view_audio, k);
 }
@@ -153,6 +158,7 @@ static void view_message(struct ctl_sink *base, const Hbb__Message *m)
 		log_info("sound on: Opus, %u channels, played with the picture", k->rx.channels);
 	}
 	if (k->rx.packets > before) {	/* a real packet: where the agent's clock is now */
+		k->last_real = rd_now();
 		double off = (double)k->rx.next_pts - rd_now() * 1000.0;
 		k->offset = before == 0 || off > k->offset ? off : k->offset + (off - k->offset) / 16;
 	}

@@ -10,7 +10,10 @@ source "$(dirname "$0")/pipewire-env.sh"
 source "$(dirname "$0")/ctl_env.sh"
 t_require_root
 for tool in pipewire wireplumber pw-cli mpv Xvfb ffmpeg ffprobe python3; do
-	command -v $tool >/dev/null || { not_ok "$tool is missing (run make deps)"; t_done; }
+	command -v $tool >/dev/null || { not_ok "$tool is missing (run make deps)"; t_stop "$CTL_AGENT_PID"
+check_no_sanitizer "no sanitizer report from the agent" "$T_TMP/agent-7002002/agent.log"
+check_no_sanitizer "no sanitizer report from rdctl" "$T_TMP/rdctl.err"
+t_done; }
 done
 offset=$(dirname "$0")/../tools/av-offset.py
 LIMIT_MS=60
@@ -37,7 +40,7 @@ check "mpv plays the clip" t_wait_until 10 bash -c "timeout 5 pw-cli ls Node 2>/
 check "servers up" ctl_servers
 check "agent enrolled (X11)" ctl_agent_enroll 7002002 "$T_DISPLAY" x11
 check "agent started" ctl_agent_start 7002002
-rdctl_run record 7002002 -o "$T_TMP/rec.mkv" --duration 12 --fps 30
+rdctl_run record 7002002 -o "$T_TMP/rec.mkv" --duration 15 --fps 30
 check_eq "record: exit status" 0 "$CTL_RC"
 got=$(python3 "$offset" "$T_TMP/rec.mkv" 10)
 note "recording: $got"
