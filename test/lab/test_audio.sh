@@ -199,6 +199,24 @@ check_eq "listen to silence: exit status" 0 "$CTL_RC"
 note "silence: $(jfield audio_packets) packets, $(jfield audio_silence_filled) filled"
 check "listen to silence: at most a few packets sent" test "$(jfield audio_packets)" -le 5
 check "listen to silence: 2 s written" float_lt 1.9 "$(jfield audio_duration)"
+# An agent that reaches no PipeWire daemon: sound is off, it says why once
+# (not once per session), and listen still writes the silence asked for.
+mkdir -m 0700 -p "$T_TMP/no-pw"
+check "second agent enrolled" ctl_agent_enroll 7001002 "" testsrc
+MAIN_AGENT=$CTL_AGENT_PID
+XDG_RUNTIME_DIR=$T_TMP/no-pw PIPEWIRE_REMOTE=none check "second agent started, no PipeWire for it" \
+	ctl_agent_start 7001002
+for i in 1 2; do
+	rdctl_run listen 7001002 -o "$T_TMP/nopw$i.wav" --duration 1
+	check_eq "no PipeWire, listen $i: exit status" 0 "$CTL_RC"
+	check_eq "no PipeWire, listen $i: no packets" 0 "$(jfield audio_packets)"
+done
+check_eq "no PipeWire: the agent said why once" 1 \
+	"$(grep -c 'audio off: no PipeWire daemon' "$T_TMP/agent-7001002/agent.log")"
+t_stop "$CTL_AGENT_PID"
+check_no_sanitizer "no sanitizer report from the second agent" "$T_TMP/agent-7001002/agent.log"
+CTL_AGENT_PID=$MAIN_AGENT
+
 # The agent stops cleanly (its sound stream and encoder freed) and no
 # program reported a sanitizer error (ASan builds).
 t_stop "$CTL_AGENT_PID"
