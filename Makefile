@@ -6,7 +6,7 @@
 #   make bench      benchmarks against reference tools (not part of test)
 #   make demo       servers, an agent on a virtual display and rdctl, on this machine
 #   make deps       apt-get install what building, tests and the demo need
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (programs, systemd units, sysusers.d)
 #   V=1 shows the commands; WERROR=0 turns warnings back into warnings.
 
 .DEFAULT_GOAL := all
@@ -18,6 +18,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 VERSION := 0.1.0
 V ?= 0
 WERROR ?= 1
@@ -82,6 +83,8 @@ PROGRAMS :=
 UNIT_TESTS :=
 FUZZERS :=
 INSTALL_UNITS :=
+# systemd/NAME.sysusers files, installed as SYSUSERSDIR/NAME.conf.
+INSTALL_SYSUSERS :=
 
 include proto/module.mk
 include common/module.mk
@@ -127,6 +130,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	$(if $(INSTALL_UNITS),install -m 0644 $(INSTALL_UNITS) $(DESTDIR)$(UNITDIR)/)
+	$(foreach f,$(INSTALL_SYSUSERS),install -D -m 0644 $(f) $(DESTDIR)$(SYSUSERSDIR)/$(basename $(notdir $(f))).conf;)
 
 clean:
 	rm -rf build

@@ -22,8 +22,10 @@
 #include "log.h"
 #include "login.h"
 #include "nattest.h"
+#include "privsep.h"
 #include "reach.h"
 #include "rendezvous_client.h"
+#include "sandbox.h"
 #include "sd.h"
 #include "session.h"
 #include "session_io.h"
@@ -60,6 +62,7 @@ struct agent {
 	bool registered;
 	bool ready_sent;
 	bool stopping;
+	bool sandboxed;             /* under the seccomp filter */
 	double started;
 	double stop_at;
 	ev_signal sigterm, sigint, sighup;
@@ -226,6 +229,8 @@ static void agent__status(void *ud, struct rd_buf *out)
 	rd_json_bool(&j, "h264", true); /* both encoders are always built in */
 	rd_json_bool(&j, "vp9", true);
 	rd_json_bool(&j, "password_set", a->pw.set);
+	rd_json_str(&j, "helper", privsep_active() ? a->st.helper : "none");
+	rd_json_bool(&j, "sandbox", a->sandboxed);
 	rd_json_num(&j, "uptime", rd_now() - a->started, 0);
 	rd_json_uint(&j, "session_count", sio_set_count(a->sios));
 	rd_json_uint(&j, "prelogin_dropped", sio_set_prelogin_dropped(a->sios));
@@ -273,6 +278,7 @@ static void agent__on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	sio_set_tick(a->sios, now);
+	sandbox_report();
 	agent__nat_maybe_start(a, now);
 	agent__password_reload(a, false);
 }
@@ -312,6 +318,11 @@ static void agent__on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 static int agent__identity(struct agent *a)
 {
+	const char *old = settings_legacy_dir(a->st.data_dir);
+	if (old)
+		log_warn("%s holds no ID; an earlier version's state (ID, keys, uuid, password hash) "
+			"is in %s: move it here as root (mv %s/* %s/), as the rd-agent package does "
+			"on upgrade", a->st.data_dir, old, old, a->st.data_dir);
 	int rc = rd_key_load(a->st.data_dir, &a->kp);
 	if (rc < 0) {
 		log_err("key pair in %s: %s (run rd-agent enroll first)", a->st.data_dir, rd_strerror(rc));
@@ -383,6 +394,21 @@ static const struct rc_ops agent_rc_ops = {
 	.request_relay = agent__request_relay,
 };
 
+/* Who opens devices: rd-agent-helper when its socket is there, else this
+ * process (an agent on Xvfb needs no privilege). */
+static int agent__privileges(struct agent *a)
+{
+	const char *h = a->st.helper;
+	bool none = !h || !*h || !strcmp(h, "none");
+	int rc = privsep_init(none ? NULL : h, !none && strcmp(h, PRIVSEP_DEFAULT_SOCKET) != 0);
+	if (rc < 0 && !privsep_active())
+		return rc;	/* a named helper that is down is asked again later */
+	if (geteuid() == 0)
+		log_warn("running as root: run the agent as an unprivileged user, with "
+			"rd-agent-helper opening devices for it (see SECURITY.md)");
+	return RD_OK;
+}
+
 static int agent__start(struct agent *a)
 {
 	struct reach_config rcfg = { .id = a->id, .relay = a->st.relay, .force_relay = a->st.force_relay,
@@ -447,6 +473,7 @@ static void agent__cleanup(struct agent *a)
 	login_guard_free(a->guard);
 	login_password_wipe(&a->pw);
 	rd_keypair_wipe(&a->kp);
+	privsep_close();
 	settings_free(&a->st);
 }
 
@@ -482,8 +509,17 @@ int agent_main(int argc, char **argv)
 	if (agent__identity(a) < 0)
 		goto out;
 	agent__host(a);
-	if (agent__start(a) < 0)
+	if (agent__privileges(a) < 0 || agent__start(a) < 0)
 		goto out;
+	if (a->st.sandbox) {
+		if (sandbox_enter() < 0) {
+			log_err("no sandbox: not running without it ([agent] sandbox = no turns it off)");
+			goto out;
+		}
+		a->sandboxed = true;
+	} else {
+		log_warn("sandbox off ([agent] sandbox = no): the seccomp filter is not installed");
+	}
 	ev_run(a->loop, 0);
 	status = a->stopping ? 0 : 1;
 out:

@@ -46,7 +46,7 @@ struct input_config {
 	const char *backend;   /* "auto", "xdo", "uinput", "none" */
 	const char *display;   /* X display for xdo (NULL = $DISPLAY) */
 	const char *capture;   /* capture backend in use ("x11", "drm", ...) or NULL */
-	const char *uinput_path; /* NULL = /dev/uinput */
+	const char *uinput_path; /* NULL: privsep_uinput(); else this node, opened here */
 	bool probing;          /* set by input_open while "auto" tries backends */
 };
 

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "err.h"
 #include "log.h"
+#include "privsep.h"
 #include "util.h"
 
 #define S(field) offsetof(struct agent_settings, field)
@@ -44,6 +46,12 @@ static const struct rd_setting agent_table[] = {
 		S(control_socket), 0, 0, 0 },
 	{ "log-level", 'l', "agent", NULL, NULL, RD_CFG_STR, "info", "LEVEL",
 		"error, warn, notice, info or debug", S(log_level), 0, 0, 0 },
+	{ "helper", 0, "agent", NULL, "RDESK_HELPER", RD_CFG_STR, PRIVSEP_DEFAULT_SOCKET, "PATH",
+		"socket of rd-agent-helper, which opens devices for us (none: open them here; "
+		"the default socket, when absent, means none)", S(helper), 0, 0, 0 },
+	{ "sandbox", 0, "agent", NULL, NULL, RD_CFG_BOOL, "yes", NULL,
+		"put the agent under its seccomp filter once started (no: for debugging only)",
+		S(sandbox), 0, 0, 0 },
 	{ "capture-backend", 0, "capture", "backend", NULL, RD_CFG_STR, "auto", "NAME",
 		"auto, x11, drm, pipewire or testsrc", S(capture_backend), 0, 0, 0 },
 	{ "display", 0, "capture", NULL, "RDESK_DISPLAY", RD_CFG_STR, NULL, "NAME",
@@ -289,6 +297,16 @@ int settings_uuid_load_or_create(const char *data_dir, uint8_t uuid[AGENT_UUID_L
 	if (rc == RD_OK)
 		*created = true;
 	return rc;
+}
+
+const char *settings_legacy_dir(const char *data_dir)
+{
+	struct stat st;
+	if (!data_dir || strcmp(data_dir, AGENT_DEFAULT_DATA_DIR) != 0)
+		return NULL;
+	if (stat(AGENT_DEFAULT_DATA_DIR "/id", &st) == 0 || errno != ENOENT)
+		return NULL;
+	return access(AGENT_LEGACY_DATA_DIR "/id", R_OK) == 0 ? AGENT_LEGACY_DATA_DIR : NULL;
 }
 
 int settings_control_path(const struct agent_settings *st, char *out, size_t outsz)

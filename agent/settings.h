@@ -10,7 +10,10 @@
 #include "config.h"
 
 #define AGENT_DEFAULT_CONFIG "/etc/rdesk/agent.ini"
-#define AGENT_DEFAULT_DATA_DIR "/var/lib/rdesk/agent"
+#define AGENT_DEFAULT_DATA_DIR "/var/lib/rdesk-agent"
+/* Where earlier builds kept it: below the rendezvous server's state folder,
+ * which systemd makes private to that server's dynamic user. */
+#define AGENT_LEGACY_DATA_DIR "/var/lib/rdesk/agent"
 #define AGENT_RUNTIME_DIR "/run/rd-agent"         /* RuntimeDirectory of the unit */
 #define AGENT_ID_MAX 32
 #define AGENT_UUID_LEN 16
@@ -31,6 +34,8 @@ struct agent_settings {
 	bool allow_unencrypted;
 	char *control_socket;
 	char *log_level;
+	char *helper;
+	bool sandbox;
 	/* [capture] */
 	char *capture_backend;
 	char *display;
@@ -71,6 +76,10 @@ int settings_id_store(const char *data_dir, const char *id);
 int settings_id_effective(const struct agent_settings *st, char out[AGENT_ID_MAX]);
 /* DATA_DIR/uuid: 16 random bytes as hex, made once. */
 int settings_uuid_load_or_create(const char *data_dir, uint8_t uuid[AGENT_UUID_LEN], bool *created);
+/* The folder an earlier version left the agent's state in, when DATA_DIR is
+ * the default and holds no ID while AGENT_LEGACY_DATA_DIR/id exists and is
+ * readable; else NULL. The daemon only says so: moving it needs root. */
+const char *settings_legacy_dir(const char *data_dir);
 /* Control socket path: control-socket, else $RUNTIME_DIRECTORY/control.sock,
  * else DATA_DIR/control.sock. */
 int settings_control_path(const struct agent_settings *st, char *out, size_t outsz);

@@ -176,6 +176,27 @@ static void util__fsync_dir(const char *path)
 	free(copy);
 }
 
+/* Root writing into a folder another user owns (the operator's `rd-agent
+ * enroll` into the data folder of the agent, which runs as its own user):
+ * the new file gets the folder's owner and group, who must be able to read
+ * it and could replace it anyway. Otherwise nothing changes. */
+static int util__own_like_dir(int fd, const char *path)
+{
+	char *copy;
+	struct stat st;
+	int rc = 0;
+
+	if (geteuid() != 0)
+		return 0;
+	copy = strdup(path);
+	if (!copy)
+		return -1;
+	if (stat(dirname(copy), &st) == 0 && st.st_uid != 0)
+		rc = fchown(fd, st.st_uid, st.st_gid);
+	free(copy);
+	return rc;
+}
+
 int rd_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
 	size_t plen = strlen(path);
@@ -191,8 +212,8 @@ int rd_write_file_atomic(const char *path, const void *data, size_t len, unsigne
 		ret = util__errno_to_rd(errno);
 		goto out_free;
 	}
-	if (fchmod(fd, (mode_t)(mode & 07777)) < 0 || util__write_all(fd, data, len) < 0 ||
-	    fsync(fd) < 0)
+	if (util__own_like_dir(fd, path) < 0 || fchmod(fd, (mode_t)(mode & 07777)) < 0 ||
+	    util__write_all(fd, data, len) < 0 || fsync(fd) < 0)
 		goto out_unlink;
 	if (close(fd) < 0) {
 		fd = -1;

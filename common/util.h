@@ -35,7 +35,9 @@ int32_t rd_utf8_next(const char *s, size_t len, size_t *used);
 void rd_uuid_v4(char out[37]);
 
 /* Write a whole file atomically: tmp file in the same directory, fsync, rename.
- * mode is applied to the new file. Returns RD_OK or an rd_err. */
+ * mode is applied to the new file. Written by root into a directory another
+ * user owns, the file gets the directory's owner and group. Returns RD_OK or
+ * an rd_err. */
 int rd_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 /* Read a whole file (at most max bytes, else RD_ERR_TOOBIG) into a malloc'd,
  * NUL-terminated buffer. */

@@ -3,6 +3,12 @@
 #   make man          build the man pages into $(B)/man/
 #   make install-doc  install man pages and completion (DESTDIR, PREFIX)
 #   make deb          build the four .deb files into $(BUILD)/deb/
+# The units of rd-agent's privileged helper (the socket rd-agent.service
+# requires, and the service it starts) and the agent's system user; `make
+# install` puts them beside rd-agent.service.
+INSTALL_UNITS += systemd/rd-agent-helper.socket systemd/rd-agent-helper.service
+INSTALL_SYSUSERS += systemd/rd-agent.sysusers
+
 MAN_SCD := $(wildcard packaging/man/*.scd)
 MANPAGES := $(patsubst packaging/man/%.scd,$(B)/man/%,$(MAN_SCD)) $(B)/man/rdctl.1
 COMPLETIONS := packaging/completion/rdctl packaging/completion/rd-agent

@@ -50,6 +50,13 @@ trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 
 t_done() {
+	# A call the agent's seccomp filter refused (and logged) is a gap in its
+	# allowlist: it fails whichever test met it (unless the test caused it).
+	local denied
+	# (Only the test's own *.log files: a test may mount things under T_TMP.)
+	denied=$(find "$T_TMP" -xdev -type f -name '*.log' -print0 2>/dev/null |
+		xargs -0r grep -hso 'sandbox: denied system call [a-z0-9_?]* ([0-9]*)' 2>/dev/null | sort -u)
+	[ -n "$denied" ] && [ -z "${T_SANDBOX_DENIALS_EXPECTED:-}" ] && not_ok "the agent's sandbox refused no system call:$(echo $denied | sed 's/sandbox: denied system call/ /g')"
 	echo "$((T_N - T_FAILED)) passed, $T_FAILED failed"
 	[ "$T_FAILED" -eq 0 ]
 	exit $?
@@ -117,14 +124,15 @@ t_require_root() {
 		t_done
 	fi
 }
-# Start Xvfb on a free display (t_xvfb WxHxD); sets T_DISPLAY.
+# Start Xvfb on a free display (t_xvfb WxHxD); sets T_DISPLAY. T_XVFB_ARGS
+# (an array) adds options, e.g. (-auth FILE).
 t_xvfb() {
 	local geom=${1:-1280x720x24} n width
 	# Side by side tests (test/run.sh RD_JOBS) each take their slot's displays.
 	width=$((110 / ${RD_JOB_SLOTS:-1}))
 	for n in $(seq $((90 + ${RD_JOB_SLOT:-0} * width)) $((89 + (${RD_JOB_SLOT:-0} + 1) * width))); do
 		[ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] && continue
-		t_bg Xvfb ":$n" -screen 0 "$geom" -nolisten tcp -noreset
+		t_bg Xvfb ":$n" -screen 0 "$geom" -nolisten tcp -noreset ${T_XVFB_ARGS[@]+"${T_XVFB_ARGS[@]}"}
 		# Ours once the lock names our Xvfb: another test may have taken the
 		# same number a moment before (then ours exits, and its socket is not
 		# ours to use).

@@ -37,6 +37,7 @@
 #include "tile_damage.h"
 #include "err.h"
 #include "log.h"
+#include "privsep.h"
 #include "util.h"
 
 #define PLACEHOLDER_W 640
@@ -97,7 +98,7 @@ static int adopt(struct drm *d)
 	uint32_t handle = 0, crtc = 0;
 	char why[200];
 	uint32_t fb_id = find_scanout(d, &crtc);
-	if (!fb_id || drm_fb_describe(d->fd, fb_id, &fi, &handle) < 0) {
+	if (!fb_id || privsep_drm_fb(d->fd, fb_id, &fi, &handle) < 0) {
 		if (d->scan) {
 			d->dark = true;
 			return 0;
@@ -142,18 +143,33 @@ static int adopt(struct drm *d)
 	return 0;
 }
 
+/* cardN in /dev/dri/cardN or cardN, else -1. */
+static int card_number(const char *path)
+{
+	const char *p = strncmp(path, "/dev/dri/", 9) == 0 ? path + 9 : path;
+	char *end;
+	if (strncmp(p, "card", 4) != 0 || !p[4])
+		return -1;
+	long n = strtol(p + 4, &end, 10);
+	return *end || n < 0 || n > 15 ? -1 : (int)n;
+}
+
+/* Open through privsep (the helper, or here), which drops the master role a
+ * first opener gets, so a compositor started later can still set modes. */
 static int open_card(const char *path, struct drm *d)
 {
-	d->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (d->fd < 0) {
+	int card = card_number(path);
+	if (card < 0) {
+		rd_skip_reason("%s is not a DRM card (/dev/dri/card0 to card15)", rd_esc(path));
+		return RD_ERR_NOTFOUND;
+	}
+	int rc = privsep_drm_open((unsigned)card, &d->fd);
+	if (rc < 0) {
+		d->fd = -1;
 		rd_skip_reason("cannot open %s: %s", path, strerror(errno));
-		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_PERM;
+		return rc;
 	}
 	rd_strlcpy(d->path, path, sizeof(d->path));
-	/* The first opener of a card without master becomes master: give it
-	 * back at once, or a compositor started later could not set modes. */
-	if (drmIsMaster(d->fd) && drmDropMaster(d->fd) != 0)
-		log_warn("%s: cannot drop the DRM master role: %s", path, strerror(errno));
 	drmModeResPtr res = drmModeGetResources(d->fd);
 	if (!res || res->count_crtcs == 0) {
 		drmModeFreeResources(res);
@@ -182,9 +198,9 @@ static int choose_card(const char *want, struct drm *d)
 	char first_path[64] = "";
 	for (int i = 0; i < 16; i++) {
 		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		if (access(path, F_OK) != 0)
-			continue;
 		int rc = open_card(path, d);
+		if (rc == RD_ERR_NOTFOUND)
+			continue;
 		if (rc < 0) {
 			first_rc = first_rc == RD_ERR_NOTFOUND ? rc : first_rc;
 			continue;
@@ -221,7 +237,7 @@ static int probe_readable(struct drm *d, bool probing)
 			"%dx%d and looking again every frame", d->path, PLACEHOLDER_W, PLACEHOLDER_H);
 		return 0;
 	}
-	int rc = drm_fb_describe(d->fd, fb_id, &fi, &handle);
+	int rc = privsep_drm_fb(d->fd, fb_id, &fi, &handle);
 	if (rc < 0) {
 		rd_skip_reason("%s: framebuffer %u: %s", d->path, fb_id, strerror(errno));
 		return rc;
@@ -292,7 +308,7 @@ static int follow(struct drm *d, uint32_t fb_id, uint32_t crtc)
 	uint32_t handle;
 	if (fb_id == d->map.fb_id && !d->map.pix && d->fb.fb_id)
 		return RD_CAPTURE_RETRY;	/* known unreadable: stays black */
-	int rc = drm_fb_describe(d->fd, fb_id, &fi, &handle);
+	int rc = privsep_drm_fb(d->fd, fb_id, &fi, &handle);
 	if (rc < 0)
 		return RD_CAPTURE_RETRY;	/* removed meanwhile: look again next tick */
 	if (fi.width != d->fb.width || fi.height != d->fb.height || fi.format != d->fb.format ||

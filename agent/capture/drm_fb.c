@@ -29,37 +29,6 @@ void drm_scanout_release(int fd, struct drm_scanout *m)
 	m->prime_fd = -1;
 }
 
-/* Describe framebuffer fb_id; *handle gets a GEM handle the caller closes
- * (0 when the kernel withheld it). */
-int drm_fb_describe(int fd, uint32_t fb_id, struct drm_fbinfo *fi, uint32_t *handle)
-{
-	*handle = 0;
-	drmModeFB2Ptr fb2 = drmModeGetFB2(fd, fb_id);
-	if (fb2) {
-		*fi = (struct drm_fbinfo){ fb_id, fb2->width, fb2->height, fb2->pixel_format,
-			fb2->pitches[0], fb2->offsets[0],
-			(fb2->flags & DRM_MODE_FB_MODIFIERS) ? fb2->modifier : DRM_FORMAT_MOD_LINEAR };
-		*handle = fb2->handles[0];
-		for (int i = 1; i < 4; i++)
-			if (fb2->handles[i] && fb2->handles[i] != fb2->handles[0])
-				drmCloseBufferHandle(fd, fb2->handles[i]);
-		drmModeFreeFB2(fb2);
-		return 0;
-	}
-	if (errno != EINVAL && errno != ENOTTY)
-		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_IO;
-	drmModeFBPtr fb = drmModeGetFB(fd, fb_id);	/* kernels before GETFB2 */
-	if (!fb)
-		return errno == ENOENT ? RD_ERR_NOTFOUND : RD_ERR_IO;
-	uint32_t fmt = fb->bpp == 32 && fb->depth >= 24 ? DRM_FORMAT_XRGB8888 :
-		fb->bpp == 16 && fb->depth == 16 ? DRM_FORMAT_RGB565 : 0;
-	*fi = (struct drm_fbinfo){ fb_id, fb->width, fb->height, fmt, fb->pitch, 0,
-		DRM_FORMAT_MOD_LINEAR };
-	*handle = fb->handle;
-	drmModeFreeFB(fb);
-	return 0;
-}
-
 /* Identity of the buffer behind a handle: its dumb mmap offset (unique among
  * live buffers), else the inode of its dma-buf. */
 int drm_fb_ident(int fd, uint32_t handle, uint64_t *ident, int *prime_fd)

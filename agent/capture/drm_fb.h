@@ -28,7 +28,8 @@ struct drm_scanout {
 /* Unmap and close what m holds; m is left empty (prime_fd -1). */
 void drm_scanout_release(int fd, struct drm_scanout *m);
 /* Describe framebuffer fb_id (GETFB2, else GETFB); *handle gets a GEM handle
- * the caller closes (0 when the kernel withheld it). */
+ * the caller closes (0 when the kernel withheld it). In drm_node.c, which
+ * rd-agent-helper links without the rest of this file. */
 int drm_fb_describe(int fd, uint32_t fb_id, struct drm_fbinfo *fi, uint32_t *handle);
 /* Identity of the buffer behind a handle: its dumb mmap offset (unique among
  * live buffers), else the inode of its dma-buf (*prime_fd, to close). */

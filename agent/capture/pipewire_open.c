@@ -16,6 +16,7 @@
 #include "err.h"
 #include "log.h"
 #include "portal.h"
+#include "privsep.h"
 #include "pw_buffer.h"
 #include "util.h"
 
@@ -198,6 +199,13 @@ static void on_open_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 	open_end(p, RD_ERR_TIMEOUT);
 }
 
+/* The helper's connection to the user's PipeWire daemon, or -1 (connect here). */
+static int pw_helper_fd(void)
+{
+	int fd;
+	return privsep_pipewire(&fd) == RD_OK ? fd : -1;
+}
+
 /* Connect to the daemon (through fd, the portal's remote, when >= 0; it is
  * taken) and ask for the registry. */
 static int pw_start(struct pwcap *p, int fd)
@@ -291,7 +299,7 @@ int pwcap_open_async(struct ev_loop *loop, const struct capture_config *cfg,
 	ev_init(&p->open_io, on_open_io);
 	ev_init(&p->open_timer, on_open_timeout);
 	p->open_io.data = p->open_timer.data = p;
-	rc = is_portal(p->target) ? open_portal(p, cfg) : pw_start(p, -1);
+	rc = is_portal(p->target) ? open_portal(p, cfg) : pw_start(p, pw_helper_fd());
 	if (rc < 0) {
 		p->evloop = NULL;
 		ev_io_stop(loop, &p->open_io);

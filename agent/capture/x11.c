@@ -22,6 +22,7 @@
 #include "err.h"
 #include "log.h"
 #include "util.h"
+#include "x11_auth.h"
 
 struct x11_cursor {
 	uint32_t *pix;             /* premultiplied ARGB */
@@ -174,7 +175,7 @@ static int x11_open(const struct capture_config *cfg, struct capture **out)
 	struct x11 *x = xcalloc(1, sizeof(*x));
 	x->base.ops = &capture_x11_ops;
 	x->base.format = RD_CAPTURE_FMT_BGRX;
-	x->conn = xcb_connect(name, &screen);
+	x->conn = x11_connect(name, &screen);
 	if (xcb_connection_has_error(x->conn)) {
 		rc = RD_ERR_NOTFOUND;
 		goto fail_conn;

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "log.h"
 #include "util.h"
+#include "x11_auth.h"
 
 enum { A_CLIPBOARD, A_UTF8, A_TARGETS, A_PROP, A_INCR, A_TEXT, A_STRING, A_COUNT };
 static const char *const atom_names[A_COUNT] = { "CLIPBOARD", "UTF8_STRING", "TARGETS",
@@ -151,7 +152,7 @@ int clipboard_new(struct ev_loop *loop, const char *display, size_t max, const s
 	cb->ops = ops;
 	cb->ud = ud;
 	cb->max = max ? max : RD_CLIPBOARD_MAX_DEFAULT;
-	cb->xc = xcb_connect(disp, NULL);
+	cb->xc = x11_connect(disp, NULL);
 	if (xcb_connection_has_error(cb->xc)) {
 		log_info("no clipboard: cannot open X display %s", disp);
 		goto fail_conn;

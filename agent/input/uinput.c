@@ -6,7 +6,6 @@
 #include "input.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +16,11 @@
 
 #include "err.h"
 #include "log.h"
+#include "privsep.h"
+#include "uinput_dev.h"
 #include "util.h"
 
-#define UINPUT_ABS_MAX 32767
+#define UINPUT_ABS_MAX UINPUT_DEV_ABS_MAX
 
 struct input_uinput {
 	struct input base;
@@ -233,63 +234,32 @@ static int ui__wheel(struct input *in, int dx, int dy)
 	return rc;
 }
 
-static int ui__create(const char *path, const char *name, bool pointer, int *out)
+/* One device: from the privsep client (the helper, or /dev/uinput here), or
+ * from an explicitly configured node (tests). */
+static int ui__get(const struct input_config *cfg, bool pointer, int *fd)
 {
-	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ENODEV ? RD_ERR_NOTFOUND
-			: errno == EACCES || errno == EPERM ? RD_ERR_PERM : RD_ERR_IO;
-	int ok = ioctl(fd, UI_SET_EVBIT, EV_KEY) == 0 && ioctl(fd, UI_SET_EVBIT, EV_SYN) == 0;
-	if (pointer) {
-		const int btns[] = { BTN_LEFT, BTN_RIGHT, BTN_MIDDLE, BTN_SIDE, BTN_EXTRA };
-		for (size_t i = 0; i < RD_ARRAY_LEN(btns); i++)
-			ok = ok && ioctl(fd, UI_SET_KEYBIT, btns[i]) == 0;
-		ok = ok && ioctl(fd, UI_SET_EVBIT, EV_ABS) == 0 && ioctl(fd, UI_SET_EVBIT, EV_REL) == 0 &&
-			ioctl(fd, UI_SET_RELBIT, REL_WHEEL) == 0 && ioctl(fd, UI_SET_RELBIT, REL_HWHEEL) == 0 &&
-			ioctl(fd, UI_SET_PROPBIT, INPUT_PROP_DIRECT) == 0;
-		for (int axis = ABS_X; ok && axis <= ABS_Y; axis++) {
-			struct uinput_abs_setup a;
-			memset(&a, 0, sizeof(a));
-			a.code = (uint16_t)axis;
-			a.absinfo.minimum = 0;
-			a.absinfo.maximum = UINPUT_ABS_MAX;
-			ok = ioctl(fd, UI_ABS_SETUP, &a) == 0;
-		}
-	} else {
-		for (int k = KEY_ESC; ok && k <= KEY_MICMUTE; k++)
-			ok = ioctl(fd, UI_SET_KEYBIT, k) == 0;
-	}
-	struct uinput_setup us;
-	memset(&us, 0, sizeof(us));
-	us.id.bustype = BUS_VIRTUAL;
-	us.id.vendor = 0x7264;  /* "rd" */
-	us.id.product = pointer ? 2 : 1;
-	us.id.version = 1;
-	rd_strlcpy(us.name, name, sizeof(us.name));
-	ok = ok && ioctl(fd, UI_DEV_SETUP, &us) == 0 && ioctl(fd, UI_DEV_CREATE) == 0;
-	if (!ok) {
-		int e = errno;
-		close(fd);
-		rd_skip_reason("%s: cannot create the %s device: %s", path, pointer ? "pointer"
-			: "keyboard", strerror(e));
-		return RD_ERR_IO;
-	}
-	*out = fd;
-	return RD_OK;
+	if (cfg->uinput_path)
+		return uinput_dev_create(cfg->uinput_path, pointer, fd);
+	return privsep_uinput(pointer ? PRIVSEP_UINPUT_POINTER : PRIVSEP_UINPUT_KEYBOARD, fd);
 }
 
 static int ui__open(const struct input_config *cfg, struct input **out)
 {
-	const char *path = cfg->uinput_path ? cfg->uinput_path : "/dev/uinput";
+	const char *path = cfg->uinput_path ? cfg->uinput_path
+		: privsep_active() ? "rd-agent-helper's uinput" : "/dev/uinput";
 	int kbd = -1, ptr = -1;
-	int rc = ui__create(path, "rdesk virtual keyboard", false, &kbd);
-	if (rc == RD_OK)
-		rc = ui__create(path, "rdesk virtual pointer", true, &ptr);
+	int rc = ui__get(cfg, false, &kbd);
+	bool pointer = rc == RD_OK;
+	if (pointer)
+		rc = ui__get(cfg, true, &ptr);
 	if (rc != RD_OK) {
 		if (rc == RD_ERR_NOTFOUND)
 			rd_skip_reason("%s is missing (kernel module uinput not loaded?)", path);
 		else if (rc == RD_ERR_PERM)
 			rd_skip_reason("%s: permission denied", path);
+		else
+			rd_skip_reason("%s: cannot create the %s device: %s", path, pointer ? "pointer"
+				: "keyboard", strerror(errno));
 		if (kbd >= 0) {
 			ioctl(kbd, UI_DEV_DESTROY);
 			close(kbd);

@@ -21,6 +21,7 @@
 #include "err.h"
 #include "log.h"
 #include "util.h"
+#include "x11_auth.h"
 
 /* Seconds between binding a character to a spare keycode and typing it:
  * clients need a moment to see the keymap change. */
@@ -500,6 +501,7 @@ static int xdo__open(const struct input_config *cfg, struct input **out)
 		rd_skip_reason("no X display (DISPLAY unset, [capture] display not an X display)");
 		return RD_ERR_NOTFOUND;
 	}
+	x11_xlib_auth(disp);
 	xdo_t *xdo = xdo_new(disp);
 	if (!xdo) {
 		rd_skip_reason("cannot open X display %s", disp);

@@ -7,10 +7,13 @@
 #     800x600, then gives the console back: captures must equal the pictures
 #     it drew, a dark output is reported and waited for, and one capture
 #     running throughout must follow every change (REINIT, no crash),
-#  C. the freshly built rd-agent (capture backend auto) registers with
-#     rd-rendezvous on this machine (10.0.2.2 from the guest) and rdctl
-#     screenshot --relay, through rd-relay here, must show the console text
-#     and colours, and then the 1024x768 picture after a mode change.
+#  C. the freshly built rd-agent (capture backend auto), split in two as
+#     installed (rd-agent-helper as root opens the card and answers GETFB2 on
+#     the agent's own descriptor; the agent runs as uid 65534, no
+#     capabilities, under its seccomp filter), registers with rd-rendezvous
+#     on this machine (10.0.2.2 from the guest) and rdctl screenshot --relay,
+#     through rd-relay here, must show the console text and colours, and then
+#     the 1024x768 picture after a mode change.
 # This machine never connects to the guest: the relay address is
 # 127.0.0.1:PORT on both sides, forwarded inside the guest by socat.
 source "$(dirname "$0")/../lib.sh"
@@ -98,10 +101,7 @@ wait $cont
 echo "guest: C, agent"
 guest_agent_enroll
 console
-# (its control socket must not sit on the 9p share)
-RDESK_CONTROL_SOCKET=/run/rd-agent-test.sock "$rd_agent" run --config "$a/agent.ini" \
-	>"$a/agent.log" 2>&1 &
-agent=$!
+guest_agent_split
 touch "$O/agent-started"
 if wait_for "$O/host" '^pattern' 240; then
 	"$pattern" --timeout 120 --truth "$O/e2e" --ready "$O/ready-e2e" 1024x768 \
@@ -223,11 +223,18 @@ else
 fi
 check "agent followed the mode change" grep -q "display is now 1024x768" "$a/agent.log"
 check_eq "agent stopped cleanly on SIGTERM" "agent exit 0" "$(tail -n1 "$a/agent.log")"
+vm_split_checks
+check "split: the helper opened the card for the agent" grep -q "uid=65534 drm-open 0: done" \
+	"$a/helper.log"
+check "split: and answered GETFB2 on the agent's descriptor" \
+	grep -qE "uid=65534 drm-fb [0-9]+: done" "$a/helper.log"
+check "split: the agent maps the framebuffer itself with that handle (no copy)" \
+	grep -qE "CRTC [0-9]+ shows framebuffer [0-9]+, 1280x800 XR24, dumb mapped" "$a/agent.log"
 if [ $T_FAILED -gt 0 ]; then
 	keep=$RD_BUILD/lab/test_drm.failed
 	rm -rf "$keep" && mkdir -p "$keep" && cp -r "$O"/. "$T_TMP"/*.png "$T_TMP"/*.log "$keep"/ 2>/dev/null
 	note "files of this run kept in $keep"
-	for f in "$a/agent.log" "$T_TMP/rendezvous.log" "$T_TMP/relay.log" "$T_TMP/rdctl.err" "$O/serial.log"; do
+	for f in "$a/agent.log" "$a/helper.log" "$T_TMP/rendezvous.log" "$T_TMP/relay.log" "$T_TMP/rdctl.err" "$O/serial.log"; do
 		[ -f "$f" ] && { note "--- $f"; tail -n 15 "$f" | sed 's/^/# /'; }
 	done
 fi

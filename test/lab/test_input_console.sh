@@ -2,6 +2,9 @@
 # Remote input on a bare console: a qemu VM (test/lab/vm.sh: Debian's kernel,
 # bochs-drm, /dev/uinput, this machine's root over 9p) runs the freshly built
 # rd-agent (capture auto -> drm, input auto -> uinput) and a shell on tty1.
+# The agent is split in two as installed: rd-agent-helper as root creates the
+# uinput devices and opens the card, the agent runs as uid 65534 without
+# capabilities, under its seccomp filter.
 # From this side, rdctl type --relay (through rd-relay here) types a command
 # into that shell; the shell runs it and its output lands in a file on the
 # VM's writable share, which this side reads back. The clipboard verb must
@@ -30,8 +33,7 @@ printf '\033[2J\033[H' >/dev/tty1
 setsid bash -c 'exec bash --norc --noprofile -i </dev/tty1 >/dev/tty1 2>&1' &
 shell=$!
 guest_agent_enroll $'[input]\nbackend = auto\n'
-"$rd_agent" run --config "$a/agent.ini" --log-level debug >"$a/agent.log" 2>&1 &
-agent=$!
+guest_agent_split --log-level debug
 touch "$O/agent-started"
 wait_for "$O/host" '^finish' 300
 guest_agent_stop $shell
@@ -62,9 +64,16 @@ vm_session_end
 check "the agent chose the uinput backend" grep -q 'input backend uinput' "$O/agent/agent.log"
 check "the agent logged the refused non-US text" grep -q 'input refused' "$O/agent/agent.log"
 check "the agent said the console has no clipboard" grep -q 'no clipboard on this host' "$O/agent/agent.log"
+check_eq "agent stopped cleanly on SIGTERM" "agent exit 0" "$(tail -n1 "$O/agent/agent.log")"
+vm_split_checks
+check "split: the helper created the uinput keyboard for the agent" \
+	grep -q "uid=65534 uinput 1: done" "$O/agent/helper.log"
+check "split: the agent's keyboard came from the helper" \
+	grep -q "rd-agent-helper's uinput" "$O/agent/agent.log"
 if [ "$T_FAILED" -gt 0 ]; then
 	sed 's/^/# devices: /' "$O/devices.txt" 2>/dev/null
 	grep -E 'input|uinput|clipboard|capture' "$O/agent/agent.log" 2>/dev/null | tail -20 | sed 's/^/# agent: /'
+	tail -n 10 "$O/agent/helper.log" 2>/dev/null | sed 's/^/# helper: /'
 	tail -5 "$O/cmd.log" 2>/dev/null | sed 's/^/# guest: /'
 fi
 t_done

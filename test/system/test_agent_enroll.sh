@@ -81,6 +81,24 @@ printf '' | RDESK_DATA_DIR=$D "$A" password set --config "$CFG" >/dev/null 2>&1
 check_eq "empty password refused" 1 $?
 check_eq "refused password keeps the old hash" "$want" "$(sed -n 's/^h1 //p' "$D/password")"
 
+# Root enrolling into a data folder another user owns (the agent's, run as
+# rdesk-agent): what it creates there goes to that user, who must read it;
+# the configuration in a folder of root's stays root's.
+if [ "$(id -u)" -eq 0 ]; then
+	O=$T_TMP/owned CO=$T_TMP/owned.ini
+	mkdir -m 0700 "$O" && chown nobody:nogroup "$O"
+	"$A" enroll --config "$CO" --server 127.0.0.1:21116 --key "$KEY" --data-dir "$O" >/dev/null 2>&1
+	check_eq "enroll as root into a folder of nobody's: exit 0" 0 $?
+	printf 'staple\n' | RDESK_DATA_DIR=$O "$A" password set --config "$CO" 2>/dev/null
+	owners=$(cd "$O" && stat -c '%n %U:%G' * | paste -sd' ')
+	check "... id, uuid, key pair and password hash are nobody's ($owners)" \
+		bash -c '[ "$(cd "$1" && ls | wc -l)" -ge 5 ] && ! stat -c "%U:%G" "$1"/* | grep -vqx nobody:nogroup' _ "$O"
+	check_eq "... secret key still mode 0600" 600 "$(stat -c %a "$O/id_ed25519")"
+	check_eq "... the configuration stays root's" root "$(stat -c %U "$CO")"
+else
+	note "not root: the ownership of files enrolled into another user's folder is not checked"
+fi
+
 # Configuration errors name file, line and key.
 printf '[server]\nrendezvous = 127.0.0.1:1\n[video]\ncodec = h265\n' >"$T_TMP/bad1.ini"
 err=$("$A" id --config "$T_TMP/bad1.ini" 2>&1); rc=$?

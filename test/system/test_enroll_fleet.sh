@@ -10,7 +10,7 @@ A=$RD_BUILD/rd-agent
 [ -x "$A" ] || { not_ok "rd-agent is not built in $RD_BUILD"; t_done; }
 unset RDESK_DATA_DIR RDESK_CONFIG RDESK_ID RDESK_RENDEZVOUS RDESK_KEY RDESK_RELAY
 M=$T_TMP/machine
-CFG=$M/etc/rdesk/agent.ini D=$M/var/lib/rdesk/agent
+CFG=$M/etc/rdesk/agent.ini D=$M/var/lib/rdesk-agent
 mkdir -p "$M/etc/rdesk" "$M/secrets"
 # The package's commented default file, as a fresh install leaves it.
 cp "$RD_TOP/packaging/etc/agent.ini" "$CFG"

@@ -3,13 +3,16 @@
  *
  *   capture-dump [--backend B] [--display D] [--frames N] [--seconds S]
  *                [--fps F] [--ppm FILE] [--encode h264|vp9] [--out FILE]
- *                [--quality Q] [--pipeline] [--state-dir DIR]
+ *                [--quality Q] [--pipeline] [--state-dir DIR] [--helper PATH]
  *   capture-dump --rate-info [--quality Q] [--fps F] [--size WxH]
  *
  * Direct mode grabs at F per second and prints one line per frame:
  *   frame SEQ WxH rects N area A bbox X,Y,W,H [bytes B key K]
  * --ppm writes the last frame (P6); --out writes the encoded stream (raw, or
  * IVF when the name ends in .ivf).
+ * --helper PATH opens the card, the X cookie or the PipeWire socket through
+ * rd-agent-helper at PATH, as rd-agent does when split; without it, this
+ * process opens them itself.
  * --pipeline runs video.h on a libev loop instead (what rd-agent runs) and
  * prints packets as they come. Both end with one line:
  *   summary frames N encoded N bytes N keyframes N seconds S cpu_ms C fps F
@@ -26,6 +29,7 @@
 
 #include "agent/capture.h"
 #include "agent/encoder.h"
+#include "agent/privsep.h"
 #include "agent/video.h"
 #include "err.h"
 #include "log.h"
@@ -34,6 +38,7 @@
 struct opts {
 	const char *backend, *display, *ppm, *out;
 	const char *state_dir;     /* --state-dir: the agent's data folder */
+	const char *helper;        /* --helper: rd-agent-helper's socket */
 	int frames, fps, quality;
 	double seconds;
 	enum video_codec codec;
@@ -303,7 +308,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: capture-dump [--backend B] [--display D] [--frames N] "
 		"[--seconds S] [--fps F] [--ppm FILE] [--encode h264|vp9] [--out FILE] "
-		"[--quality Q] [--pipeline] [--state-dir DIR]\n       capture-dump --rate-info [--quality Q] [--fps F] "
+		"[--quality Q] [--pipeline] [--state-dir DIR] [--helper PATH]\n"
+		"       capture-dump --rate-info [--quality Q] [--fps F] "
 		"[--size WxH]\n");
 	exit(2);
 }
@@ -315,7 +321,7 @@ int main(int argc, char **argv)
 		{ "seconds", 1, 0, 's' }, { "fps", 1, 0, 'f' }, { "ppm", 1, 0, 'p' },
 		{ "encode", 1, 0, 'e' }, { "out", 1, 0, 'o' }, { "quality", 1, 0, 'q' },
 		{ "pipeline", 0, 0, 'P' }, { "rate-info", 0, 0, 'R' }, { "size", 1, 0, 'S' },
-		{ "state-dir", 1, 0, 'D' },
+		{ "state-dir", 1, 0, 'D' }, { "helper", 1, 0, 'H' },
 		{ 0, 0, 0, 0 },
 	};
 	struct opts o = { .backend = "auto", .fps = 30, .quality = 50, .codec = VIDEO_CODEC_H264,
@@ -334,6 +340,7 @@ int main(int argc, char **argv)
 		case 'q': o.quality = atoi(optarg); break;
 		case 'P': o.pipeline = true; break;
 		case 'D': o.state_dir = optarg; break;
+		case 'H': o.helper = optarg; break;
 		case 'R': o.rate_info = true; break;
 		case 'S':
 			if (sscanf(optarg, "%dx%d", &o.width, &o.height) != 2)
@@ -360,7 +367,10 @@ int main(int argc, char **argv)
 	if (o.fps < 1 || o.fps > 120 || (!o.frames && o.seconds <= 0))
 		usage();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	int rc = o.pipeline ? run_pipeline(&o) : run_direct(&o);
+	int rc = o.helper ? privsep_init(o.helper, true) : RD_OK;
+	if (rc == RD_OK)
+		rc = o.pipeline ? run_pipeline(&o) : run_direct(&o);
+	privsep_close();
 	if (rc < 0) {
 		fprintf(stderr, "capture-dump: %s\n", rd_strerror(rc));
 		return 1;
