@@ -15,6 +15,7 @@
 #include "audio_enc.h"
 #include "err.h"
 #include "log.h"
+#include "privsep.h"
 #include "util.h"
 
 struct audio_pw {
@@ -112,12 +113,14 @@ static void apw__on_io(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* The one place audio connects to the PipeWire daemon. For now the user's
- * runtime directory (pw_context_connect); with the privilege split this is
- * where the helper's socket (privsep_pipewire) is used when it gives one,
- * as the video backend does. */
+/* The one place audio connects to the PipeWire daemon, by the video
+ * backend's rules: a socket the privileged helper hands over (its user's
+ * daemon), else the runtime directory of this process (direct mode). */
 static struct pw_core *audio_pw_connect(struct pw_context *ctx)
 {
+	int fd = -1;
+	if (privsep_pipewire(&fd) == RD_OK && fd >= 0)
+		return pw_context_connect_fd(ctx, fd, NULL, 0);
 	return pw_context_connect(ctx, NULL, 0);
 }
 
@@ -171,8 +174,10 @@ int audio_pw_open(struct ev_loop *loop, const char *source, const struct audio_p
 		goto fail;
 	pw_loop_enter(a->loop);
 	a->entered = true;
+	/* No mlock of the stream's buffers: the agent's seccomp filter refuses
+	 * it, and a few pages of sound need no pinning. */
 	a->context = pw_context_new(a->loop, pw_properties_new(PW_KEY_CONFIG_NAME,
-		"client-rt.conf", NULL), 0);
+		"client-rt.conf", "mem.allow-mlock", "false", NULL), 0);
 	if (!a->context)
 		goto fail;
 	a->core = audio_pw_connect(a->context);
