@@ -174,10 +174,12 @@ int audio_pw_open(struct ev_loop *loop, const char *source, const struct audio_p
 		goto fail;
 	pw_loop_enter(a->loop);
 	a->entered = true;
-	/* No mlock of the stream's buffers: the agent's seccomp filter refuses
-	 * it, and a few pages of sound need no pinning. */
+	/* The plain client configuration: no realtime module (the stream is
+	 * served on the agent's loop, and the seccomp filter refuses realtime
+	 * requests; under it the module's failed setup leaked), and no mlock of
+	 * the buffers (refused too; a few pages of sound need no pinning). */
 	a->context = pw_context_new(a->loop, pw_properties_new(PW_KEY_CONFIG_NAME,
-		"client-rt.conf", "mem.allow-mlock", "false", NULL), 0);
+		"client.conf", "mem.allow-mlock", "false", NULL), 0);
 	if (!a->context)
 		goto fail;
 	a->core = audio_pw_connect(a->context);

@@ -10,7 +10,14 @@ source "$(dirname "$0")/pipewire-env.sh"
 source "$(dirname "$0")/ctl_env.sh"
 t_require_root
 for tool in pipewire wireplumber pw-cli mpv Xvfb ffmpeg ffprobe python3; do
-	command -v $tool >/dev/null || { not_ok "$tool is missing (run make deps)"; t_stop "$CTL_AGENT_PID"
+	command -v $tool >/dev/null || { not_ok "$tool is missing (run make deps)"; if [ "$T_FAILED" -gt 0 ]; then
+	python3 "$offset" "$T_TMP/rec.mkv" 10 debug | sed 's/^/#   /'
+	ffprobe -v error -show_entries stream=codec_name,start_time,duration,nb_read_packets -count_packets \
+		-of csv=p=0 "$T_TMP/rec.mkv" | sed 's/^/#   /'
+	note "$CTL_OUT"
+	cp "$T_TMP/rec.mkv" "${RD_TEST_LOGS:-/tmp}/audio-sync-failed.mkv" 2>/dev/null
+fi
+t_stop "$CTL_AGENT_PID"
 check_no_sanitizer "no sanitizer report from the agent" "$T_TMP/agent-7002002/agent.log"
 check_no_sanitizer "no sanitizer report from rdctl" "$T_TMP/rdctl.err"
 t_done; }
