@@ -36,23 +36,13 @@ print("%.4f" % (r.ru_utime + r.ru_stime))' "$@"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# Something like music: three tones, a slow tremolo and some noise, 60 s.
-python3 - "$T_TMP/music.wav" <<'PY'
-import math, random, struct, sys, wave
-random.seed(7)
-w = wave.open(sys.argv[1], "wb")
-w.setnchannels(2); w.setsampwidth(2); w.setframerate(48000)
-frames = bytearray()
-for i in range(48000 * 60):
-    t = i / 48000
-    v = 0.2 * math.sin(2 * math.pi * 220 * t) + 0.15 * math.sin(2 * math.pi * 554 * t) \
-        + 0.1 * math.sin(2 * math.pi * 1318 * t) * (0.5 + 0.5 * math.sin(2 * math.pi * 0.7 * t)) \
-        + 0.05 * (random.random() - 0.5)
-    s = int(v * 32767)
-    frames += struct.pack("<hh", s, -s)
-w.writeframes(bytes(frames))
-w.close()
-PY
+# Something like music, long enough for every run: three tones, a slow
+# tremolo and some noise.
+MUSIC_SECS=$((RUNS * (2 * SECS + 5) + 30))
+timeout 120 ffmpeg -v error -y -f lavfi -i "aevalsrc='0.2*sin(2*PI*220*t)+0.15*sin(2*PI*554*t)+\
+0.1*sin(2*PI*1318*t)*(0.5+0.5*sin(2*PI*0.7*t))+0.05*(random(0)-0.5)':c=stereo:s=48000:d=$MUSIC_SECS" \
+	-c:a pcm_s16le "$T_TMP/music.wav"
+check "music made ($MUSIC_SECS s)" test -s "$T_TMP/music.wav"
 
 check "pipewire daemon started" pw_env_start
 check "wireplumber started" pw_env_wireplumber
@@ -70,6 +60,7 @@ ours=() ref=() refonly=()
 for run in $(seq "$RUNS"); do
 	line=$("$TOOL" "$SECS")
 	note "run $run ours: $line"
+	[ "$(awk '{ print $12 }' <<<"$line")" = 0 ] || note "run $run: silent frames in the music?"
 	cpu=$(awk '{ print $4 }' <<<"$line")
 	ours+=("$(awk -v c="$cpu" -v s="$SECS" 'BEGIN { printf "%.5f", c / s }')")
 	p0=$(cpu_of "$PULSE_PID")
