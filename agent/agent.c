@@ -418,6 +418,9 @@ static int agent__start(struct agent *a)
 		.display = a->st.display, .view_only = a->st.view_only,
 		.clipboard_max = (size_t)a->st.clipboard_max, .fps = (int)a->st.fps,
 		.quality = (int)a->st.quality };
+	struct audio_config acfg = { .source = a->st.audio_source, .bitrate_kbps = (int)a->st.audio_bitrate,
+		.frame_ms = (int)a->st.audio_frame_ms, .lowdelay = !strcmp(a->st.audio_application, "lowdelay") };
+	scfg.audio = a->st.audio_enabled ? &acfg : NULL;
 	a->sios = sio_set_new(a->loop, &scfg, &agent_sio_ops, a);
 	if (a->st.direct_port > 0) {
 		int rc = reach_direct_listen(a->reach, a->st.direct_bind, (int)a->st.direct_port);

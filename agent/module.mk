@@ -6,7 +6,7 @@ HELPER_SRC := $(filter-out agent/helper/privsep_proto.c,$(wildcard agent/helper/
 AGENT_SRC := $(filter-out agent/main.c $(HELPER_SRC),$(wildcard agent/*.c agent/*/*.c))
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/%.o)
 LIBAGENT := $(B)/librdagent.a
-AGENT_PKGS := vpx x264 libavutil xcb xcb-shm xcb-damage xcb-xfixes xcb-xtest x11 libpipewire-0.3 libdrm libseccomp
+AGENT_PKGS := vpx x264 libavutil xcb xcb-shm xcb-damage xcb-xfixes xcb-xtest x11 libpipewire-0.3 libdrm libseccomp opus
 EXTRA_CFLAGS_agent := -Iagent $(call pc_cflags,$(AGENT_PKGS))
 AGENT_LIBS := $(call pc_libs,$(AGENT_PKGS)) -lyuv -lxdo -lpthread
 
@@ -43,6 +43,15 @@ test_agent_login_OBJS := $(B)/agent/login.o
 test_video_qos_OBJS := $(B)/agent/video_qos.o
 test_agent_session_qos_OBJS := $(test_agent_session_OBJS)
 test_agent_session_prelogin_OBJS := $(test_agent_session_OBJS)
+# Sound: the Opus frame gatherer, its messages and the session's audio option.
+test_agent_audio_OBJS := $(test_agent_session_OBJS) $(B)/agent/audio/audio_enc.o \
+	$(B)/agent/audio/audio_msg.o
+test_agent_audio_LIBS := $(call pc_libs,opus) -lm
+# Sound benchmark: the capture and encoder alone, as the agent runs them.
+$(B)/test/tools/audio-bench: $(B)/test/tools/audio-bench.o $(LIBAGENT) $(LIBCOMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(RD_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
+TEST_PROGRAMS += $(B)/test/tools/audio-bench
 
 # Video: capture, encoders and the pipeline. The encoder test decodes with libavcodec.
 test_capture_testsrc_OBJS := $(LIBAGENT)

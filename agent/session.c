@@ -48,6 +48,7 @@ struct session {
 	int display_w, display_h;
 	struct video_qos qos;
 	int rate_fps, rate_quality;  /* last rate given to the owner */
+	bool audio;                  /* sound on (after login only) */
 };
 
 struct session *session_new(const struct session_host *host, const struct rd_sockaddr *peer,
@@ -245,6 +246,13 @@ static void session__login_error(struct session *s, const char *text)
 	session__send_msg(s, &m);
 }
 
+static void session__set_audio(struct session *s, bool on)
+{
+	s->audio = on;
+	if (s->ops->set_audio)
+		s->ops->set_audio(s->ud, on);
+}
+
 static void session__login_ok(struct session *s, const Hbb__LoginRequest *req)
 {
 	const Hbb__SupportedDecoding *sd = req->option ? req->option->supported_decoding : NULL;
@@ -280,6 +288,8 @@ static void session__login_ok(struct session *s, const Hbb__LoginRequest *req)
 	if (asked || s->qos.ack_required)
 		session__log_options(s, "login");
 	s->ops->start_video(s->ud, codec);
+	if (s->state == SESSION_ACTIVE)
+		session__set_audio(s, session_msg_audio_option(req->option) != 0);
 }
 
 static bool session__kind_supported(const Hbb__LoginRequest *req)
@@ -426,6 +436,9 @@ static void session__on_misc(struct session *s, const Hbb__Misc *misc, double no
 			session__apply_rate(s);
 			session__log_options(s, "changed");
 		}
+		if (s->state == SESSION_ACTIVE && session_msg_audio_option(misc->option) >= 0 &&
+		    (session_msg_audio_option(misc->option) == 1) != s->audio)
+			session__set_audio(s, !s->audio);
 		if (misc->option && misc->option->supported_decoding && !s->host->codec_pref) {
 			enum video_codec c = session_choose_codec(misc->option->supported_decoding);
 			if (c && c != s->codec) {
@@ -657,4 +670,5 @@ uint32_t session_rtt_ms(const struct session *s) { return s->rtt_ms; }
 uint64_t session_frames_sent(const struct session *s) { return s->frames_sent; }
 uint64_t session_frames_skipped(const struct session *s) { return s->frames_skipped; }
 uint64_t session_prelogin_dropped(const struct session *s) { return s->prelogin_dropped; }
+bool session_audio_wanted(const struct session *s) { return s->audio; }
 const struct video_qos *session_qos(const struct session *s) { return &s->qos; }

@@ -72,6 +72,10 @@ struct session_ops {
 	bool (*backed_up)(void *ud);
 	/* An acknowledgement opened the frame window again. */
 	void (*video_ready)(void *ud);
+	/* Sound on or off (optional): once after start_video, as the login's
+	 * OptionMessage.disable_audio asks (on unless Yes), and again when a
+	 * later Misc.option changes it. Never before logged_in. */
+	void (*set_audio)(void *ud, bool on);
 };
 
 struct session;
@@ -126,5 +130,7 @@ uint64_t session_frames_sent(const struct session *s);
 uint64_t session_frames_skipped(const struct session *s);
 /* Messages dropped because they came before the login succeeded. */
 uint64_t session_prelogin_dropped(const struct session *s);
+/* The controller wants sound (after login; false before). */
+bool session_audio_wanted(const struct session *s);
 
 #endif

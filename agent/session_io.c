@@ -16,6 +16,7 @@
 #include "log.h"
 #include "util.h"
 #include "video.h"
+#include "audio/audio_msg.h"
 
 struct sio {
 	struct sio_set *set;
@@ -29,6 +30,9 @@ struct sio {
 	/* Everything below exists only once the login succeeded (sio__logged_in). */
 	bool logged_in;
 	struct input_peer *ip;       /* keyboard, mouse, clipboard */
+	struct audio_sub *asub;      /* sound, when the controller wants it */
+	bool audio_format_sent;
+	uint64_t audio_sent;
 };
 
 struct sio_set {
@@ -37,6 +41,8 @@ struct sio_set {
 	const struct sio_set_ops *ops;
 	void *ud;
 	struct input_hub *hub;       /* opened at the first login */
+	struct audio *audio;         /* made at the first session that wants sound */
+	struct audio_config audio_cfg;  /* cfg.audio points here */
 	struct sio *list;
 	unsigned count;
 	uint64_t prelogin_dropped;   /* of sessions already over */
@@ -46,6 +52,13 @@ static int sio__send(void *ud, const uint8_t *p, size_t len)
 {
 	struct sio *x = ud;
 	return rd_conn_send(x->conn, p, len);
+}
+
+/* Sound goes ahead of any video waiting in the send queue. */
+static int sio__send_urgent(void *ud, const uint8_t *p, size_t len)
+{
+	struct sio *x = ud;
+	return rd_conn_send_urgent(x->conn, p, len);
 }
 
 static void sio__set_crypto(void *ud, const struct rd_crypto_stream *cs)
@@ -141,6 +154,8 @@ static void sio__logged_in(void *ud)
 	struct rd_conn_limits lim = { .max_frame = RD_FRAME_MAX_SESSION, .sndq_soft = SIO_SNDQ_SOFT,
 		.sndq_hard = SIO_SNDQ_HARD, .idle_timeout = SESSION_IDLE_TIMEOUT + 5 };
 	rd_conn_set_limits(x->conn, &lim);
+	/* Crypto is on by now: frames held back are sealed in order when they go. */
+	rd_conn_enable_urgent(x->conn);
 	struct video *v = x->set->ops->video(x->set->ud);
 	if (!v) {
 		session_close(x->s, "No screen to capture on the host");
@@ -253,6 +268,51 @@ static void sio__on_clipboard(void *ud, const Hbb__Clipboard *c)
 		input_peer_clipboard(x->ip, c);
 }
 
+static int64_t sio__clock_ms(void *ud)
+{
+	struct sio_set *set = ud;
+	struct video *v = set->ops->video(set->ud);
+	return v ? video_clock_ms(v) : (int64_t)(rd_now() * 1000.0);
+}
+
+static void sio__on_audio(const struct audio_packet *p, void *ud)
+{
+	struct sio *x = ud;
+	if (rd_conn_closing(x->conn))
+		return;
+	if (!x->audio_format_sent) {
+		log_debug("%s: sound starts at %lld ms (video clock now %lld ms)", x->peer,
+			(long long)p->pts_ms, (long long)sio__clock_ms(x->set));
+		if (audio_msg_send_format(sio__send_urgent, x, AUDIO_RATE, AUDIO_CHANNELS) < 0)
+			return;
+		x->audio_format_sent = true;
+	}
+	if (audio_msg_send_frame(sio__send_urgent, x, p->data, p->len, p->pts_ms) == 0)
+		x->audio_sent++;
+}
+
+/* Sound on or off for this session (only ever after its login). */
+static void sio__set_audio(void *ud, bool on)
+{
+	struct sio *x = ud;
+	struct sio_set *set = x->set;
+	if (!x->logged_in || !set->cfg.audio || on == (x->asub != NULL))
+		return;
+	if (!on) {
+		audio_unsubscribe(x->asub);
+		x->asub = NULL;
+		log_info("%s: sound off (the controller asked)", x->peer);
+		return;
+	}
+	if (!set->audio) {
+		struct audio_config ac = *set->cfg.audio;
+		ac.clock_ms = sio__clock_ms;
+		ac.clock_ud = set;
+		set->audio = audio_new(set->loop, &ac);
+	}
+	x->asub = audio_subscribe(set->audio, sio__on_audio, x);
+}
+
 static const struct session_ops sio_ops = {
 	.send = sio__send,
 	.set_crypto = sio__set_crypto,
@@ -269,6 +329,7 @@ static const struct session_ops sio_ops = {
 	.target_kbps = sio__target_kbps,
 	.backed_up = sio__backed_up,
 	.video_ready = sio__video_ready,
+	.set_audio = sio__set_audio,
 };
 
 static void sio__on_frame(struct rd_conn *c, const uint8_t *p, size_t len, void *ud)
@@ -295,6 +356,7 @@ static void sio__on_close(struct rd_conn *c, int reason, void *ud)
 	set->prelogin_dropped += dropped;
 	if (x->sub)
 		video_unsubscribe(x->sub);
+	audio_unsubscribe(x->asub);
 	input_peer_free(x->ip);  /* releases keys and buttons still held */
 	for (struct sio **pp = &set->list; *pp; pp = &(*pp)->next) {
 		if (*pp == x) {
@@ -412,6 +474,8 @@ void sio_set_status_json(const struct sio_set *set, struct rd_json *j)
 		rd_json_uint(j, "frames_in_flight", q->in_flight);
 		rd_json_uint(j, "send_queue", rd_conn_queued(x->conn));
 		rd_json_uint(j, "prelogin_dropped", session_prelogin_dropped(s));
+		rd_json_bool(j, "audio", x->asub != NULL);
+		rd_json_uint(j, "audio_packets", x->audio_sent);
 		rd_json_end(j, '}');
 	}
 	rd_json_end(j, ']');
@@ -423,6 +487,10 @@ struct sio_set *sio_set_new(struct ev_loop *loop, const struct sio_set_config *c
 	struct sio_set *set = xcalloc(1, sizeof(*set));
 	set->loop = loop;
 	set->cfg = *cfg;
+	if (cfg->audio) {
+		set->audio_cfg = *cfg->audio;
+		set->cfg.audio = &set->audio_cfg;
+	}
 	set->ops = ops;
 	set->ud = ud;
 	return set;
@@ -430,6 +498,7 @@ struct sio_set *sio_set_new(struct ev_loop *loop, const struct sio_set_config *c
 
 void sio_set_free(struct sio_set *set)
 {
+	audio_free(set->audio);
 	input_hub_free(set->hub);
 	free(set);
 }

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "json.h"
 #include "session.h"
+#include "audio/audio.h"
 
 struct ev_loop;
 struct rd_conn;
@@ -21,7 +22,7 @@ struct sio_set;
 #define SIO_SNDQ_HARD (32u << 20)            /* over this it is closed */
 #define SIO_SNDQ_BACKED (512u << 10)         /* over this the link counts as slow */
 
-/* Borrowed; must outlive the set. */
+/* Borrowed (the strings must outlive the set; *audio is copied). */
 struct sio_set_config {
 	const struct session_host *host;   /* what every session shares */
 	const char *input_backend;
@@ -30,6 +31,7 @@ struct sio_set_config {
 	size_t clipboard_max;
 	int fps;                           /* configured frame rate (default and cap) */
 	int quality;                       /* configured quality */
+	const struct audio_config *audio;  /* sound; NULL: off ([audio] enabled = no) */
 };
 
 struct sio_set_ops {

@@ -173,3 +173,10 @@ const char *session_state_name(enum session_state st)
 	}
 	return "?";
 }
+
+int session_msg_audio_option(const Hbb__OptionMessage *o)
+{
+	if (!o || o->disable_audio == HBB__OPTION_MESSAGE__BOOL_OPTION__NotSet)
+		return -1;
+	return o->disable_audio == HBB__OPTION_MESSAGE__BOOL_OPTION__Yes ? 0 : 1;
+}

@@ -22,6 +22,9 @@ int session_msg_send_video(session_send_fn send, void *ud, const struct video_pa
 int session_msg_send_display(session_send_fn send, void *ud, const struct session_host *host,
 	const struct video_display *d);
 
+/* What OptionMessage.disable_audio asks: 1 sound, 0 none, -1 not said. */
+int session_msg_audio_option(const Hbb__OptionMessage *o);
+
 /* Codec for a controller's SupportedDecoding (NULL = absent: VP9 only), given
  * what this agent can encode. 0 when nothing fits. */
 enum video_codec session_choose_codec(const Hbb__SupportedDecoding *sd);

@@ -67,6 +67,17 @@ static const struct rd_setting agent_table[] = {
 	{ "fps", 0, "video", NULL, NULL, RD_CFG_INT, "30", "N", "frames per second", S(fps), 1, 120, 0 },
 	{ "quality", 0, "video", NULL, NULL, RD_CFG_INT, "50", "1-100", "picture quality",
 		S(quality), 1, 100, 0 },
+	{ "audio", 0, "audio", "enabled", NULL, RD_CFG_BOOL, "yes", NULL,
+		"send the host's sound to controllers that want it", S(audio_enabled), 0, 0, 0 },
+	{ "audio-source", 0, "audio", "source", NULL, RD_CFG_STR, NULL, "NODE",
+		"PipeWire node to capture, by name or id (default: the monitor of the default sink)",
+		S(audio_source), 0, 0, 0 },
+	{ "audio-bitrate", 0, "audio", "bitrate", NULL, RD_CFG_INT, "64", "KBITS",
+		"Opus bitrate in kbit/s", S(audio_bitrate), 6, 510, 0 },
+	{ "audio-frame", 0, "audio", "frame", NULL, RD_CFG_INT, "20", "MS",
+		"Opus frame length in ms: 10 or 20", S(audio_frame_ms), 10, 20, 0 },
+	{ "audio-application", 0, "audio", "application", NULL, RD_CFG_STR, "lowdelay", "MODE",
+		"Opus mode: lowdelay (restricted low delay) or audio", S(audio_application), 0, 0, 0 },
 	{ "json", 0, NULL, NULL, NULL, RD_CFG_ACTION, NULL, NULL, "machine-readable output",
 		S(json), 0, 0, 0 },
 	{ "help", 'h', NULL, NULL, NULL, RD_CFG_ACTION, NULL, NULL, "this help", S(help), 0, 0, 0 },
@@ -147,6 +158,17 @@ static bool settings__check(struct agent_settings *st, char *err, size_t errlen)
 	if (!ok) {
 		settings__where(st, "codec", st->codec, where, sizeof(where));
 		snprintf(err, errlen, "%s: unknown codec \"%.40s\" (auto, h264, vp9)", where, st->codec);
+		return false;
+	}
+	if (st->audio_frame_ms != 10 && st->audio_frame_ms != 20) {
+		settings__where(st, "audio-frame", NULL, where, sizeof(where));
+		snprintf(err, errlen, "%s: audio frame must be 10 or 20 ms", where);
+		return false;
+	}
+	if (strcmp(st->audio_application, "lowdelay") != 0 && strcmp(st->audio_application, "audio") != 0) {
+		settings__where(st, "audio-application", st->audio_application, where, sizeof(where));
+		snprintf(err, errlen, "%s: unknown audio application \"%.40s\" (lowdelay, audio)", where,
+			st->audio_application);
 		return false;
 	}
 	if (st->id && *st->id && !settings_id_valid(st->id)) {

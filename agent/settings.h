@@ -47,6 +47,12 @@ struct agent_settings {
 	char *codec;
 	long fps;
 	long quality;
+	/* [audio] */
+	bool audio_enabled;
+	char *audio_source;
+	long audio_bitrate;
+	long audio_frame_ms;
+	char *audio_application;
 	/* flags */
 	bool json;
 	bool help;

@@ -117,6 +117,13 @@ int video_get_display(struct video *v, struct video_display *out)
 	return 0;
 }
 
+int64_t video_clock_ms(struct video *v)
+{
+	if (v->t0 == 0)
+		v->t0 = rd_now();
+	return (int64_t)((rd_now() - v->t0) * 1000.0);
+}
+
 void video_get_stats(const struct video *v, struct video_stats *out)
 {
 	*out = v->stats;

@@ -118,6 +118,10 @@ void video_sub_kick(struct video_sub *s);
  * the display size is known. */
 uint32_t video_target_kbps(const struct video_sub *s);
 
+/* Now on the clock of video_packet.pts_ms (started here if capture has
+ * not started yet), for other media that must line up with the picture. */
+int64_t video_clock_ms(struct video *v);
+
 /* Counters since video_new (for status output, tests and benchmarks). */
 struct video_stats {
 	uint64_t ticks;           /* capture timer ticks while capturing */

@@ -61,6 +61,15 @@ int rd_conn_send_pb(struct rd_conn *c, const struct ProtobufCMessage *msg);
 /* Queue already-framed raw bytes, bypassing framing and crypto. */
 int rd_conn_send_raw(struct rd_conn *c, const void *bytes, size_t len);
 
+/* Two lanes (for a session's media): from now on rd_conn_send keeps frames
+ * in order but holds them back (plaintext) while more than a few tens of
+ * kilobytes wait on the socket, and rd_conn_send_urgent queues its frame on
+ * the socket at once, ahead of the held ones. So small urgent frames (sound)
+ * never wait behind a backlog of large ones (video). Limits count both.
+ * Held frames are sealed when they go: enable once crypto is on. */
+void rd_conn_enable_urgent(struct rd_conn *c);
+int rd_conn_send_urgent(struct rd_conn *c, const void *payload, size_t len);
+
 /* Queued bytes and whether they are under the soft limit. */
 size_t rd_conn_queued(const struct rd_conn *c);
 bool rd_conn_writable(const struct rd_conn *c);

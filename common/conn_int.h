@@ -29,6 +29,14 @@ struct conn_chunk {
 	struct rd_buf b;
 };
 
+/* A frame held back, plaintext, behind the wire queue (rd_conn_enable_urgent). */
+#define CONN_AHEAD (32u * 1024)         /* wire bytes queued before frames are held */
+struct conn_held {
+	struct conn_held *next;
+	size_t len;
+	uint8_t data[];
+};
+
 struct rd_conn {
 	struct ev_loop *loop;
 	int fd;
@@ -43,7 +51,10 @@ struct rd_conn {
 	struct rd_buf plain;         /* the decrypted payload being delivered */
 	struct rd_buf sealed;        /* one encrypted payload before framing */
 	struct conn_chunk *head, *tail, *spare;
-	size_t queued;
+	size_t queued;               /* on the wire queue (framed, sealed) */
+	bool lanes;                  /* rd_conn_enable_urgent() was called */
+	struct conn_held *held, *held_tail;
+	size_t held_bytes;           /* payload bytes held back */
 
 	struct rd_crypto_stream cs;
 	bool crypto;

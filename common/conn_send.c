@@ -39,6 +39,12 @@ void conn__queue_free(struct rd_conn *c)
 		conn__chunk_free(c->spare);
 	c->head = c->tail = c->spare = NULL;
 	c->queued = 0;
+	for (struct conn_held *h = c->held, *hn; h; h = hn) {
+		hn = h->next;
+		free(h);
+	}
+	c->held = c->held_tail = NULL;
+	c->held_bytes = 0;
 }
 
 static void conn__trim(struct rd_conn *c, size_t n)
@@ -126,16 +132,38 @@ static void conn__flushed(struct rd_conn *c)
 	ev_io_start(c->loop, &c->rio);
 }
 
+static int conn__queue(struct rd_conn *c, const void *payload, size_t len, bool raw);
+
+/* Move held frames onto the wire queue while it is short (all of them when
+ * all is set). Returns false when the conn is now closing. */
+static bool conn__release(struct rd_conn *c, bool all)
+{
+	while (c->held && (all || c->queued < CONN_AHEAD)) {
+		struct conn_held *h = c->held;
+		c->held = h->next;
+		if (!c->held)
+			c->held_tail = NULL;
+		c->held_bytes -= h->len;
+		int rc = conn__queue(c, h->data, h->len, false);
+		free(h);
+		if (rc != RD_OK)
+			return false;
+	}
+	return true;
+}
+
 static void conn__after_write(struct rd_conn *c)
 {
 	if (c->closing)
+		return;
+	if (c->held && !c->flush_close && (!conn__release(c, false) || c->closing))
 		return;
 	if (c->flush_close) {
 		if (!c->queued && !c->lingering)
 			conn__flushed(c);
 		return;
 	}
-	if (c->over_soft && c->queued < c->lim.sndq_soft) {
+	if (c->over_soft && c->queued + c->held_bytes < c->lim.sndq_soft) {
 		c->over_soft = false;
 		if (c->ops.on_drain)
 			c->ops.on_drain(c, c->ud);
@@ -227,7 +255,8 @@ static int conn__queue(struct rd_conn *c, const void *payload, size_t len, bool 
 			return RD_ERR_TOOBIG;
 		total = hl + body;
 	}
-	if (total > c->lim.sndq_hard - c->queued || c->queued > c->lim.sndq_hard) {
+	if (total > c->lim.sndq_hard - c->queued - c->held_bytes ||
+	    c->queued + c->held_bytes > c->lim.sndq_hard) {
 		log_debug("%s: send queue over %zu bytes", conn__peer_str(c, peer, sizeof(peer)),
 			c->lim.sndq_hard);
 		rd_conn_close(c, RD_ERR_LIMIT);
@@ -252,14 +281,14 @@ static int conn__queue(struct rd_conn *c, const void *payload, size_t len, bool 
 	if (c->sealed.cap > CONN_RBUF_KEEP)
 		rd_buf_free(&c->sealed);
 	c->queued += total;
-	if (c->queued >= c->lim.sndq_soft)
+	if (c->queued + c->held_bytes >= c->lim.sndq_soft)
 		c->over_soft = true;
 	if (!c->connecting && !ev_is_active(&c->wio)) {
 		/* Nothing was waiting: try at once. on_drain is only called from
 		 * the write watcher, never from inside a send. */
 		if (!conn__flush(c))
 			return RD_OK; /* queued, and the failure goes to on_close */
-		if (c->queued < c->lim.sndq_soft)
+		if (c->queued + c->held_bytes < c->lim.sndq_soft)
 			c->over_soft = false;
 	}
 	return RD_OK;
@@ -270,9 +299,50 @@ broken:
 	return rc;
 }
 
+/* Hold a frame back behind the others (lanes on, the wire queue long). */
+static int conn__hold(struct rd_conn *c, const void *payload, size_t len)
+{
+	char peer[RD_ADDRSTRLEN];
+	if (c->closing || c->flush_close)
+		return RD_ERR_CLOSED;
+	if (len > c->lim.sndq_hard || c->queued + c->held_bytes > c->lim.sndq_hard - len) {
+		log_debug("%s: send queue over %zu bytes", conn__peer_str(c, peer, sizeof(peer)),
+			c->lim.sndq_hard);
+		rd_conn_close(c, RD_ERR_LIMIT);
+		return RD_ERR_LIMIT;
+	}
+	struct conn_held *h = malloc(sizeof(*h) + len);
+	if (!h)
+		return RD_ERR_NOMEM;
+	h->next = NULL;
+	h->len = len;
+	memcpy(h->data, payload, len);
+	if (c->held_tail)
+		c->held_tail->next = h;
+	else
+		c->held = h;
+	c->held_tail = h;
+	c->held_bytes += len;
+	if (c->queued + c->held_bytes >= c->lim.sndq_soft)
+		c->over_soft = true;
+	return RD_OK;
+}
+
 int rd_conn_send(struct rd_conn *c, const void *payload, size_t len)
 {
+	if (c->lanes && (c->held || c->queued >= CONN_AHEAD))
+		return conn__hold(c, payload, len);
 	return conn__queue(c, payload, len, false);
+}
+
+int rd_conn_send_urgent(struct rd_conn *c, const void *payload, size_t len)
+{
+	return conn__queue(c, payload, len, false);
+}
+
+void rd_conn_enable_urgent(struct rd_conn *c)
+{
+	c->lanes = true;
 }
 
 int rd_conn_send_raw(struct rd_conn *c, const void *bytes, size_t len)
@@ -302,17 +372,20 @@ int rd_conn_send_pb(struct rd_conn *c, const struct ProtobufCMessage *msg)
 
 size_t rd_conn_queued(const struct rd_conn *c)
 {
-	return c->queued;
+	return c->queued + c->held_bytes;
 }
 
 bool rd_conn_writable(const struct rd_conn *c)
 {
-	return !c->closing && !c->flush_close && c->queued < c->lim.sndq_soft;
+	return !c->closing && !c->flush_close && c->queued + c->held_bytes < c->lim.sndq_soft;
 }
 
 void rd_conn_close_after_flush(struct rd_conn *c)
 {
 	if (c->closing || c->flush_close)
+		return;
+	/* Everything held goes out first, in order. */
+	if (!conn__release(c, true) || c->closing)
 		return;
 	c->flush_close = true;
 	ev_timer_stop(c->loop, &c->first_timer);

@@ -55,6 +55,7 @@ struct ctl_verb_settings {
 	/* video verbs: what to ask the agent for (LoginRequest.option) */
 	long fps;        /* 1..120, 0 = the agent's default */
 	char *quality;   /* low | balanced | best | PERCENT, NULL = the agent's default */
+	bool no_audio;   /* --no-audio: ask the agent for no sound */
 };
 
 /* Paths. */
@@ -150,6 +151,7 @@ int ctl_verb_doctor(struct ctl *c);
 int ctl_verb_connect(struct ctl *c);
 int ctl_verb_screenshot(struct ctl *c);
 int ctl_verb_record(struct ctl *c);
+int ctl_verb_listen(struct ctl *c);
 int ctl_verb_type(struct ctl *c);
 int ctl_verb_key(struct ctl *c);
 int ctl_verb_click(struct ctl *c);

@@ -59,6 +59,8 @@ static const struct rd_config global_cfg = {
 #define OPT_FPS { "fps", 0, NULL, NULL, NULL, RD_CFG_INT, "0", "N", \
 	"frames per second to ask the agent for, 1-120, capped by its own setting (0 = its default)", \
 	V(fps), 0, 120, RD_CFG_NO_INI | RD_CFG_NO_ENV }
+#define OPT_NO_AUDIO { "no-audio", 0, NULL, NULL, NULL, RD_CFG_BOOL, "no", NULL, \
+	"ask the agent for no sound", V(no_audio), 0, 0, RD_CFG_NO_INI | RD_CFG_NO_ENV }
 #define OPT_QUALITY { "quality", 0, NULL, NULL, NULL, RD_CFG_STR, NULL, "low|balanced|best|PERCENT", \
 	"picture quality to ask the agent for: a preset, or PERCENT 10-2000 of the bitrate where 50 " \
 	"is balanced (default: the agent's)", V(quality), 0, 0, RD_CFG_NO_INI | RD_CFG_NO_ENV }
@@ -66,6 +68,7 @@ static const struct rd_setting connect_opts[] = {
 	OPT_CODEC,
 	OPT_FPS,
 	OPT_QUALITY,
+	OPT_NO_AUDIO,
 	{ "viewer", 0, NULL, NULL, NULL, RD_CFG_STR, "mpv", "mpv|ffplay|none",
 		"where the live picture goes (mpv falls back to ffplay)", V(viewer), 0, 0,
 		RD_CFG_NO_INI | RD_CFG_NO_ENV },
@@ -86,10 +89,20 @@ static const struct rd_setting record_opts[] = {
 	OPT_CODEC,
 	OPT_FPS,
 	OPT_QUALITY,
+	OPT_NO_AUDIO,
 	{ "output", 'o', NULL, NULL, NULL, RD_CFG_STR, NULL, "FILE.mkv|.webm|.mp4",
-		"file to write (the container follows the extension)", V(output), 0, 0,
+		"file to write with the host's sound beside the picture (the container follows the "
+		"extension)", V(output), 0, 0,
 		RD_CFG_NO_INI | RD_CFG_NO_ENV },
 	{ "duration", 'd', NULL, NULL, NULL, RD_CFG_DOUBLE, "10", "SECS", "length of the recording",
+		V(duration), 0.1, 1e6, RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	OPT_HELP,
+};
+static const struct rd_setting listen_opts[] = {
+	{ "output", 'o', NULL, NULL, NULL, RD_CFG_STR, NULL, "FILE.opus|.ogg|.wav",
+		"file to write: Ogg Opus as received, or WAV decoded", V(output), 0, 0,
+		RD_CFG_NO_INI | RD_CFG_NO_ENV },
+	{ "duration", 'd', NULL, NULL, NULL, RD_CFG_DOUBLE, "10", "SECS", "length of the sound to keep",
 		V(duration), 0.1, 1e6, RD_CFG_NO_INI | RD_CFG_NO_ENV },
 	OPT_HELP,
 };
@@ -124,8 +137,14 @@ const struct ctl_verb ctl_verbs[] = {
 		"Connects, takes the first complete frame after a keyframe and writes it as PNG.",
 		screenshot_opts, RD_ARRAY_LEN(screenshot_opts), 1, 1, ctl_verb_screenshot },
 	{ "record", "ID", "record the remote screen without re-encoding",
-		"Writes the encoded stream as it arrives into a Matroska, WebM or MP4 file.",
+		"Writes the encoded stream as it arrives into a Matroska, WebM or MP4 file, with the "
+		"host's sound as an Opus track beside it (unless --no-audio), both on the agent's clock.",
 		record_opts, RD_ARRAY_LEN(record_opts), 1, 1, ctl_verb_record },
+	{ "listen", "ID", "record the host's sound only",
+		"Asks the agent for its sound (Opus, 48 kHz) and writes --duration seconds of it, timed by "
+		"the agent's clock from the first packet, into an Ogg Opus file (.opus, .ogg; no "
+		"re-encoding) or a WAV file (.wav). Silence the agent did not send is filled in. No picture "
+		"is decoded.", listen_opts, RD_ARRAY_LEN(listen_opts), 1, 1, ctl_verb_listen },
 	{ "lookup", "ID", "ask the server whether a peer is online",
 		"Exit status 3 when the peer is offline or unknown.",
 		plain_opts, RD_ARRAY_LEN(plain_opts), 1, 1, ctl_verb_lookup },

@@ -33,6 +33,16 @@ void ctl_recorder_set_result(struct ctl_recorder *r, struct ctl_result *res);
 /* Flush; the last frame lasts until end_pts_ms. Returns the media duration in
  * seconds (all files together) through *dur. Frees r. */
 int ctl_recorder_finish(struct ctl_recorder *r, int64_t end_pts_ms, double *dur, long *frames);
+/* An Opus track (48 kHz, channels) beside the picture, in every file: before
+ * the first write. Its packets carry the agent's time, as the video's do;
+ * sound from before the first keyframe of a file is left out. Matroska, WebM
+ * and MP4. */
+int ctl_recorder_add_audio(struct ctl_recorder *r, unsigned channels);
+/* RD_ERR_AGAIN until the first keyframe was written. */
+int ctl_recorder_write_audio(struct ctl_recorder *r, const uint8_t *data, size_t len,
+	int64_t pts_ms, int dur_ms);
+/* Seconds of sound written (files finished). Valid until finish frees r. */
+double ctl_recorder_audio_duration(const struct ctl_recorder *r);
 /* Drop r without finishing (error path). */
 void ctl_recorder_free(struct ctl_recorder *r);
 /* RD_OK when path has an extension the recorder knows. */

@@ -3,7 +3,7 @@
 CTL_SRC := $(filter-out ctl/main.c,$(wildcard ctl/*.c))
 CTL_OBJ := $(CTL_SRC:%.c=$(B)/%.o)
 LIBCTL := $(B)/librdctl.a
-CTL_PKGS := libavcodec libavformat libavutil libswscale
+CTL_PKGS := libavcodec libavformat libavutil libswscale opus
 EXTRA_CFLAGS_ctl := -Ictl $(call pc_cflags,$(CTL_PKGS))
 CTL_LIBS := $(call pc_libs,$(CTL_PKGS)) -lpthread
 
@@ -41,15 +41,20 @@ TEST_PROGRAMS += $(B)/test/tools/xflip $(B)/test/tools/input-latency
 
 test_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o
 test_ctl_args_OBJS := $(B)/ctl/args.o
-test_ctl_media_OBJS := $(B)/ctl/record.o $(B)/ctl/png.o $(B)/ctl/decode.o $(B)/ctl/result.o
+test_ctl_media_OBJS := $(B)/ctl/record.o $(B)/ctl/png.o $(B)/ctl/decode.o $(B)/ctl/result.o \
+	$(B)/ctl/audio_file.o
 test_ctl_media_LIBS := $(CTL_LIBS) -lev
 fuzz_ctl_known_peers_OBJS := $(B)/ctl/known_peers.o
-fuzz_ctl_record_OBJS := $(B)/ctl/record.o $(B)/ctl/result.o
+fuzz_ctl_record_OBJS := $(B)/ctl/record.o $(B)/ctl/result.o $(B)/ctl/audio_file.o
 fuzz_ctl_record_LIBS := $(CTL_LIBS)
+# Sound: the receiver's time line and the files it writes.
+fuzz_ctl_audio_OBJS := $(B)/ctl/audio_rx.o $(B)/ctl/audio_file.o
+fuzz_ctl_audio_LIBS := $(CTL_LIBS)
 # The sinks and the viewer, each alone: the run and the session are fakes in the tests.
 test_ctl_sink_OBJS := $(B)/ctl/sink_shot.o $(B)/ctl/sink_record.o $(B)/ctl/record.o \
-	$(B)/ctl/png.o $(B)/ctl/decode.o $(B)/ctl/result.o
+	$(B)/ctl/png.o $(B)/ctl/decode.o $(B)/ctl/result.o $(B)/ctl/audio_file.o $(B)/ctl/audio_rx.o
 test_ctl_sink_LIBS := $(CTL_LIBS)
 test_ctl_viewer_OBJS := $(B)/ctl/sink_view.o $(B)/ctl/viewer.o $(B)/ctl/mpv_input.o \
-	$(B)/ctl/mpv_event.o $(B)/ctl/input.o $(B)/ctl/keymap.o $(B)/ctl/result.o
+	$(B)/ctl/mpv_event.o $(B)/ctl/input.o $(B)/ctl/keymap.o $(B)/ctl/result.o \
+	$(B)/ctl/avmux.o $(B)/ctl/audio_rx.o $(B)/ctl/audio_file.o
 test_ctl_viewer_LIBS := $(CTL_LIBS)

@@ -17,6 +17,7 @@
 #include <libavformat/avformat.h>
 
 #define RD_LOG_SUBSYS "record"
+#include "audio_file.h"
 #include "ctl.h"
 #include "err.h"
 #include "log.h"
@@ -42,6 +43,13 @@ struct ctl_recorder {
 	long frames, seg_frames;
 	int nseg;
 	bool seg_listed;        /* the result's "segments" array is open */
+	/* sound beside the picture (ctl_recorder_add_audio) */
+	unsigned audio_ch;         /* 0: none */
+	AVStream *ast;
+	AVPacket *apkt;
+	int64_t audio_last;        /* end of the last sound packet, relative (ms) */
+	int64_t audio_first;       /* its first, relative; -1 before */
+	double audio_dur;          /* seconds of sound in the files finished so far */
 	AVCodecParserContext *h264;
 	AVCodecContext *h264ctx;
 	struct ctl_result *res;
@@ -201,7 +209,28 @@ static void file_close(struct ctl_recorder *r)
 	}
 	r->oc = NULL;
 	r->st = NULL;
+	r->ast = NULL;
 	r->header = false;
+}
+
+/* The Opus track of the file being opened. */
+static int audio_stream(struct ctl_recorder *r)
+{
+	if (!(r->ast = avformat_new_stream(r->oc, NULL)))
+		return RD_ERR_NOMEM;
+	AVCodecParameters *par = r->ast->codecpar;
+	par->codec_type = AVMEDIA_TYPE_AUDIO;
+	par->codec_id = AV_CODEC_ID_OPUS;
+	par->sample_rate = 48000;
+	av_channel_layout_default(&par->ch_layout, (int)r->audio_ch);
+	if (!(par->extradata = av_mallocz(CTL_OPUS_HEAD_LEN + AV_INPUT_BUFFER_PADDING_SIZE)))
+		return RD_ERR_NOMEM;
+	ctl_opus_head(par->extradata, r->audio_ch);
+	par->extradata_size = CTL_OPUS_HEAD_LEN;
+	r->ast->time_base = (AVRational){ 1, 48000 };
+	r->audio_last = r->seg_start;
+	r->audio_first = -1;
+	return RD_OK;
 }
 
 static int file_open(struct ctl_recorder *r, const char *path, int width, int height)
@@ -218,6 +247,8 @@ static int file_open(struct ctl_recorder *r, const char *path, int width, int he
 	r->st->codecpar->width = width;
 	r->st->codecpar->height = height;
 	r->st->codecpar->format = AV_PIX_FMT_YUV420P;
+	if (r->audio_ch && (rc = audio_stream(r)) != RD_OK)
+		goto fail;
 	rc = RD_ERR_IO;
 	if (avio_open(&r->oc->pb, path, AVIO_FLAG_WRITE) < 0)
 		goto fail;
@@ -278,6 +309,14 @@ static int write_header(struct ctl_recorder *r, const uint8_t *data, size_t len)
 	return RD_OK;
 }
 
+/* With sound the two tracks are interleaved by time (libavformat buffers
+ * what runs ahead); the picture alone goes straight out. */
+static int write_pkt(struct ctl_recorder *r, AVPacket *p)
+{
+	int rc = r->ast ? av_interleaved_write_frame(r->oc, p) : av_write_frame(r->oc, p);
+	return rc < 0 ? RD_ERR_IO : RD_OK;
+}
+
 /* Write the held packet; it lasts until next_pts (relative to the recording). */
 static int flush_held(struct ctl_recorder *r, int64_t next_pts)
 {
@@ -290,7 +329,7 @@ static int flush_held(struct ctl_recorder *r, int64_t next_pts)
 	r->have_held = false;
 	r->frames++;
 	r->seg_frames++;
-	return av_write_frame(r->oc, r->held) < 0 ? RD_ERR_IO : RD_OK;
+	return write_pkt(r, r->held);
 }
 
 /* One member of the segment list in the result. */
@@ -329,6 +368,8 @@ static void report_close(struct ctl_recorder *r)
 static int seg_finish(struct ctl_recorder *r, int64_t end, bool more)
 {
 	int rc = RD_OK;
+	if (r->ast && r->audio_first >= 0)
+		r->audio_dur += (double)(RD_MIN(r->audio_last, end) - r->audio_first) / 1000.0;
 	if (flush_held(r, end) != RD_OK || av_write_trailer(r->oc) < 0)
 		rc = RD_ERR_IO;
 	report_segment(r, end, more || r->nseg > 1);
@@ -406,12 +447,62 @@ int ctl_recorder_finish(struct ctl_recorder *r, int64_t end_pts_ms, double *dur,
 	if (end <= r->last)
 		end = r->last + 1;
 	rc = seg_finish(r, end, false);
+	if (r->res && r->audio_ch) {
+		report_close(r);
+		rd_json_str(&r->res->extra, "audio_codec", "opus");
+		rd_json_int(&r->res->extra, "audio_rate", 48000);
+		rd_json_int(&r->res->extra, "audio_channels", (int)r->audio_ch);
+		rd_json_num(&r->res->extra, "audio_duration", r->audio_dur, 3);
+	}
 	if (dur)
 		*dur = (double)end / 1000.0;
 	if (frames)
 		*frames = r->frames;
 	ctl_recorder_free(r);
 	return rc;
+}
+
+int ctl_recorder_add_audio(struct ctl_recorder *r, unsigned channels)
+{
+	if (r->header || r->audio_ch)
+		return RD_ERR_AGAIN;
+	if (strcmp(r->fmt, "mp4") != 0 && strcmp(r->fmt, "matroska") != 0 && strcmp(r->fmt, "webm") != 0)
+		return RD_ERR_UNSUPPORTED;
+	r->audio_ch = channels == 1 ? 1 : 2;
+	return audio_stream(r);
+}
+
+int ctl_recorder_write_audio(struct ctl_recorder *r, const uint8_t *data, size_t len,
+	int64_t pts_ms, int dur_ms)
+{
+	if (!r->ast || !r->header)
+		return RD_ERR_AGAIN;
+	int64_t pts = pts_ms - r->pts0;
+	if (pts < r->seg_start || len > INT32_MAX)
+		return RD_OK;	/* before the picture of this file: not kept */
+	if (pts < r->audio_last)
+		pts = r->audio_last;
+	if (!r->apkt && !(r->apkt = av_packet_alloc()))
+		return RD_ERR_NOMEM;
+	AVPacket *p = r->apkt;
+	av_packet_unref(p);
+	if (av_new_packet(p, (int)len) < 0)
+		return RD_ERR_NOMEM;
+	memcpy(p->data, data, len);
+	p->pts = p->dts = pts - r->seg_start;
+	p->duration = dur_ms;
+	p->stream_index = r->ast->index;
+	/* The muxer may have chosen another time base than the one asked for. */
+	av_packet_rescale_ts(p, (AVRational){ 1, 1000 }, r->ast->time_base);
+	if (r->audio_first < 0)
+		r->audio_first = pts;
+	r->audio_last = pts + dur_ms;
+	return write_pkt(r, p);
+}
+
+double ctl_recorder_audio_duration(const struct ctl_recorder *r)
+{
+	return r->audio_dur;
 }
 
 void ctl_recorder_free(struct ctl_recorder *r)
@@ -421,6 +512,7 @@ void ctl_recorder_free(struct ctl_recorder *r)
 	report_close(r);
 	file_close(r);
 	av_packet_free(&r->held);
+	av_packet_free(&r->apkt);
 	av_parser_close(r->h264);
 	avcodec_free_context(&r->h264ctx);
 	free(r);

@@ -113,7 +113,6 @@ static void on_decoded(struct ctl_decoder *d, AVFrame *f, int64_t pts, double ms
 {
 	struct run *r = ud;
 	(void)d;
-	(void)pts;
 	if (r->finished) {
 		av_frame_free(&f);
 		return;
@@ -124,6 +123,7 @@ static void on_decoded(struct ctl_decoder *d, AVFrame *f, int64_t pts, double ms
 		ctl_result_phase(r->res, CTL_PH_DECODE, (rd_now() - r->t_key) * 1000.0);
 		log_info("first frame %dx%d decoded (%.1f ms in the decoder)", f->width, f->height, ms);
 	}
+	f->pts = pts;	/* the agent's time of the frame, in ms */
 	r->sink->ops->frame(r->sink, f);
 	av_frame_free(&f);
 }
@@ -252,6 +252,7 @@ static void on_connected(struct ctl_connect *cc, int err, struct rd_conn *conn,
 	ctl_args_quality(r->c->vs.quality, &so.image_quality, &so.custom_quality);
 	/* The live viewer paces the agent with acks; files take what comes. */
 	so.video_ack = r->sink && (r->sink->ops->flags & CTL_SINK_ACK);
+	so.audio = r->sink && (r->sink->ops->flags & CTL_SINK_AUDIO) && !r->c->vs.no_audio;
 	r->s = ctl_session_new(r->loop, conn, &so, r->res, &sess_ops, r);
 }
 

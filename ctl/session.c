@@ -124,6 +124,8 @@ static void send_login(struct ctl_session *s, const Hbb__Hash *h)
 	opt.custom_fps = s->o.fps;
 	opt.image_quality = (Hbb__ImageQuality)s->o.image_quality;
 	opt.custom_image_quality = s->o.custom_quality;
+	opt.disable_audio = s->o.audio ? HBB__OPTION_MESSAGE__BOOL_OPTION__No
+		: HBB__OPTION_MESSAGE__BOOL_OPTION__Yes;
 	lr.video_ack_required = s->o.video_ack;
 	lr.username = s->id;
 	lr.password.data = resp;

@@ -28,6 +28,7 @@ struct ctl_session_opts {
 	int custom_quality;          /* custom_image_quality (q << 8) */
 	bool video_ack;              /* video_ack_required: ack every frame */
 	bool handshake_only;         /* doctor: stop after the handshake */
+	bool audio;                  /* ask for sound (else disable_audio = Yes) */
 };
 
 struct ctl_session_ops {

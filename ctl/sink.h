@@ -27,6 +27,9 @@ enum ctl_sink_flag {
 	CTL_SINK_ACK = 1 << 1,
 	/* Say goodbye to the agent (Misc.close_reason) when the run ends well. */
 	CTL_SINK_GOODBYE = 1 << 2,
+	/* Wants the host's sound (OptionMessage.disable_audio = No), unless
+	 * --no-audio; without it the agent is asked for none. */
+	CTL_SINK_AUDIO = 1 << 3,
 };
 
 /* Why the run is stopping. */
@@ -71,5 +74,6 @@ struct ctl_sink_ops {
 struct ctl_sink *ctl_sink_shot_new(struct ctl *c, struct ctl_result *res);
 struct ctl_sink *ctl_sink_record_new(struct ctl *c, struct ctl_result *res);
 struct ctl_sink *ctl_sink_view_new(struct ctl *c, struct ctl_result *res);
+struct ctl_sink *ctl_sink_listen_new(struct ctl *c, struct ctl_result *res);
 
 #endif

@@ -7,6 +7,9 @@
 
 #include <libavutil/frame.h>
 
+#define RD_LOG_SUBSYS "record"
+#include "audio_rx.h"
+#include "log.h"
 #include "ctl.h"
 #include "err.h"
 #include "media.h"
@@ -15,6 +18,7 @@
 #include "util.h"
 
 #define HELD_MAX 256
+#define AUDIO_HELD_MAX 512      /* sound before the file opens: 10 s of 20 ms packets */
 
 struct held_pkt {
 	uint8_t *data;
@@ -37,6 +41,12 @@ struct rec {
 	bool done;              /* the run was ended from here */
 	struct held_pkt held[HELD_MAX];
 	int nheld;
+	/* sound (unless --no-audio) */
+	struct ctl_audio_rx rx;
+	bool audio_track;       /* the recorder has an Opus track */
+	struct held_pkt aheld[AUDIO_HELD_MAX];   /* key = unused, len, pts; dur in adur */
+	int adur[AUDIO_HELD_MAX];
+	int naheld;
 };
 
 static void rec_stop(struct rec *k)
@@ -78,9 +88,62 @@ static void rec_put(struct rec *k, const uint8_t *data, size_t len, bool key, in
 	k->last_pts = pts;
 }
 
+static void rec_audio_put(struct rec *k, const uint8_t *data, size_t len, int64_t pts, int dur)
+{
+	if (ctl_recorder_write_audio(k->rec, data, len, pts, dur) == RD_ERR_IO) {
+		k->done = true;
+		ctl_run_fail(k->base.run, CTL_EXIT_FAIL, "write_failed", "cannot write %s",
+			k->c->vs.output);
+	}
+}
+
+/* One sound packet on the agent's time line: into the file, or held until it opens. */
+static void rec_audio(void *ud, const uint8_t *data, size_t len, int64_t pts, int dur)
+{
+	struct rec *k = ud;
+	if (k->rx.packets + k->rx.filled == 1)
+		log_debug("first sound at %lld ms (first keyframe at %lld ms)", (long long)pts,
+			(long long)k->pts0);
+	if (k->done || k->full || (k->started && k->c->vs.duration > 0 &&
+	    pts - k->pts0 >= (int64_t)(k->c->vs.duration * 1000.0)))
+		return;
+	if (k->rec && k->recording) {
+		if (k->audio_track)
+			rec_audio_put(k, data, len, pts, dur);
+		return;
+	}
+	if (k->naheld == AUDIO_HELD_MAX) {	/* keep the newest */
+		free(k->aheld[0].data);
+		memmove(k->aheld, k->aheld + 1, sizeof(k->aheld[0]) * (AUDIO_HELD_MAX - 1));
+		memmove(k->adur, k->adur + 1, sizeof(k->adur[0]) * (AUDIO_HELD_MAX - 1));
+		k->naheld--;
+	}
+	uint8_t *copy = malloc(len);
+	if (!copy)
+		return;
+	memcpy(copy, data, len);
+	k->aheld[k->naheld] = (struct held_pkt){ copy, len, false, pts };
+	k->adur[k->naheld++] = dur;
+}
+
+static void rec_message(struct ctl_sink *base, const Hbb__Message *m)
+{
+	struct rec *k = (struct rec *)base;
+	if (!k->c->vs.no_audio)
+		ctl_audio_rx_message(&k->rx, m, rec_audio, k);
+}
+
 static void rec_start(struct rec *k, int w, int h)
 {
 	int rc = ctl_recorder_new(k->c->vs.output, k->codec, w, h, &k->rec);
+	if (rc == RD_OK && !k->c->vs.no_audio) {
+		rc = ctl_recorder_add_audio(k->rec, k->rx.channels ? k->rx.channels : 2);
+		k->audio_track = rc == RD_OK;
+		if (rc != RD_OK) {
+			ctl_recorder_free(k->rec);
+			k->rec = NULL;
+		}
+	}
 	if (rc != RD_OK) {
 		k->done = true;
 		ctl_run_fail(k->base.run, CTL_EXIT_FAIL, "write_failed", "cannot record %s to %s: %s",
@@ -94,6 +157,11 @@ static void rec_start(struct rec *k, int w, int h)
 	for (int i = 0; i < k->nheld; i++)
 		free(k->held[i].data);
 	k->nheld = 0;
+	for (int i = 0; i < k->naheld && !k->done; i++)
+		rec_audio_put(k, k->aheld[i].data, k->aheld[i].len, k->aheld[i].pts, k->adur[i]);
+	for (int i = 0; i < k->naheld; i++)
+		free(k->aheld[i].data);
+	k->naheld = 0;
 	double left = k->c->vs.duration - (rd_now() - k->t0);
 	ctl_run_stop_after(k->base.run, left > 0.001 ? left : 0.001);
 }
@@ -160,12 +228,14 @@ static void rec_free(struct ctl_sink *base)
 		ctl_recorder_free(k->rec);
 	for (int i = 0; i < k->nheld; i++)
 		free(k->held[i].data);
+	for (int i = 0; i < k->naheld; i++)
+		free(k->aheld[i].data);
 	free(k);
 }
 
 static const struct ctl_sink_ops rec_ops = {
-	.flags = CTL_SINK_MEDIA, .packet = rec_packet, .frame = rec_frame, .finish = rec_finish,
-	.free = rec_free,
+	.flags = CTL_SINK_MEDIA | CTL_SINK_AUDIO, .packet = rec_packet, .frame = rec_frame,
+	.message = rec_message, .finish = rec_finish, .free = rec_free,
 };
 
 struct ctl_sink *ctl_sink_record_new(struct ctl *c, struct ctl_result *res)

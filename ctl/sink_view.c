@@ -5,6 +5,9 @@
 #include <string.h>
 
 #define RD_LOG_SUBSYS "rdctl"
+#include <ev.h>
+
+#include "audio_rx.h"
 #include "ctl.h"
 #include "err.h"
 #include "log.h"
@@ -22,7 +25,17 @@ struct view {
 	struct ctl_mpv_input *mi;  /* keyboard and mouse from the mpv window */
 	bool input_args;           /* the next mpv gets mi's script and a socket */
 	bool got_video;
+	/* sound (unless --no-audio): into the player with the picture */
+	struct ctl_audio_rx rx;
+	bool audio_on;
+	double offset;             /* agent ms minus ours at the newest sound packet */
+	double last_real;          /* our clock at the newest packet the agent sent */
+	ev_timer fill;             /* silence the agent skipped, in real time */
 };
+
+#define VIEW_FILL_PERIOD 0.05
+#define VIEW_FILL_QUIET 0.25    /* the agent sent nothing this long: it skips silence */
+#define VIEW_FILL_LAG_MS 150    /* then fill up to this far behind the agent's now */
 
 /* The next mpv loads our input script and opens a socket of its own. */
 static void view_input_args(struct view *k)
@@ -112,18 +125,59 @@ static bool view_finish(struct ctl_sink *base, enum ctl_sink_stop why)
 	return true;
 }
 
+static void view_audio(void *ud, const uint8_t *data, size_t len, int64_t pts, int dur)
+{
+	struct view *k = ud;
+	if (k->viewer)
+		ctl_viewer_audio(k->viewer, data, len, pts, dur);
+}
+
+/* The agent skips silence; the player needs sound to keep time: fill in. */
+static void view_on_fill(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct view *k = w->data;
+	(void)loop;
+	(void)revents;
+	/* While packets flow, late ones are only late: nothing is filled in. */
+	if (rd_now() - k->last_real < VIEW_FILL_QUIET)
+		return;
+	double agent_now = rd_now() * 1000.0 + k->offset;
+	ctl_audio_rx_fill_to(&k->rx, (int64_t)agent_now - VIEW_FILL_LAG_MS, view_audio, k);
+}
+
+static void view_message(struct ctl_sink *base, const Hbb__Message *m)
+{
+	struct view *k = (struct view *)base;
+	uint64_t before = k->rx.packets;
+	if (k->c->vs.no_audio || !k->viewer || !ctl_audio_rx_message(&k->rx, m, view_audio, k))
+		return;
+	if (k->rx.have_format && !k->audio_on) {
+		k->audio_on = true;
+		ctl_viewer_set_audio(k->viewer, k->rx.channels);
+		ev_timer_start(ctl_run_loop(base->run), &k->fill);
+		log_info("sound on: Opus, %u channels, played with the picture", k->rx.channels);
+	}
+	if (k->rx.packets > before) {	/* a real packet: where the agent's clock is now */
+		k->last_real = rd_now();
+		double off = (double)k->rx.next_pts - rd_now() * 1000.0;
+		k->offset = before == 0 || off > k->offset ? off : k->offset + (off - k->offset) / 16;
+	}
+}
+
 static void view_free(struct ctl_sink *base)
 {
 	struct view *k = (struct view *)base;
+	if (base->run)
+		ev_timer_stop(ctl_run_loop(base->run), &k->fill);
 	ctl_viewer_free(k->viewer);
 	ctl_mpv_input_free(k->mi);
 	free(k);
 }
 
 static const struct ctl_sink_ops view_ops = {
-	.flags = CTL_SINK_MEDIA | CTL_SINK_ACK | CTL_SINK_GOODBYE,
-	.open = view_open, .packet = view_packet, .frame = view_frame, .finish = view_finish,
-	.free = view_free,
+	.flags = CTL_SINK_MEDIA | CTL_SINK_ACK | CTL_SINK_GOODBYE | CTL_SINK_AUDIO,
+	.open = view_open, .packet = view_packet, .frame = view_frame, .message = view_message,
+	.finish = view_finish, .free = view_free,
 };
 
 struct ctl_sink *ctl_sink_view_new(struct ctl *c, struct ctl_result *res)
@@ -132,5 +186,7 @@ struct ctl_sink *ctl_sink_view_new(struct ctl *c, struct ctl_result *res)
 	k->base.ops = &view_ops;
 	k->c = c;
 	k->res = res;
+	ev_timer_init(&k->fill, view_on_fill, VIEW_FILL_PERIOD, VIEW_FILL_PERIOD);
+	k->fill.data = k;
 	return &k->base;
 }

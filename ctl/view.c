@@ -2,6 +2,7 @@
  * checks its options and runs one session into its sink (sink_*.c). */
 #include <string.h>
 
+#include "audio_file.h"
 #include "ctl.h"
 #include "err.h"
 #include "media.h"
@@ -57,6 +58,23 @@ int ctl_verb_record(struct ctl *c)
 		ctl_run(c, &o, &c->res, NULL);
 		if (c->vs.codec && !strcmp(c->vs.codec, "vp9") && k != c->vs.codec)
 			c->vs.codec = (char *)k;
+	}
+	return finish(c);
+}
+
+int ctl_verb_listen(struct ctl *c)
+{
+	struct ctl_run_opts o = { 0 };
+	if (!c->vs.output || !c->vs.output[0]) {
+		ctl_result_fail(&c->res, CTL_EXIT_USAGE, "usage", "listen needs -o FILE.opus|.ogg|.wav");
+	} else if (ctl_audio_file_check_path(c->vs.output) != RD_OK) {
+		ctl_result_fail(&c->res, CTL_EXIT_USAGE, "usage", "listen writes .opus, .ogg or .wav");
+	} else {
+		/* The picture is not wanted: ask for as few frames as the agent sends. */
+		if (c->vs.fps == 0)
+			c->vs.fps = 1;
+		o.sink = ctl_sink_listen_new(c, &c->res);
+		ctl_run(c, &o, &c->res, NULL);
 	}
 	return finish(c);
 }

@@ -14,12 +14,16 @@
 #include <libavutil/pixfmt.h>
 
 #define RD_LOG_SUBSYS "viewer"
+#include "avmux.h"
+#include "buf.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
 #include "viewer.h"
 
 extern char **environ;
+
+#define VIEWER_MUX_BACKLOG (8u << 20)   /* Matroska bytes waiting: skip frames past this */
 
 struct player {
 	pid_t pid;
@@ -29,6 +33,7 @@ struct player {
 	ev_io io;
 	bool retired;      /* replaced by a player of another size: its exit is expected */
 	struct ctl_viewer *v;
+	struct ctl_avmux *mux;  /* with sound: Matroska of picture and sound */
 };
 
 struct ctl_viewer {
@@ -47,10 +52,14 @@ struct ctl_viewer {
 	bool closed;
 	char *args[CTL_VIEWER_MAX_ARGS];  /* extra mpv arguments */
 	int nargs;
+	unsigned audio_ch;                /* sound on: players get Matroska, not raw frames */
+	struct rd_buf wq;                 /* Matroska bytes for the current player */
 };
 
 static void player_stop_io(struct player *p)
 {
+	ctl_avmux_free(p->mux);
+	p->mux = NULL;
 	if (p->fd >= 0) {
 		ev_io_stop(p->v->loop, &p->io);
 		close(p->fd);
@@ -98,12 +107,37 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents)
 
 static void start_write(struct ctl_viewer *v);
 
+/* With sound: write what the muxer made; the watcher runs while bytes wait. */
+static void mux_write(struct ctl_viewer *v, struct player *p)
+{
+	while (rd_buf_size(&v->wq) > 0) {
+		ssize_t n = write(p->fd, rd_buf_ptr(&v->wq), rd_buf_size(&v->wq));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			ev_io_start(v->loop, &p->io);
+			return;
+		}
+		if (n <= 0) {
+			player_stop_io(p);
+			return;
+		}
+		rd_buf_consume(&v->wq, (size_t)n);
+	}
+	rd_buf_reset(&v->wq);
+	ev_io_stop(v->loop, &p->io);
+}
+
 static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct player *p = w->data;
 	struct ctl_viewer *v = p->v;
 	(void)loop;
 	(void)revents;
+	if (p->mux) {
+		mux_write(v, p);
+		return;
+	}
 	while (v->buf && v->off < v->len) {
 		ssize_t n = write(p->fd, v->buf + v->off, v->len - v->off);
 		if (n < 0 && errno == EINTR)
@@ -144,6 +178,14 @@ static void mpv_argv(const struct ctl_viewer *v, const char **argv, const char *
 		argv[n++] = "--vo=x11";
 	argv[n++] = "-";
 	argv[n] = NULL;
+	if (v->audio_ch) {	/* Matroska with sound: timed by the player, not raw */
+		const char *const mux[] = { "mpv", "--no-config", "--really-quiet", "--demuxer=lavf",
+			"--demuxer-lavf-format=matroska", "--cache=no", "--profile=low-latency",
+			"--keep-open=no", "--osc=no", "--input-default-bindings=yes" };
+		int m = (int)(sizeof(mux) / sizeof(mux[0])), extra = n - (int)(sizeof(ours) / sizeof(ours[0]));
+		memmove(argv + m, argv + sizeof(ours) / sizeof(ours[0]), sizeof(char *) * (size_t)(extra + 1));
+		memcpy(argv, mux, sizeof(mux));
+	}
 }
 
 static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h)
@@ -156,7 +198,10 @@ static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h
 	const char *argv_ffplay[] = { "ffplay", "-loglevel", "error", "-fflags", "nobuffer",
 		"-framedrop", "-f", "rawvideo", "-pixel_format", "yuv420p", "-video_size", geom,
 		"-window_title", v->title, "-i", "-", NULL };
-	const char *const *argv = strcmp(kind, "ffplay") == 0 ? argv_ffplay : argv_mpv;
+	const char *argv_ffplay_mux[] = { "ffplay", "-loglevel", "error", "-fflags", "nobuffer",
+		"-framedrop", "-f", "matroska", "-window_title", v->title, "-i", "-", NULL };
+	const char *const *argv = strcmp(kind, "ffplay") != 0 ? argv_mpv : v->audio_ch ?
+		argv_ffplay_mux : argv_ffplay;
 
 	snprintf(geom, sizeof(geom), "%dx%d", w, h);
 	snprintf(wstr, sizeof(wstr), "--demuxer-rawvideo-w=%d", w);
@@ -195,34 +240,49 @@ static struct player *spawn(struct ctl_viewer *v, const char *kind, int w, int h
 	return p;
 }
 
+/* A player for a w x h picture (and sound, when on): the current one, or a
+ * new one in its place. false when none could be started (on_closed told). */
+static bool player_ensure(struct ctl_viewer *v, int w, int h)
+{
+	bool mux = v->audio_ch != 0;
+	if (v->cur && v->cur->w == w && v->cur->h == h && (v->cur->mux != NULL) == mux)
+		return true;
+	if (v->cur) {
+		if (v->old)
+			player_reap(v->old, 0);
+		v->old = v->cur;
+		v->old->retired = true;
+		player_stop_io(v->old);	/* EOF: it shows what it has and exits */
+	}
+	rd_buf_reset(&v->wq);
+	v->cur = spawn(v, v->kind, w, h);
+	if (!v->cur && strcmp(v->kind, "mpv") == 0) {
+		rd_strlcpy(v->kind, "ffplay", sizeof(v->kind));
+		v->cur = spawn(v, v->kind, w, h);
+	}
+	if (v->cur && mux && ctl_avmux_new(w, h, v->audio_ch, &v->wq, &v->cur->mux) != RD_OK) {
+		player_reap(v->cur, 0);
+		v->cur = NULL;
+	}
+	if (!v->cur) {
+		v->closed = true;
+		if (v->ops && v->ops->on_closed)
+			v->ops->on_closed(v, v->ud);
+		return false;
+	}
+	if (v->ops && v->ops->on_started)
+		v->ops->on_started(v, v->kind, w, h, v->ud);
+	return true;
+}
+
 /* Move the newest waiting frame into the write slot, starting a player of the
  * right size first when needed. */
 static void start_write(struct ctl_viewer *v)
 {
 	if (v->buf || !v->next || v->closed)
 		return;
-	if (!v->cur || v->cur->w != v->next_w || v->cur->h != v->next_h) {
-		if (v->cur) {
-			if (v->old)
-				player_reap(v->old, 0);
-			v->old = v->cur;
-			v->old->retired = true;
-			player_stop_io(v->old);	/* EOF: it shows what it has and exits */
-		}
-		v->cur = spawn(v, v->kind, v->next_w, v->next_h);
-		if (!v->cur && strcmp(v->kind, "mpv") == 0) {
-			rd_strlcpy(v->kind, "ffplay", sizeof(v->kind));
-			v->cur = spawn(v, v->kind, v->next_w, v->next_h);
-		}
-		if (!v->cur) {
-			v->closed = true;
-			if (v->ops && v->ops->on_closed)
-				v->ops->on_closed(v, v->ud);
-			return;
-		}
-		if (v->ops && v->ops->on_started)
-			v->ops->on_started(v, v->kind, v->next_w, v->next_h, v->ud);
-	}
+	if (!player_ensure(v, v->next_w, v->next_h))
+		return;
 	v->buf = v->next;
 	v->len = v->next_len;
 	v->off = 0;
@@ -231,12 +291,44 @@ static void start_write(struct ctl_viewer *v)
 		ev_io_start(v->loop, &v->cur->io);
 }
 
+/* With sound: the frame into the Matroska stream, unless the player lags. */
+static int mux_frame(struct ctl_viewer *v, const AVFrame *f)
+{
+	if (!player_ensure(v, f->width, f->height))
+		return RD_ERR_IO;
+	if (rd_buf_size(&v->wq) > VIEWER_MUX_BACKLOG)
+		return RD_OK;	/* a slow player skips frames, never sound */
+	if (ctl_avmux_video(v->cur->mux, f, f->pts) != RD_OK)
+		return RD_ERR_IO;
+	v->frames++;
+	mux_write(v, v->cur);
+	return RD_OK;
+}
+
+int ctl_viewer_audio(struct ctl_viewer *v, const uint8_t *data, size_t len, int64_t pts_ms,
+	int dur_ms)
+{
+	if (v->closed || !v->cur || !v->cur->mux)
+		return RD_OK;	/* sound before the first picture is not played */
+	if (ctl_avmux_audio(v->cur->mux, data, len, pts_ms, dur_ms) != RD_OK)
+		return RD_ERR_IO;
+	mux_write(v, v->cur);
+	return RD_OK;
+}
+
+void ctl_viewer_set_audio(struct ctl_viewer *v, unsigned channels)
+{
+	v->audio_ch = channels ? (channels == 1 ? 1 : 2) : 0;
+}
+
 int ctl_viewer_frame(struct ctl_viewer *v, const AVFrame *f)
 {
 	if (v->closed)
 		return RD_ERR_CLOSED;
 	if (f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P)
 		return RD_ERR_UNSUPPORTED;
+	if (v->audio_ch)
+		return mux_frame(v, f);
 	int w = f->width, h = f->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
 	size_t len = (size_t)w * (size_t)h + 2 * (size_t)cw * (size_t)ch;
 	uint8_t *b = malloc(len), *o = b;
@@ -287,6 +379,7 @@ struct ctl_viewer *ctl_viewer_new(struct ev_loop *loop, const char *kind, const 
 	v->ud = ud;
 	rd_strlcpy(v->kind, kind, sizeof(v->kind));
 	rd_strlcpy(v->title, title, sizeof(v->title));
+	rd_buf_init(&v->wq, 0);
 	signal(SIGPIPE, SIG_IGN);
 	return v;
 }
@@ -302,6 +395,7 @@ void ctl_viewer_free(struct ctl_viewer *v)
 		player_reap(v->cur, 2.0);
 	free(v->buf);
 	free(v->next);
+	rd_buf_free(&v->wq);
 	viewer_clear_args(v);
 	free(v);
 }

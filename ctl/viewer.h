@@ -31,6 +31,14 @@ struct ctl_viewer *ctl_viewer_new(struct ev_loop *loop, const char *kind, const 
 int ctl_viewer_set_args(struct ctl_viewer *v, const char *const *args, int n);
 /* Queue a frame (copied). RD_ERR_IO when no player could be started. */
 int ctl_viewer_frame(struct ctl_viewer *v, const struct AVFrame *f);
+/* Sound from now on (channels 1 or 2; 0 off): the next frame starts a player
+ * that reads picture and sound as one Matroska stream (libavformat) and
+ * plays them in step by the agent's times (frame->pts, in ms). */
+void ctl_viewer_set_audio(struct ctl_viewer *v, unsigned channels);
+/* One Opus packet at pts_ms (the agent's clock); dropped before the first
+ * picture and when sound is off. */
+int ctl_viewer_audio(struct ctl_viewer *v, const uint8_t *data, size_t len, int64_t pts_ms,
+	int dur_ms);
 /* Frames written so far. */
 unsigned long ctl_viewer_frames(const struct ctl_viewer *v);
 /* Close the pipe, let the players exit (they are ended after 2 s), free. */

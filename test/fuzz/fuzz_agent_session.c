@@ -14,7 +14,8 @@
  * Checked on every input: before ops->logged_in no other op of a logged-in
  * session is called, and the host sends nothing but the handshake and login
  * traffic (Hash, LoginResponse error, TestDelay, Misc.close_reason); ops->
- * logged_in comes only with the right password and only once. */
+ * logged_in comes only with the right password and only once (sound,
+ * set_audio, included: no audio state before the login). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,12 +117,14 @@ static void fz_rate(void *ud, int fps, int q) { (void)fps, (void)q; fz_need_logi
 static uint32_t fz_kbps(void *ud) { fz_need_login(ud, "target_kbps"); return 1000; }
 static bool fz_backed(void *ud) { fz_need_login(ud, "backed_up"); return false; }
 static void fz_ready(void *ud) { fz_need_login(ud, "video_ready"); }
+static void fz_audio(void *ud, bool on) { (void)on; fz_need_login(ud, "set_audio"); }
 
 static const struct session_ops fz_ops = {
 	.send = fz_send, .set_crypto = fz_set_crypto, .get_display = fz_get_display,
 	.logged_in = fz_logged_in, .start_video = fz_start_video, .request_keyframe = fz_keyframe,
 	.close = fz_close, .on_key_event = fz_key, .on_mouse_event = fz_mouse, .on_clipboard = fz_clip,
 	.set_video_rate = fz_rate, .target_kbps = fz_kbps, .backed_up = fz_backed, .video_ready = fz_ready,
+	.set_audio = fz_audio,
 };
 
 static struct rd_keypair kp;

@@ -3,6 +3,8 @@
 # and rdctl each behind their own home-router NAT (masquerade + stateful
 # firewall). Same LAN -> lan; both cone -> direct; rdctl behind a symmetric
 # NAT -> relay; --relay -> relay; 5 % loss on a WAN link still connects.
+# With PipeWire at hand, the host's sound (a 1 kHz tone in a null sink)
+# comes through the punched path too.
 # The path rdctl reports in --json is checked against the real one (the
 # connection the servers and the NAT routers saw).
 source "$(dirname "$0")/../lib.sh"
@@ -33,6 +35,31 @@ check "servers listen in the internet namespace" eval 'rs_listens $CTL_PORT && r
 ID=natagent01
 CTL_AGENT_WRAP=(ip netns exec "$(ns h1)")
 CTL_WRAP=(ip netns exec "$(ns h2)")
+# Sound for the punched path: a private PipeWire daemon whose socket the
+# agent reaches from its namespace (a file, not the network).
+HAVE_PW=0
+if command -v pipewire >/dev/null && command -v wireplumber >/dev/null && command -v pw-play >/dev/null &&
+	command -v ffmpeg >/dev/null; then
+	source "$RD_TOP/test/lab/pipewire-env.sh"
+	if pw_env_start && pw_env_wireplumber; then
+		timeout 5 pw-cli create-node adapter '{ factory.name=support.null-audio-sink
+			node.name=rd-null media.class=Audio/Sink object.linger=true audio.position=[FL FR] }' \
+			>/dev/null 2>&1
+		python3 - "$T_TMP/tone.wav" <<'PY'
+import math, struct, sys, wave
+w = wave.open(sys.argv[1], "wb")
+w.setnchannels(2); w.setsampwidth(2); w.setframerate(48000)
+one = b"".join(struct.pack("<hh", v, v) for v in
+               (int(16384 * math.sin(2 * math.pi * 1000 * i / 48000)) for i in range(48000)))
+for _ in range(120):
+    w.writeframes(one)
+w.close()
+PY
+		sleep 0.5
+		t_bg pw-play --target rd-null "$T_TMP/tone.wav"
+		HAVE_PW=1
+	fi
+fi
 check "agent enrolled (testsrc capture)" ctl_agent_enroll $ID "" testsrc
 check "agent behind nat1 registered" ctl_agent_start $ID ||
 	{ tail -20 "$T_TMP/agent-$ID/agent.log"; t_done; }
@@ -69,6 +96,16 @@ check_eq "both cone: path direct" direct "$(jfield path)"
 check_eq "both cone: the relay was not used" "$p0" "$(relay_pairs)"
 check "both cone: the agent took a punched connection from nat2's address" \
 	test "$(agent_saw 203.0.113.2 punch)" -gt "$a0"
+if [ "$HAVE_PW" = 1 ]; then
+	rdctl_run --timeout 20 listen $ID -o "$T_TMP/punched.opus" --duration 2
+	check_eq "sound through the punched path: exit 0" 0 $CTL_RC
+	check_eq "sound through the punched path: path direct" direct "$(jfield path)"
+	ffmpeg -v error -y -i "$T_TMP/punched.opus" -c:a pcm_s16le "$T_TMP/punched.wav"
+	got=$(python3 "$RD_TOP/test/tools/tone-analyse.py" "$T_TMP/punched.wav" 0.5)
+	note "punched: $got"
+	check "sound through the punched path: the tone ($got)" \
+		awk -v f="$(awk '{ print $2 }' <<<"$got")" 'BEGIN { exit !(f > 980 && f < 1020) }'
+fi
 
 # 3. --relay forces the relay
 p0=$(relay_pairs)

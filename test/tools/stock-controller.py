@@ -2,7 +2,7 @@
 """The controlling side of a stock RustDesk client, as far as the handshake
 and login go, against rd-agent's direct listener (libsodium through ctypes).
 
-    stock-controller.py PORT ID AGENT_PK_BASE64 PASSWORD
+    stock-controller.py PORT ID AGENT_PK_BASE64 PASSWORD [audio]
 
 It does what RustDesk's client does (PROTOCOL.md §9, §10): opens the SignedId
 with the agent's Ed25519 key, reads the IdPk knowing only its fields 1 and 2
@@ -10,7 +10,11 @@ with the agent's Ed25519 key, reads the IdPk knowing only its fields 1 and 2
 agent's box key and answers PublicKey{asymmetric_value, symmetric_value} with
 no rdesk field, then uses K in both directions with one counter each,
 starting at 1. Prints one line per step ("idpk-unknown NUM=VALUE",
-"hash", "login-ok", "video") and exits 0 once a video frame arrived.
+"hash", "login-ok", "video") and exits 0 once a video frame arrived. With
+"audio" it goes on until the sound came as RustDesk's client reads it:
+Misc.audio_format (printed "audio-format RATE CHANNELS") and then an
+AudioFrame's data, field 1 ("audio-frame N" with its size), other fields
+skipped.
 """
 import base64
 import ctypes
@@ -109,7 +113,8 @@ def main():
         fld(11, b"1.4.0")
     ln.send(fld(7, login))
     deadline = time.monotonic() + 20
-    logged_in = False
+    logged_in = got_video = got_format = False
+    want_audio = len(sys.argv) > 5 and sys.argv[5] == "audio"
     while time.monotonic() < deadline:
         m = fields(ln.read_frame())
         if 8 in m:
@@ -118,13 +123,22 @@ def main():
                 sys.exit("login refused: %r" % r.get(1, b""))
             print("login-ok")
             logged_in = True
-        elif 6 in m and logged_in:
+        elif 6 in m and logged_in and not got_video:
             print("video")
+            got_video = True
+            if not want_audio:
+                return 0
+        elif 19 in m and logged_in and 8 in fields(m[19]):
+            af = fields(fields(m[19])[8])
+            print("audio-format %d %d" % (af.get(1, 0), af.get(2, 0)))
+            got_format = True
+        elif 11 in m and logged_in and got_format and got_video:
+            print("audio-frame %d" % len(fields(m[11]).get(1, b"")))
             return 0
-    sys.exit("no video within 20 s")
+    sys.exit("no video within 20 s" if not got_video else "no sound within 20 s")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
+    if len(sys.argv) not in (5, 6):
         sys.exit(__doc__)
     sys.exit(main())

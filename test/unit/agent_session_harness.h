@@ -65,6 +65,8 @@ struct harness {
 	int rate_calls, fps, quality;     /* set_video_rate: count, last values */
 	int ready_calls;                  /* video_ready */
 	bool backed;                      /* what backed_up answers */
+	int audio_calls;                  /* set_audio: count, last value */
+	bool audio_on;
 };
 
 static inline int h_send(void *ud, const uint8_t *p, size_t len)
@@ -142,6 +144,16 @@ static inline uint32_t h_kbps(void *ud) { (void)ud; return TARGET_KBPS; }
 static inline bool h_backed(void *ud) { return ((struct harness *)ud)->backed; }
 static inline void h_ready(void *ud) { ((struct harness *)ud)->ready_calls++; }
 
+static inline void h_set_audio(void *ud, bool on)
+{
+	struct harness *h = ud;
+	/* Sound exists only for a session that logged in. */
+	assert_int_equal(h->logged_in_calls, 1);
+	assert_int_equal(session_state(h->s), SESSION_ACTIVE);
+	h->audio_calls++;
+	h->audio_on = on;
+}
+
 static const struct session_ops h_ops = {
 	.send = h_send,
 	.set_crypto = h_set_crypto,
@@ -158,6 +170,7 @@ static const struct session_ops h_ops = {
 	.target_kbps = h_kbps,
 	.backed_up = h_backed,
 	.video_ready = h_ready,
+	.set_audio = h_set_audio,
 };
 
 static char tmpdir[256];

@@ -376,6 +376,58 @@ static void test_send_pb(void **state)
 	peer_done(&b);
 }
 
+/* Two lanes: with a backlog of large frames waiting (the reader paused), an
+ * urgent frame goes out ahead of the held ones, every frame arrives sealed in
+ * order, and the large ones keep their order. */
+static void test_urgent_lane(void **state)
+{
+	struct rd_crypto_stream ctl, agent;
+	struct peer a, b;
+	int sv[2], i;
+	static uint8_t big[16384];
+	const int nbig = 40;
+	(void)state;
+
+	make_streams(&ctl, &agent);
+	peers_connect(&a, &b, sv);
+	rd_conn_set_crypto(a.c, &ctl);
+	rd_conn_set_crypto(b.c, &agent);
+	rd_conn_enable_urgent(a.c);
+	rd_conn_pause_read(b.c, true);
+	for (i = 0; i < nbig; i++) {
+		big[0] = 'V';
+		big[1] = (uint8_t)i;
+		assert_int_equal(rd_conn_send(a.c, big, sizeof(big)), RD_OK);
+		ev_run(loop, EVRUN_NOWAIT);
+	}
+	/* What the socket did not take is queued, and counted. */
+	assert_true(rd_conn_queued(a.c) > 64 * 1024);
+	assert_int_equal(rd_conn_send_urgent(a.c, "A123", 4), RD_OK);
+	rd_conn_pause_read(b.c, false);
+	assert_true(run_until(has_frames, &(struct want_frames){ &b, nbig + 1 }, 5));
+	assert_int_equal(b.nframes, nbig + 1);
+	int at = -1, next = 0;
+	const uint8_t *p = rd_buf_ptr(&b.got);
+	for (i = 0; i < b.nframes; i++) {
+		if (b.lens[i] == 4) {
+			assert_memory_equal(p, "A123", 4);
+			at = i;
+		} else {
+			assert_int_equal(b.lens[i], sizeof(big));
+			assert_int_equal(p[0], 'V');
+			assert_int_equal(p[1], next++);
+		}
+		p += b.lens[i];
+	}
+	assert_int_equal(next, nbig);
+	/* Ahead of the held frames: only what the socket and the short wire
+	 * queue had taken came before it. */
+	assert_true(at >= 0 && at < nbig);
+	assert_int_equal(rd_conn_queued(a.c), 0);
+	peer_done(&a);
+	peer_done(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +439,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crypto_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crypto_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_pb, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_urgent_lane, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

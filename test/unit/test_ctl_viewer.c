@@ -9,6 +9,8 @@
 
 #include "ctl/viewer.h"
 
+#include <libavformat/avformat.h>
+
 static void players_done(void);
 
 static int group_setup(void **state)
@@ -57,8 +59,8 @@ static void fake_player(const char *name)
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fprintf(f, "#!/bin/sh\nfor a in \"$@\"; do printf '%%s\\n' \"$a\"; done >'%s/%s.'$$.tmp\n"
-		"/bin/mv '%s/%s.'$$.tmp '%s/%s.'$$\nexec /bin/cat >/dev/null\n", outdir, name, outdir, name,
-		outdir, name);
+		"/bin/mv '%s/%s.'$$.tmp '%s/%s.'$$\nexec /bin/cat >'%s/in-%s.'$$\n", outdir, name, outdir,
+		name, outdir, name, outdir, name);
 	fclose(f);
 	chmod(path, 0755);
 }
@@ -232,7 +234,8 @@ static void test_view(void **state)
 	c.vs.viewer = "mpv";
 	c.vs.duration = 30;
 	struct ctl_sink *k = sink_open(ctl_sink_view_new(&c, &res));
-	assert_int_equal(k->ops->flags, CTL_SINK_MEDIA | CTL_SINK_ACK | CTL_SINK_GOODBYE);
+	assert_int_equal(k->ops->flags, CTL_SINK_MEDIA | CTL_SINK_ACK | CTL_SINK_GOODBYE |
+		CTL_SINK_AUDIO);
 	assert_true(run.stop_after == 30);
 	assert_false(k->ops->finish(k, CTL_SINK_SIGNAL));	/* no picture yet: interrupted */
 	assert_true(put(k));
@@ -263,6 +266,86 @@ static void test_view(void **state)
 	players_done();
 }
 
+/* Sound: after Misc.audio_format the player reads one Matroska stream with
+ * the picture (raw I420) and the sound (Opus) that libavformat reads back. */
+static void test_view_sound(void **state)
+{
+	char args[4096] = "", path[800] = "";
+	(void)state;
+	players("mpv", NULL);
+	c.vs.viewer = "mpv";
+	c.vs.duration = 0;
+	struct ctl_sink *k = sink_open(ctl_sink_view_new(&c, &res));
+	Hbb__AudioFormat af = HBB__AUDIO_FORMAT__INIT;
+	af.sample_rate = 48000;
+	af.channels = 2;
+	Hbb__Misc misc = HBB__MISC__INIT;
+	misc.union_case = HBB__MISC__UNION_AUDIO_FORMAT;
+	misc.audio_format = &af;
+	Hbb__Message m = HBB__MESSAGE__INIT;
+	m.union_case = HBB__MESSAGE__UNION_MISC;
+	m.misc = &misc;
+	k->ops->message(k, &m);
+	assert_true(put(k));
+	frame(k, W, H);
+	uint8_t opus[] = { 0xfc, 0xff, 0xfe };	/* 20 ms CELT, stereo */
+	Hbb__AudioFrame fr = HBB__AUDIO_FRAME__INIT;
+	fr.data.data = opus;
+	fr.data.len = sizeof(opus);
+	Hbb__Message am = HBB__MESSAGE__INIT;
+	am.union_case = HBB__MESSAGE__UNION_AUDIO_FRAME;
+	am.audio_frame = &fr;
+	for (int i = 0; i < 5; i++) {
+		fr.rdesk_pts = 1000 + 20 * i;
+		k->ops->message(k, &am);
+	}
+	frame(k, W, H);
+	/* The player: Matroska, no raw video demuxer. */
+	for (int tries = 0; tries < 500 && !args[0]; tries++) {
+		DIR *d = opendir(outdir);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL)
+			if (!strncmp(e->d_name, "mpv.", 4) && !strstr(e->d_name, ".tmp")) {
+				snprintf(path, sizeof(path), "%s/%s", outdir, e->d_name);
+				FILE *f = fopen(path, "r");
+				size_t n = f ? fread(args, 1, sizeof(args) - 1, f) : 0;
+				args[n] = '\0';
+				if (f)
+					fclose(f);
+				snprintf(path, sizeof(path), "%s/in-%s", outdir, e->d_name);
+			}
+		if (d)
+			closedir(d);
+		if (!args[0])
+			usleep(10000);
+	}
+	assert_non_null(strstr(args, "--demuxer-lavf-format=matroska\n"));
+	assert_null(strstr(args, "--demuxer=rawvideo"));
+	k->ops->free(k);	/* the pipe closes: the player's input is complete */
+	AVFormatContext *ic = NULL;
+	assert_int_equal(avformat_open_input(&ic, path, NULL, NULL), 0);
+	assert_true(avformat_find_stream_info(ic, NULL) >= 0);
+	assert_int_equal(ic->nb_streams, 2);
+	assert_int_equal(ic->streams[0]->codecpar->codec_id, AV_CODEC_ID_RAWVIDEO);
+	assert_int_equal(ic->streams[0]->codecpar->width, W);
+	assert_int_equal(ic->streams[1]->codecpar->codec_id, AV_CODEC_ID_OPUS);
+	assert_int_equal(ic->streams[1]->codecpar->sample_rate, 48000);
+	int audio = 0, video = 0;
+	AVPacket *p = av_packet_alloc();
+	while (av_read_frame(ic, p) >= 0) {
+		if (p->stream_index == 1)
+			audio++;
+		else
+			video++;
+		av_packet_unref(p);
+	}
+	av_packet_free(&p);
+	avformat_close_input(&ic);
+	assert_int_equal(video, 2);
+	assert_int_equal(audio, 5);
+	players_done();
+}
+
 /* --viewer none: frames are counted, nothing is started; no --duration, no stop. */
 static void test_view_none(void **state)
 {
@@ -286,6 +369,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_viewer_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_sound, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("ctl_viewer", tests, group_setup, group_teardown);
 }
