@@ -49,6 +49,8 @@ struct rec {
 	int naheld;
 };
 
+static void rec_audio_fill(void *ud, const uint8_t *data, size_t len, int64_t pts, int dur);
+
 static void rec_stop(struct rec *k)
 {
 	double dur = 0;
@@ -62,6 +64,10 @@ static void rec_stop(struct rec *k)
 		return;
 	if (end < k->last_pts)
 		end = k->last_pts + 1;
+	/* Silence at the end that the agent did not send is sound too: the
+	 * track lasts as long as the picture. */
+	if (k->audio_track && !k->done)
+		ctl_audio_rx_fill_to(&k->rx, end, rec_audio_fill, k);
 	int rc = ctl_recorder_finish(k->rec, end, &dur, &frames);
 	k->rec = NULL;
 	if (rc != RD_OK) {
@@ -95,6 +101,14 @@ static void rec_audio_put(struct rec *k, const uint8_t *data, size_t len, int64_
 		ctl_run_fail(k->base.run, CTL_EXIT_FAIL, "write_failed", "cannot write %s",
 			k->c->vs.output);
 	}
+}
+
+/* Silence filled in when the recording ends. */
+static void rec_audio_fill(void *ud, const uint8_t *data, size_t len, int64_t pts, int dur)
+{
+	struct rec *k = ud;
+	if (k->rec && !k->done)
+		rec_audio_put(k, data, len, pts, dur);
 }
 
 /* One sound packet on the agent's time line: into the file, or held until it opens. */

@@ -227,9 +227,19 @@ if [ -x "$RD_BUILD/rd-agent-helper" ] && command -v setpriv >/dev/null; then
 	CTL_AGENT_PID=$MAIN_AGENT
 fi
 
+# A recording that ends in silence: the tone stops 1.5 s into 3 s; the agent
+# sends nothing after it, and the sound track still lasts as the picture.
+( rdctl_run record 7001001 -o "$T_TMP/tail.mkv" --duration 3; echo "$CTL_OUT" >"$T_TMP/tail.json" ) &
+rec_pid=$!
+sleep 1.5
+t_stop "$TONE_PID"
+wait $rec_pid
+CTL_OUT=$(cat "$T_TMP/tail.json")
+a=$(jfield audio_duration)
+check "record ending in silence: about 3 s of sound all the same ($a)" \
+	awk -v d="$a" 'BEGIN { exit !(d > 2.8 && d < 3.1) }'
 # Silence: with the tone stopped, the agent sends (almost) nothing, and
 # listen still writes the time asked for.
-t_stop "$TONE_PID"
 sleep 0.5
 rdctl_run listen 7001001 -o "$T_TMP/quiet.opus" --duration 2
 check_eq "listen to silence: exit status" 0 "$CTL_RC"
