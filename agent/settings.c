@@ -70,7 +70,7 @@ static const struct rd_setting agent_table[] = {
 	{ "audio", 0, "audio", "enabled", NULL, RD_CFG_BOOL, "yes", NULL,
 		"send the host's sound to controllers that want it", S(audio_enabled), 0, 0, 0 },
 	{ "audio-source", 0, "audio", "source", NULL, RD_CFG_STR, NULL, "NODE",
-		"PipeWire node to capture, by name or id (default: the monitor of the default sink)",
+		"PipeWire sink whose monitor is captured, by name or id (default: the default sink)",
 		S(audio_source), 0, 0, 0 },
 	{ "audio-bitrate", 0, "audio", "bitrate", NULL, RD_CFG_INT, "64", "KBITS",
 		"Opus bitrate in kbit/s", S(audio_bitrate), 6, 510, 0 },

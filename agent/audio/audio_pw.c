@@ -130,10 +130,11 @@ static int apw__stream(struct audio_pw *a, const char *source)
 		PW_KEY_MEDIA_CATEGORY, "Capture", PW_KEY_MEDIA_ROLE, "Screen",
 		PW_KEY_NODE_NAME, "rdesk-audio", PW_KEY_APP_NAME, "rd-agent",
 		PW_KEY_NODE_LATENCY, "480/48000", NULL);
+	/* The host's output: the monitor of the default sink, or of the node
+	 * named (a source named is captured as it is). */
+	pw_properties_set(props, PW_KEY_STREAM_CAPTURE_SINK, "true");
 	if (source && source[0])
 		pw_properties_set(props, PW_KEY_TARGET_OBJECT, source);
-	else
-		pw_properties_set(props, PW_KEY_STREAM_CAPTURE_SINK, "true");
 	a->stream = pw_stream_new(a->core, "rdesk audio", props);
 	if (!a->stream)
 		return RD_ERR_NOMEM;

@@ -227,6 +227,30 @@ if [ -x "$RD_BUILD/rd-agent-helper" ] && command -v setpriv >/dev/null; then
 	CTL_AGENT_PID=$MAIN_AGENT
 fi
 
+# [audio] source names the node; a view-only host still sends sound. One
+# agent with the tone's sink named, one with a sink nothing plays into.
+timeout 5 pw-cli create-node adapter '{ factory.name=support.null-audio-sink node.name=rd-quiet
+	media.class=Audio/Sink object.linger=true audio.position=[FL FR] }' >/dev/null 2>&1
+check "null sink rd-quiet created" t_wait_until 10 bash -c \
+	"timeout 5 pw-cli ls Node 2>/dev/null | grep -q 'node.name = \"rd-quiet\"'"
+source_check() { # source_check ID NODE: listen 2 s to an agent capturing NODE
+	local id=$1 node=$2
+	MAIN_AGENT=$CTL_AGENT_PID
+	ctl_agent_enroll "$id" "" testsrc && ctl_agent_start "$id" --view-only --audio-source "$node" ||
+		return 1
+	rdctl_run listen "$id" -o "$T_TMP/src-$node.wav" --duration 2
+	t_stop "$CTL_AGENT_PID"
+	CTL_AGENT_PID=$MAIN_AGENT
+	got=$(python3 "$analyse" "$T_TMP/src-$node.wav" 0.5)
+	note "source $node: $got, $(jfield audio_packets) packets"
+}
+source_check 7001005 rd-null
+check "view-only agent, source rd-null: the tone ($got)" \
+	awk -v f="$(awk '{ print $2 }' <<<"$got")" -v d="$(awk '{ print $4 }' <<<"$got")" \
+	-v t=$TONE_DB 'BEGIN { exit !(f > 980 && f < 1020 && d - t > -3 && d - t < 3) }'
+source_check 7001006 rd-quiet
+check "source rd-quiet: silence, next to no packets ($(jfield audio_packets))" \
+	test "$(jfield audio_packets)" -le 5
 # A recording that ends in silence: the tone stops 1.5 s into 3 s; the agent
 # sends nothing after it, and the sound track still lasts as the picture.
 ( rdctl_run record 7001001 -o "$T_TMP/tail.mkv" --duration 3; echo "$CTL_OUT" >"$T_TMP/tail.json" ) &
