@@ -149,6 +149,19 @@ if command -v mpv >/dev/null && command -v Xvfb >/dev/null && command -v pw-reco
 	check "connect: mpv played the tone ($got)" awk -v f="$(awk '{ print $2 }' <<<"$got")" \
 		-v d="$(awk '{ print $4 }' <<<"$got")" 'BEGIN { exit !(f > 980 && f < 1020 && d > -20) }'
 fi
+# The same with ffplay (SDL's PipeWire output, sent to rd-play the same way).
+if command -v ffplay >/dev/null && command -v Xvfb >/dev/null && command -v pw-record >/dev/null; then
+	t_bg timeout 12 pw-record -P '{ stream.capture.sink=true }' --target rd-play "$T_TMP/played-ff.wav"
+	REC_PID=$T_LAST_PID
+	DISPLAY=$T_DISPLAY SDL_AUDIODRIVER=pipewire PIPEWIRE_NODE=rd-play \
+		rdctl_run connect 7001001 --viewer ffplay --duration 5
+	check_eq "connect --viewer ffplay with sound: exit status" 0 "$CTL_RC"
+	t_stop "$REC_PID"
+	got=$(python3 "$analyse" "$T_TMP/played-ff.wav" 2 2>&1)
+	note "played by ffplay: $got"
+	check "connect: ffplay played the tone ($got)" awk -v f="$(awk '{ print $2 }' <<<"$got")" \
+		-v d="$(awk '{ print $4 }' <<<"$got")" 'BEGIN { exit !(f > 980 && f < 1020 && d > -20) }'
+fi
 
 # A stock RustDesk controller (it sets no disable_audio) gets RustDesk's
 # Misc.audio_format{48000, 2} and AudioFrames it can read.
@@ -270,6 +283,9 @@ check_eq "listen to silence: exit status" 0 "$CTL_RC"
 note "silence: $(jfield audio_packets) packets, $(jfield audio_silence_filled) filled"
 check "listen to silence: at most a few packets sent" test "$(jfield audio_packets)" -le 5
 check "listen to silence: 2 s written" float_lt 1.9 "$(jfield audio_duration)"
+rdctl_run record 7001001 -o "$T_TMP/quiet.mkv" --duration 2
+check "record of a silent host: 2 s of (silent) sound beside the picture ($(jfield audio_duration))" \
+	awk -v d="$(jfield audio_duration)" 'BEGIN { exit !(d > 1.8 && d < 2.1) }'
 # An agent that reaches no PipeWire daemon: sound is off, it says why once
 # (not once per session), and listen still writes the silence asked for.
 mkdir -m 0700 -p "$T_TMP/no-pw"
