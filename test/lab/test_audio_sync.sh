@@ -4,7 +4,8 @@
 # white and clicks at the same instant every second. The agent captures
 # both (X11 and the sink's monitor); rdctl record writes them into one
 # Matroska file on the agent's clock. The median offset between each flash
-# and its click over 10 pairs must be within 60 ms.
+# and its click over 10 pairs (of the 25 s recorded: a loaded machine may
+# drop a click now and then) must be within 60 ms.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/pipewire-env.sh"
 source "$(dirname "$0")/ctl_env.sh"
@@ -47,7 +48,7 @@ check "mpv plays the clip" t_wait_until 10 bash -c "timeout 5 pw-cli ls Node 2>/
 check "servers up" ctl_servers
 check "agent enrolled (X11)" ctl_agent_enroll 7002002 "$T_DISPLAY" x11
 check "agent started" ctl_agent_start 7002002
-rdctl_run record 7002002 -o "$T_TMP/rec.mkv" --duration 15 --fps 30
+rdctl_run record 7002002 -o "$T_TMP/rec.mkv" --duration 25 --fps 30
 check_eq "record: exit status" 0 "$CTL_RC"
 got=$(python3 "$offset" "$T_TMP/rec.mkv" 10)
 note "recording: $got"
