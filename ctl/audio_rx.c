@@ -77,19 +77,6 @@ void ctl_audio_rx_fill_to(struct ctl_audio_rx *rx, int64_t pts, ctl_audio_fn fn,
 		rx__fill(rx, pts, fn, ud);
 }
 
-void ctl_audio_rx_fill_span(struct ctl_audio_rx *rx, int64_t from, int64_t to, ctl_audio_fn fn,
-	void *ud)
-{
-	if (!rx->started || rx->last_ms <= 0) {
-		/* Nothing heard yet: 20 ms CELT fullband frames, as the agent makes. */
-		rx->started = true;
-		rx->next_pts = from;
-		rx->last_ms = 20;
-		rx->toc = rx->channels == 1 ? 0xf8 : 0xfc;
-	}
-	ctl_audio_rx_fill_to(rx, to, fn, ud);
-}
-
 bool ctl_audio_rx_message(struct ctl_audio_rx *rx, const Hbb__Message *m, ctl_audio_fn fn, void *ud)
 {
 	if (m->union_case == HBB__MESSAGE__UNION_MISC && m->misc &&

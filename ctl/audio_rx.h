@@ -33,9 +33,6 @@ struct ctl_audio_rx {
 /* Silence up to pts (the agent's ms) after the last packet, as for a gap
  * (nothing before the first packet). */
 void ctl_audio_rx_fill_to(struct ctl_audio_rx *rx, int64_t pts, ctl_audio_fn fn, void *ud);
-/* The same, and from `from` when nothing was heard at all (a silent host). */
-void ctl_audio_rx_fill_span(struct ctl_audio_rx *rx, int64_t from, int64_t to, ctl_audio_fn fn,
-	void *ud);
 /* Returns true when m was sound (format or frame). */
 bool ctl_audio_rx_message(struct ctl_audio_rx *rx, const Hbb__Message *m, ctl_audio_fn fn, void *ud);
 /* Duration of one Opus packet in ms (from its TOC), or -1 when malformed. */

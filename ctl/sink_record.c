@@ -64,10 +64,10 @@ static void rec_stop(struct rec *k)
 		return;
 	if (end < k->last_pts)
 		end = k->last_pts + 1;
-	/* Silence the agent did not send (at the end, or all along) is sound
-	 * too: the track lasts as long as the picture. */
+	/* Silence at the end that the agent did not send is sound too: the
+	 * track lasts as long as the picture. */
 	if (k->audio_track && !k->done)
-		ctl_audio_rx_fill_span(&k->rx, k->pts0, end, rec_audio_fill, k);
+		ctl_audio_rx_fill_to(&k->rx, end, rec_audio_fill, k);
 	int rc = ctl_recorder_finish(k->rec, end, &dur, &frames);
 	k->rec = NULL;
 	if (rc != RD_OK) {

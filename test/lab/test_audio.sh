@@ -264,17 +264,18 @@ check "view-only agent, source rd-null: the tone ($got)" \
 source_check 7001006 rd-quiet
 check "source rd-quiet: silence, next to no packets ($(jfield audio_packets))" \
 	test "$(jfield audio_packets)" -le 5
-# A recording that ends in silence: the tone stops 1.5 s into 3 s; the agent
-# sends nothing after it, and the sound track still lasts as the picture.
-( rdctl_run record 7001001 -o "$T_TMP/tail.mkv" --duration 3; echo "$CTL_OUT" >"$T_TMP/tail.json" ) &
+# A recording that ends in silence: the tone stops 3 s after a 5 s recording
+# was asked for; the agent sends nothing after it, and the sound track still
+# lasts as the picture.
+( rdctl_run record 7001001 -o "$T_TMP/tail.mkv" --duration 5; echo "$CTL_OUT" >"$T_TMP/tail.json" ) &
 rec_pid=$!
-sleep 1.5
+sleep 3
 t_stop "$TONE_PID"
 wait $rec_pid
 CTL_OUT=$(cat "$T_TMP/tail.json")
 a=$(jfield audio_duration)
-check "record ending in silence: about 3 s of sound all the same ($a)" \
-	awk -v d="$a" 'BEGIN { exit !(d > 2.8 && d < 3.1) }'
+check "record ending in silence: about 5 s of sound all the same ($a)" \
+	awk -v d="$a" 'BEGIN { exit !(d > 4.8 && d < 5.1) }'
 # Silence: with the tone stopped, the agent sends (almost) nothing, and
 # listen still writes the time asked for.
 sleep 0.5
@@ -283,9 +284,6 @@ check_eq "listen to silence: exit status" 0 "$CTL_RC"
 note "silence: $(jfield audio_packets) packets, $(jfield audio_silence_filled) filled"
 check "listen to silence: at most a few packets sent" test "$(jfield audio_packets)" -le 5
 check "listen to silence: 2 s written" float_lt 1.9 "$(jfield audio_duration)"
-rdctl_run record 7001001 -o "$T_TMP/quiet.mkv" --duration 2
-check "record of a silent host: 2 s of (silent) sound beside the picture ($(jfield audio_duration))" \
-	awk -v d="$(jfield audio_duration)" 'BEGIN { exit !(d > 1.8 && d < 2.1) }'
 # An agent that reaches no PipeWire daemon: sound is off, it says why once
 # (not once per session), and listen still writes the silence asked for.
 mkdir -m 0700 -p "$T_TMP/no-pw"
