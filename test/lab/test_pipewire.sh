@@ -145,7 +145,11 @@ chmod 0711 "$T_TMP"
 HS=$T_TMP/helper/helper.sock
 mkdir -m 0755 "$T_TMP/helper"
 mkdir -m 0700 "$T_TMP/nobody" && chown 65534:65534 "$T_TMP/nobody"
-nobody() { timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+# (Sanitizer builds: full stacks for malloc, so that the suppression of a
+# libpipewire leak in test/data/lsan.supp can match.)
+NOBODY_ENV=()
+[ "${RD_ASAN:-0}" = 1 ] && NOBODY_ENV=(env "ASAN_OPTIONS=${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0")
+nobody() { timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups ${NOBODY_ENV[@]+"${NOBODY_ENV[@]}"} "$@"; }
 note "pipewire-0: $(stat -c '%A %U' "$XDG_RUNTIME_DIR/pipewire-0"), its folder $(stat -c '%A %U' "$XDG_RUNTIME_DIR")"
 out=$T_TMP/nobody/direct
 nobody "$dump" --backend pipewire --display rd-bars-split --frames 1 >"$out.log" 2>&1
