@@ -93,14 +93,7 @@ static void session__end(struct session *s, int reason)
 
 static int session__send_msg(struct session *s, const Hbb__Message *m)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = rd_pb_pack(&m->base, &buf, &len);
-	if (rc < 0)
-		return rc;
-	rc = s->ops->send(s->ud, buf, len);
-	free(buf);
-	return rc;
+	return rd_pb_send(&m->base, s->ops->send, s->ud);
 }
 
 /* Misc.close_reason, then close once flushed. */

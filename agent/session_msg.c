@@ -6,18 +6,6 @@
 #include "err.h"
 #include "pb.h"
 
-static int msg__send(session_send_fn send, void *ud, const Hbb__Message *m)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = rd_pb_pack(&m->base, &buf, &len);
-	if (rc < 0)
-		return rc;
-	rc = send(ud, buf, len);
-	free(buf);
-	return rc;
-}
-
 /* Fills pi (and the objects it points to, all owned by the caller's frame). */
 struct peer_info_parts {
 	Hbb__PeerInfo pi;
@@ -64,7 +52,7 @@ int session_msg_send_login_ok(session_send_fn send, void *ud, const struct sessi
 	Hbb__Message m = HBB__MESSAGE__INIT;
 	m.union_case = HBB__MESSAGE__UNION_LOGIN_RESPONSE;
 	m.login_response = &lr;
-	return msg__send(send, ud, &m);
+	return rd_pb_send(&m.base, send, ud);
 }
 
 int session_msg_send_video(session_send_fn send, void *ud, const struct video_packet *pkt)
@@ -90,7 +78,7 @@ int session_msg_send_video(session_send_fn send, void *ud, const struct video_pa
 	Hbb__Message m = HBB__MESSAGE__INIT;
 	m.union_case = HBB__MESSAGE__UNION_VIDEO_FRAME;
 	m.video_frame = &vf;
-	return msg__send(send, ud, &m);
+	return rd_pb_send(&m.base, send, ud);
 }
 
 int session_msg_send_display(session_send_fn send, void *ud, const struct session_host *host,
@@ -111,7 +99,7 @@ int session_msg_send_display(session_send_fn send, void *ud, const struct sessio
 	Hbb__Message m = HBB__MESSAGE__INIT;
 	m.union_case = HBB__MESSAGE__UNION_MISC;
 	m.misc = &misc;
-	int rc = msg__send(send, ud, &m);
+	int rc = rd_pb_send(&m.base, send, ud);
 	if (rc < 0)
 		return rc;
 	struct peer_info_parts p;
@@ -119,7 +107,7 @@ int session_msg_send_display(session_send_fn send, void *ud, const struct sessio
 	Hbb__Message pm = HBB__MESSAGE__INIT;
 	pm.union_case = HBB__MESSAGE__UNION_PEER_INFO;
 	pm.peer_info = &p.pi;
-	return msg__send(send, ud, &pm);
+	return rd_pb_send(&pm.base, send, ud);
 }
 
 /* ---- pure helpers of the session core ---- */

@@ -119,6 +119,18 @@ int rd_pb_pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)
 	return RD_OK;
 }
 
+int rd_pb_send(const ProtobufCMessage *m, rd_pb_send_fn send, void *ud)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = rd_pb_pack(m, &buf, &len);
+	if (rc < 0)
+		return rc;
+	rc = send(ud, buf, len);
+	free(buf);
+	return rc;
+}
+
 int rd_pb_append(struct rd_buf *b, const ProtobufCMessage *m)
 {
 	size_t n = protobuf_c_message_get_packed_size(m);

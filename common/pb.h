@@ -11,6 +11,10 @@
 
 /* Pack any message into a malloc'd buffer. */
 int rd_pb_pack(const ProtobufCMessage *m, uint8_t **out, size_t *len);
+/* Pack m and hand the bytes to send (which copies what it keeps); send's
+ * result, or RD_ERR_NOMEM. */
+typedef int (*rd_pb_send_fn)(void *ud, const uint8_t *payload, size_t len);
+int rd_pb_send(const ProtobufCMessage *m, rd_pb_send_fn send, void *ud);
 /* Pack and append to b. */
 int rd_pb_append(struct rd_buf *b, const ProtobufCMessage *m);
 

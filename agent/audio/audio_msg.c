@@ -7,18 +7,6 @@
 #include "message.pb-c.h"
 #include "pb.h"
 
-static int amsg__send(audio_msg_send_fn send, void *ud, const Hbb__Message *m)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = rd_pb_pack(&m->base, &buf, &len);
-	if (rc < 0)
-		return rc;
-	rc = send(ud, buf, len);
-	free(buf);
-	return rc;
-}
-
 int audio_msg_send_format(audio_msg_send_fn send, void *ud, uint32_t rate, uint32_t channels)
 {
 	Hbb__AudioFormat af = HBB__AUDIO_FORMAT__INIT;
@@ -30,7 +18,7 @@ int audio_msg_send_format(audio_msg_send_fn send, void *ud, uint32_t rate, uint3
 	Hbb__Message m = HBB__MESSAGE__INIT;
 	m.union_case = HBB__MESSAGE__UNION_MISC;
 	m.misc = &misc;
-	return amsg__send(send, ud, &m);
+	return rd_pb_send(&m.base, send, ud);
 }
 
 int audio_msg_send_frame(audio_msg_send_fn send, void *ud, const uint8_t *data, size_t len,
@@ -43,5 +31,5 @@ int audio_msg_send_frame(audio_msg_send_fn send, void *ud, const uint8_t *data, 
 	Hbb__Message m = HBB__MESSAGE__INIT;
 	m.union_case = HBB__MESSAGE__UNION_AUDIO_FRAME;
 	m.audio_frame = &af;
-	return amsg__send(send, ud, &m);
+	return rd_pb_send(&m.base, send, ud);
 }

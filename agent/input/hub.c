@@ -32,14 +32,7 @@ struct input_peer {
 
 static int hub__send(struct input_peer *p, Hbb__Message *m)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = rd_pb_pack(&m->base, &buf, &len);
-	if (rc < 0)
-		return rc;
-	rc = p->send(p->ud, buf, len);
-	free(buf);
-	return rc;
+	return rd_pb_send(&m->base, p->send, p->ud);
 }
 
 static void hub__send_clipboard(struct input_peer *p, const char *text, size_t len)
